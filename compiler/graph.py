@@ -1,0 +1,97 @@
+"""The resolved model graph: the one intermediate representation both back ends read.
+
+`speck.resolve` turns a validated spec into a `ModelGraph` (layers with explicit names, Keras-3
+argument spellings and explicit wiring) and a `TrainingPlan` (compile, fit, callbacks, data).
+`speck.build` makes a live Keras model from it, `speck.emit` renders a script from it, and
+`speck.shapes` infers static shapes over it. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Shape = tuple[int | None, ...]
+"""A tensor shape without the batch dimension; `None` is an unknown size."""
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something came from in a spec file (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class KerasObject:
+    """A Keras object given as data: an optimizer, loss, metric, initializer, callback, ...
+
+    `category` is the catalog category (`optimizers`, `losses`, `schedules`, ...). Exactly one
+    of two forms: `alias` is a string Keras accepts by itself (`"adam"`, `"he_normal"`), or
+    `class_name` with `args` is a class to construct (`SGD(learning_rate=0.02)`). Argument
+    values may themselves be `KerasObject`s (a learning-rate schedule inside an optimizer).
+    """
+
+    category: str
+    class_name: str | None = None
+    alias: str | None = None
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to a node's output: `node`, or `node[index]` for multi-output layers."""
+
+    node: str
+    index: int | None = None
+
+    def __str__(self) -> str:
+        return self.node if self.index is None else f"{self.node}[{self.index}]"
+
+
+@dataclass(frozen=True)
+class InputNode:
+    name: str
+    shape: Shape
+    dtype: str = "float32"
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class LayerNode:
+    """One layer call. `kind` is the Keras class name, `args` its explicit constructor arguments
+    in spec order (Keras 3 names; nested objects as `KerasObject`). `shares` names an earlier
+    layer node whose layer object (and weights) this call reuses; then `kind`/`args` repeat it."""
+
+    name: str
+    kind: str
+    args: dict[str, Any]
+    inputs: tuple[Ref, ...]
+    shares: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
+class ModelGraph:
+    """A whole model: Sequential (`inputs` has one node, layers form a chain) or functional."""
+
+    name: str
+    style: Literal["sequential", "functional"]
+    inputs: tuple[InputNode, ...]
+    layers: tuple[LayerNode, ...]
+    outputs: tuple[Ref, ...]
+
+    def node(self, name: str) -> InputNode | LayerNode:
+        for n in (*self.inputs, *self.layers):
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+    @property
+    def output_names(self) -> tuple[str, ...]:
+        return tuple(r.node for r in self.outputs)
