@@ -1,0 +1,228 @@
+"""Back end 3, train: a resolved spec -> `speck.runtime.training.train` -> a filled run folder.
+
+This module turns the resolved spec into what the shared training function takes: the settings
+as plain data, `build_model`/`compile_model` from `speck.build`, and `make_callbacks` from the
+plan's callbacks (relative paths placed in the run folder, `every_epochs` turned into Keras'
+`save_freq`). It also owns the run folder's rules: `runs/<spec name>/` by default, a finished
+run is never overwritten without `force`, an interrupted one is continued with `resume`, and
+the resolved spec with every default filled in is kept there as `spec.yaml`.
+TensorFlow is imported only when training starts.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from speck.graph import KerasObject, TrainingPlan
+from speck.legacy import CHECKPOINT_EVERY
+
+PATH_ARGS = ("log_dir", "filepath", "filename", "backup_dir")
+"""Callback arguments that name a file or folder; relative ones go under the run folder."""
+
+SPEC_FILE = "spec.yaml"
+BACKUP_DIR = "backup"
+FINISHED_MARKERS = ("metrics.json", "model.keras")
+"""Files whose presence means a run folder holds a finished (or saved) run."""
+RUN_ARTIFACTS = (
+    SPEC_FILE,
+    "model.keras",
+    "history.csv",
+    "metrics.json",
+    "history.png",
+    "reconstructions.png",
+    "confusion_matrix.png",
+)
+"""What `--force` removes from an old run folder before training again (logs and checkpoints
+stay; the new run's callbacks write over them)."""
+
+
+class RunFolderError(RuntimeError):
+    """The run folder cannot be used as asked; the message says what to do instead."""
+
+
+class NotTrainable(ValueError):
+    """The spec lacks what training needs (a `data:` or `compile:` section)."""
+
+
+@dataclass(frozen=True)
+class RunResult:
+    out_dir: Path
+    metrics: dict[str, Any]
+
+
+def default_run_dir(name: str, root: str | Path = "runs") -> Path:
+    """`runs/<spec name>/`."""
+    return Path(root) / name
+
+
+def settings_for(resolved: Any) -> dict[str, Any]:
+    """The plain-data settings `runtime.training.train` reads, from a resolved spec."""
+    plan: TrainingPlan = resolved.plan
+    spec = resolved.spec
+    data = spec.data
+    return {
+        "name": spec.name,
+        "seed": plan.seed,
+        "epochs": plan.epochs,
+        "batch_size": plan.batch_size,
+        "shuffle": plan.shuffle,
+        "validation_freq": plan.validation_freq,
+        "steps_per_epoch": plan.steps_per_epoch,
+        "distribute": plan.distribute,
+        "verbose": progress_verbosity(spec.fit.verbose),
+        "task": None if data is None else data.task_kind,
+        "base_dir": str(Path(resolved.file).parent),
+    }
+
+
+def progress_verbosity(verbose: Any) -> Any:
+    """Keras' progress bar on a terminal; one line per epoch when the output is a file or
+    pipe (where a bar's redraws would pile up), unless the spec chose."""
+    if verbose == "auto" and not sys.stdout.isatty():
+        return 2
+    return verbose
+
+
+def callback_args(obj: KerasObject, out_dir: Path, steps_per_epoch: int) -> dict[str, Any]:
+    """A callback's arguments for Keras: relative paths under `out_dir`, and speck's
+    `every_epochs: N` on ModelCheckpoint as `save_freq=N * steps_per_epoch`."""
+    args = dict(obj.args)
+    for key in PATH_ARGS:
+        value = args.get(key)
+        if isinstance(value, str) and not Path(value).is_absolute():
+            args[key] = str(out_dir / value)
+    if obj.class_name == "ModelCheckpoint" and CHECKPOINT_EVERY in args:
+        args["save_freq"] = int(args.pop(CHECKPOINT_EVERY)) * steps_per_epoch
+    return args
+
+
+def callbacks_maker(plan: TrainingPlan) -> Callable[[Path, int], list[Any]]:
+    """`make_callbacks(out_dir, steps_per_epoch)` for the plan's callbacks."""
+    from speck.build import make_object
+
+    def make_callbacks(out_dir: Path, steps_per_epoch: int) -> list[Any]:
+        return [
+            make_object(
+                KerasObject(
+                    cb.category, cb.class_name, None, callback_args(cb, out_dir, steps_per_epoch)
+                )
+            )
+            for cb in plan.callbacks
+        ]
+
+    return make_callbacks
+
+
+def spec_text(resolved: Any) -> str:
+    """The resolved spec with every default filled in, as YAML (`spec.yaml`)."""
+    header = f"# {resolved.spec.name}: the spec this run trained, every default filled in.\n"
+    body = yaml.safe_dump(resolved.spec.dump(), sort_keys=False, allow_unicode=True)
+    return header + body
+
+
+def prepare_run_dir(out_dir: Path, text: str, *, force: bool, resume: bool) -> None:
+    """Check that `out_dir` may be used, clear an old run for `force`, keep `spec.yaml`.
+
+    A folder with a finished run (`metrics.json` or `model.keras`) needs `force`; one with an
+    interrupted run (a backup) needs `resume` or `force`; `resume` needs the same spec as the
+    run it continues, except for the number of epochs.
+    """
+    from speck.runtime.files import write_text_atomically
+
+    if force and resume:
+        raise RunFolderError("--force starts over and --resume continues; pass one of them")
+    finished = [m for m in FINISHED_MARKERS if (out_dir / m).exists()]
+    interrupted = (out_dir / BACKUP_DIR).exists()
+    if resume:
+        if finished and not interrupted:
+            raise RunFolderError(
+                f"{out_dir} holds a finished run ({finished[0]}); there is nothing to resume "
+                "(pass --force to train it again)"
+            )
+        old = out_dir / SPEC_FILE
+        if old.exists() and _without_epochs(old.read_text()) != _without_epochs(text):
+            raise RunFolderError(
+                f"the spec differs from the one the run in {out_dir} started with "
+                f"({old}); resume it with that spec, or pass --force to start over"
+            )
+    elif force:
+        for name in RUN_ARTIFACTS:
+            (out_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(out_dir / BACKUP_DIR, ignore_errors=True)
+    elif finished:
+        raise RunFolderError(
+            f"{out_dir} already holds a run ({finished[0]}); pass --force to overwrite it, "
+            "or --out to train into another folder"
+        )
+    elif interrupted:
+        raise RunFolderError(
+            f"{out_dir} holds an interrupted run; pass --resume to continue it "
+            "or --force to start over"
+        )
+    write_text_atomically(out_dir / SPEC_FILE, text)
+
+
+def _without_epochs(text: str) -> Any:
+    data = yaml.safe_load(text) or {}
+    if isinstance(data.get("fit"), dict):
+        data["fit"].pop("epochs", None)
+    return data
+
+
+def train_spec(
+    resolved: Any, out_dir: Path | None = None, *, force: bool = False, resume: bool = False
+) -> RunResult:
+    """Train a resolved spec into its run folder; returns the folder and the final metrics.
+
+    Raises `RunFolderError` (the folder cannot be used) or `NotTrainable` (no `data:` or
+    `compile:` section) before anything is written.
+    """
+    from speck.build import build_model, compile_model
+    from speck.runtime.training import train
+
+    if resolved.plan.data is None:
+        raise NotTrainable(
+            f"{resolved.file}: the spec has no data: section, so there is nothing to train on "
+            "(add one, e.g. data: {source: sklearn/digits})"
+        )
+    if not resolved.plan.compiled:
+        raise NotTrainable(f"{resolved.file}: the spec has no compile: section (a loss to train)")
+    out_dir = Path(out_dir) if out_dir is not None else default_run_dir(resolved.spec.name)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prepare_run_dir(out_dir, spec_text(resolved), force=force, resume=resume)
+    plan = resolved.plan
+    metrics = train(
+        lambda: build_model(resolved.graph),
+        lambda model: compile_model(model, plan),
+        callbacks_maker(plan),
+        plan.data,
+        settings_for(resolved),
+        out_dir,
+        resume=resume,
+    )
+    return RunResult(out_dir, metrics)
+
+
+def summary_lines(result: RunResult) -> list[str]:
+    """A short report of a finished run: final metrics per split and where the files are."""
+    metrics = result.metrics
+    lines = [
+        f"trained {metrics['name']}: {metrics['epochs']} epochs in {metrics['wall_time_s']:.1f} s"
+    ]
+    if metrics.get("samples_per_second"):
+        lines[0] += f" ({metrics['samples_per_second']:,.0f} samples/s)"
+    for split, values in metrics["final"].items():
+        shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
+        lines.append(f"  {split:<10} {shown}")
+    lines.append(f"run folder: {result.out_dir}/")
+    for role, name in metrics["files"].items():
+        lines.append(f"  {role:<12} {name}")
+    if metrics["plots"]:
+        lines.append(f"  {'plots':<12} {', '.join(metrics['plots'].values())}")
+    return lines
