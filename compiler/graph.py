@@ -95,3 +95,26 @@ class ModelGraph:
     @property
     def output_names(self) -> tuple[str, ...]:
         return tuple(r.node for r in self.outputs)
+
+
+@dataclass(frozen=True)
+class TrainingPlan:
+    """Everything besides the model that training needs, resolved from the spec."""
+
+    optimizer: KerasObject | None
+    loss: KerasObject | dict[str, KerasObject] | None
+    metrics: tuple[KerasObject, ...] | dict[str, tuple[KerasObject, ...]] = ()
+    loss_weights: dict[str, float] | tuple[float, ...] | None = None
+    epochs: int = 1
+    batch_size: int = 32
+    shuffle: bool = True
+    validation_freq: int = 1
+    steps_per_epoch: int | None = None
+    callbacks: tuple[KerasObject, ...] = ()
+    data: dict[str, Any] | None = None
+    seed: int | None = None
+    distribute: str = "default"
+
+    @property
+    def compiled(self) -> bool:
+        return self.loss is not None

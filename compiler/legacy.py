@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from speck.catalog import Catalog
 from speck.diagnostics import Diagnostic, SpecPath
 from speck.load import SourceMap
 
@@ -48,15 +49,16 @@ CHECKPOINT_EVERY = "every_epochs"
 """speck's own ModelCheckpoint argument: save every N epochs (Keras 3 has no `period`)."""
 
 
-def translate(data: dict[str, Any], source: SourceMap, layer_names: set[str]) -> list[Diagnostic]:
-    """Rewrite legacy spellings in `data` in place; `layer_names` are the Keras layer classes."""
-    return _Translator(source, layer_names).run(data)
+def translate(data: dict[str, Any], source: SourceMap, catalog: Catalog) -> list[Diagnostic]:
+    """Rewrite legacy spellings in `data` in place. A name the installed Keras still accepts
+    (an Embedding's `input_dim`, say) is never translated."""
+    return _Translator(source, catalog).run(data)
 
 
 class _Translator:
-    def __init__(self, source: SourceMap, layer_names: set[str]) -> None:
+    def __init__(self, source: SourceMap, catalog: Catalog) -> None:
         self.source = source
-        self.layer_names = layer_names
+        self.catalog = catalog
         self.notes: list[Diagnostic] = []
 
     def warn(self, path: SpecPath, message: str, modern: str) -> None:
@@ -103,7 +105,7 @@ class _Translator:
         if isinstance(callbacks, list):
             for i, cb in enumerate(callbacks):
                 if isinstance(cb, dict) and len(cb) == 1:
-                    (name, args), = cb.items()
+                    ((name, args),) = cb.items()
                     if isinstance(args, dict):
                         self.callback(str(name), args, ("callbacks", i, name))
         fit = data.get("fit")
@@ -112,26 +114,40 @@ class _Translator:
                 self.rename(fit, ("fit",), old, new)
         return self.notes
 
-    def layer(self, model: dict[str, Any], entry: dict[str, Any], path: SpecPath, first: bool) -> None:
+    def layer(
+        self, model: dict[str, Any], entry: dict[str, Any], path: SpecPath, first: bool
+    ) -> None:
         kinds = [k for k in entry if k not in ("name", "from", "shares")]
         if len(kinds) != 1:
             return
         kind = kinds[0]
-        if kind in LAYER_RENAMES and kind not in self.layer_names:
+        if kind in LAYER_RENAMES and self.catalog.get("layers", kind) is None:
             new_kind = LAYER_RENAMES[kind]
             self.rename(entry, path, kind, new_kind)
             kind = new_kind
         args = entry[kind]
         if not isinstance(args, dict):
             return
+        # The layer's own arguments: not the base-layer ones it takes through **kwargs.
+        entry = self.catalog.get("layers", kind)
+        base = {
+            (a.name, a.required, repr(a.default), a.kind) for a in self.catalog.layer_base_args()
+        }
+        current = {
+            name
+            for name, a in (entry.args.items() if entry else ())
+            if (name, a.required, repr(a.default), a.kind) not in base
+        }
         apath = (*path, kind)
         for old, new in LAYER_ARG_RENAMES.items():
-            if old in args and self.rename(args, apath, old, new) and new == "data_format":
+            if old in current or old not in args:
+                continue
+            if self.rename(args, apath, old, new) and new == "data_format":
                 args[new] = DATA_FORMAT_VALUES.get(args[new], args[new])
         if kind == "Dropout":
             self.rename(args, apath, "p", "rate")
         for key in INPUT_ARGS:
-            if key in args:
+            if key in args and key not in current:
                 self.input_arg(model, args, apath, key, first)
 
     def input_arg(
@@ -180,7 +196,7 @@ class _Translator:
     def optimizer(self, value: Any, path: SpecPath) -> None:
         if not (isinstance(value, dict) and len(value) == 1):
             return
-        (name, args), = value.items()
+        ((name, args),) = value.items()
         if not isinstance(args, dict):
             return
         apath = (*path, name)

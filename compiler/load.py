@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-
 from speck.diagnostics import Diagnostic, SpecError, SpecPath
 from speck.graph import Location
 
@@ -97,7 +96,9 @@ def load_bytes(raw: bytes, file: str) -> LoadedSpec:
         column = exc.start - (before.rfind(b"\n") + 1) + 1
         msg = f"not UTF-8 text: byte 0x{raw[exc.start]:02x} cannot be decoded"
         hint = "save the file as UTF-8"
-        raise SpecError([Diagnostic(msg, (), Location(file, line, column), suggestion=hint)]) from None
+        raise SpecError(
+            [Diagnostic(msg, (), Location(file, line, column), suggestion=hint)]
+        ) from None
     return load_text(text, file)
 
 
@@ -107,7 +108,9 @@ def load_text(text: str, file: str = "<string>") -> LoadedSpec:
         not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
     ):
         hint = "start from an example in specs/, or run `speck schema`"
-        raise SpecError([Diagnostic("the file is empty", (), Location(file, 1, 1), suggestion=hint)])
+        raise SpecError(
+            [Diagnostic("the file is empty", (), Location(file, 1, 1), suggestion=hint)]
+        )
     try:
         documents = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
     except yaml.MarkedYAMLError as exc:

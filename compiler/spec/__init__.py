@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import Field
-
 from speck.spec.data import DataSpec
 from speck.spec.model import (
     FunctionalModel,
@@ -51,7 +50,9 @@ class Spec(StrictModel):
     seed: int | None = Field(
         None, ge=0, description="Random seed for weights, shuffling and noise; unset: not seeded."
     )
-    data: DataSpec | None = Field(None, description="Where the data comes from and how to shape it.")
+    data: DataSpec | None = Field(
+        None, description="Where the data comes from and how to shape it."
+    )
     model: ModelSpec = Field(description="The model: `input` + `layers`, or `inputs`/`outputs`.")
     compile: CompileSpec | None = Field(None, description="Optimizer, loss and metrics.")
     fit: FitSpec = Field(default_factory=FitSpec, description="Epochs, batch size, shuffling.")

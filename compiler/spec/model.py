@@ -103,6 +103,8 @@ class LayerSpec(StrictModel):
         if not isinstance(value, dict) or "kind" in value:
             return value
         entry = {k: v for k, v in value.items() if k in LAYER_ENTRY_KEYS}
+        if isinstance(entry.get("from"), str):
+            entry["from"] = [entry["from"]]
         kinds = [k for k in value if k not in LAYER_ENTRY_KEYS]
         if "shares" in value and not kinds:
             entry["kind"] = ""
@@ -131,8 +133,6 @@ class LayerSpec(StrictModel):
                 f"the arguments of {kind} must be a mapping, e.g. `{kind}: {{...}}`; "
                 f"received: {args!r}"
             )
-        if isinstance(entry.get("from"), str):
-            entry["from"] = [entry["from"]]
         return {**entry, "kind": str(kind), "args": args}
 
 

@@ -1,0 +1,272 @@
+"""The `speck` command: validate, build, emit, train, schema, import.
+
+Each command calls the pipeline (`speck.pipeline`) and one back end. Invalid input is printed as
+`file:line:column: severity: path: message (suggestion)` and exits with status 2, never with a
+traceback. Commands that need TensorFlow import it only when they run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from speck.diagnostics import Diagnostic, SpecError, to_json
+
+app = typer.Typer(
+    name="speck",
+    help="A declarative model-spec compiler for TensorFlow/Keras.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_INVALID = 2
+
+
+class OutputFormat(str, Enum):
+    text = "text"
+    json = "json"
+    github = "github"
+
+
+def echo_err(text: str) -> None:
+    typer.echo(text, err=True)
+
+
+def print_diagnostics(diagnostics: list[Diagnostic], fmt: OutputFormat = OutputFormat.text) -> None:
+    for d in diagnostics:
+        if fmt is OutputFormat.github:
+            typer.echo(d.format_github())
+        else:
+            echo_err(d.format(with_severity=True))
+
+
+def fail_invalid(exc: SpecError) -> NoReturn:
+    print_diagnostics(exc.diagnostics)
+    raise typer.Exit(code=EXIT_INVALID)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    echo_err(f"error: {message}")
+    raise typer.Exit(code=code)
+
+
+def resolve_or_exit(spec: Path):
+    from speck.pipeline import resolve_file
+
+    try:
+        resolved = resolve_file(spec)
+    except SpecError as exc:
+        fail_invalid(exc)
+    print_diagnostics([d for d in resolved.diagnostics if d.severity != "error"])
+    return resolved
+
+
+def keras_or_exit() -> None:
+    from speck.build import MissingTensorFlow, keras_module
+
+    try:
+        keras_module()
+    except MissingTensorFlow as exc:
+        fail(str(exc))
+
+
+@app.command()
+def validate(
+    files: Annotated[
+        list[Path], typer.Argument(help="Spec files (YAML or JSON).", show_default=False)
+    ],
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="text, json or github annotations.")
+    ] = OutputFormat.text,
+    shapes: Annotated[
+        bool, typer.Option("--shapes", help="Print every node's shape and parameters.")
+    ] = False,
+    deep: Annotated[
+        bool, typer.Option("--deep", help="Also build each model with Keras (slow).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
+) -> None:
+    """Check spec files without TensorFlow: syntax, types, Keras names, wiring, shapes."""
+    from speck.pipeline import analyze
+
+    analyses = [analyze(f) for f in files]
+    if deep:
+        keras_or_exit()
+        from speck.deep import deep_check
+
+        for a in analyses:
+            if a.ok and a.resolved is not None:
+                a.diagnostics += deep_check(a.resolved, a.shapes)
+    diagnostics = [d for a in analyses for d in a.diagnostics]
+    if fmt is OutputFormat.json:
+        typer.echo(to_json(diagnostics))
+    else:
+        print_diagnostics(diagnostics, fmt)
+        if shapes:
+            from speck.report import shapes_table
+
+            for a in analyses:
+                if a.resolved is not None and a.shapes is not None:
+                    typer.echo(shapes_table(a.file, a.resolved.graph, a.shapes))
+        if not quiet and fmt is OutputFormat.text:
+            bad = sum(not a.ok for a in analyses)
+            word = "spec" if len(analyses) == 1 else "specs"
+            if bad:
+                echo_err(f"{bad} of {len(analyses)} {word} invalid")
+            else:
+                typer.echo(f"{len(analyses)} {word} valid")
+    if any(not a.ok for a in analyses):
+        raise typer.Exit(code=EXIT_INVALID)
+
+
+@app.command()
+def build(
+    spec: Annotated[Path, typer.Argument(help="The spec file.", show_default=False)],
+    save: Annotated[Path | None, typer.Option("--save", help="Save the model (.keras).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing --save file.")
+    ] = False,
+) -> None:
+    """Build the live Keras model: its summary and parameter count."""
+    resolved = resolve_or_exit(spec)
+    if save is not None:
+        if save.suffix != ".keras":
+            fail(f"--save must end in .keras (Keras 3's format); received {save}", EXIT_INVALID)
+        if save.exists() and not force:
+            fail(f"{save} exists; pass --force to overwrite it")
+    keras_or_exit()
+    from speck.build import build_model, compile_model, summary_text
+
+    model = build_model(resolved.graph)
+    compile_model(model, resolved.plan)
+    if save is not None:
+        from speck.runtime.files import save_model_atomically
+
+        save_model_atomically(model, save)
+    params = int(model.count_params())
+    if as_json:
+        info = {
+            "spec": str(spec),
+            "name": model.name,
+            "params": params,
+            "trainable_params": int(sum(w.numpy().size for w in model.trainable_weights)),
+            "layers": [
+                {
+                    "name": layer.name,
+                    "class": type(layer).__name__,
+                    "params": int(layer.count_params()),
+                }
+                for layer in model.layers
+            ],
+            "inputs": [list(t.shape) for t in model.inputs],
+            "outputs": [list(t.shape) for t in model.outputs],
+            "saved": str(save) if save else None,
+        }
+        typer.echo(json.dumps(info, indent=2))
+        return
+    typer.echo(summary_text(model))
+    typer.echo(f"{model.name}: {params:,} parameters")
+    if save is not None:
+        typer.echo(f"saved {save}")
+
+
+@app.command()
+def schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema (Draft-07) of the spec format, for editors and other tools."""
+    from speck.schema import spec_schema
+
+    text = json.dumps(spec_schema(), indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
+@app.command()
+def train(
+    spec: Annotated[Path, typer.Argument(help="The spec file.", show_default=False)],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Run folder (default: runs/<spec name>/).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override a spec value before validation, e.g. --set fit.batch_size=64 "
+            "(repeatable; the value is YAML).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Same as --set seed=N.")] = None,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", help="Same as --set fit.epochs=N.")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run in the run folder.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a finished run in the run folder.")
+    ] = False,
+) -> None:
+    """Train end to end: data -> model -> fit -> evaluate -> run folder with plots."""
+    from speck.overrides import (
+        OverrideError,
+        format_diagnostic,
+        parse_override,
+        resolve_with_overrides,
+    )
+
+    flags = list(set_ or [])
+    if seed is not None:
+        flags.append(f"seed={seed}")
+    if epochs is not None:
+        flags.append(f"fit.epochs={epochs}")
+    try:
+        overrides = [parse_override(flag) for flag in flags]
+        resolved = resolve_with_overrides(spec, overrides)
+    except OverrideError as exc:
+        fail(str(exc), EXIT_INVALID)
+    except SpecError as exc:
+        for d in exc.diagnostics:
+            echo_err(format_diagnostic(d, overrides))
+        raise typer.Exit(code=EXIT_INVALID) from None
+    for d in resolved.diagnostics:
+        if d.severity != "error":
+            echo_err(format_diagnostic(d, overrides))
+    keras_or_exit()
+    from speck.train import NotTrainable, RunFolderError, summary_lines, train_spec
+
+    try:
+        result = train_spec(resolved, out, force=force, resume=resume)
+    except RunFolderError as exc:
+        fail(str(exc))
+    except NotTrainable as exc:
+        fail(str(exc), EXIT_INVALID)
+    for line in summary_lines(result):
+        typer.echo(line)
+
+
+def main() -> None:
+    """Entry point: run the app, turning stray errors into one line unless SPECK_DEBUG is set."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        echo_err("interrupted")
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get("SPECK_DEBUG"):
+            raise
+        echo_err(f"internal error: {type(exc).__name__}: {exc} (set SPECK_DEBUG=1 for details)")
+        sys.exit(1)

@@ -1,0 +1,53 @@
+"""The pipeline in one place: load -> validate -> resolve -> check, for the commands to call.
+
+`analyze` never raises on bad input: it returns every diagnostic of a file, which is what
+`speck validate` prints. `resolve_file` is for the commands that go on to build, emit or train:
+it raises `SpecError` when the spec has errors. Nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from speck.checks import NodeShape, check
+from speck.diagnostics import Diagnostic, SpecError, has_errors
+from speck.load import load_file
+from speck.resolve import ResolvedSpec, resolve
+from speck.validate import sorted_diagnostics, validate
+
+
+@dataclass
+class Analysis:
+    file: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    resolved: ResolvedSpec | None = None
+    shapes: dict[str, NodeShape] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def analyze(path: str | Path) -> Analysis:
+    """Every problem of one spec file, from YAML syntax to shapes and training checks."""
+    analysis = Analysis(str(path))
+    try:
+        resolved = resolve(validate(load_file(path)))
+    except SpecError as exc:
+        analysis.diagnostics = sorted_diagnostics(exc.diagnostics)
+        return analysis
+    analysis.resolved = resolved
+    shapes, problems = check(resolved)
+    analysis.shapes = shapes
+    analysis.diagnostics = sorted_diagnostics([*resolved.diagnostics, *problems])
+    return analysis
+
+
+def resolve_file(path: str | Path) -> ResolvedSpec:
+    """The resolved spec, or `SpecError` with every problem when it has errors."""
+    analysis = analyze(path)
+    if not analysis.ok or analysis.resolved is None:
+        raise SpecError(analysis.diagnostics)
+    analysis.resolved.diagnostics = analysis.diagnostics
+    return analysis.resolved

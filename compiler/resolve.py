@@ -1,0 +1,366 @@
+"""Stage 3, resolve: a typed spec -> the model graph and training plan both back ends read.
+
+Every layer gets an explicit name (the spec's, or Keras' style: `conv2d`, `conv2d_1`), its
+inputs become explicit references, Keras objects given as data become `KerasObject`s, and the
+wiring is checked: unknown or duplicate names, cycles, shared layers, unused nodes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from speck.catalog import load_catalog, suggest
+from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
+from speck.graph import (
+    InputNode,
+    KerasObject,
+    LayerNode,
+    Location,
+    ModelGraph,
+    Ref,
+    TrainingPlan,
+)
+from speck.spec import FunctionalModel, LayerSpec, SequentialModel, Spec
+from speck.spec.model import parse_reference
+from speck.validate import ACTIVATION_ARGS, OBJECT_ARG_CATEGORIES, WRAPPED_LAYER_ARGS, ValidatedSpec
+
+
+@dataclass
+class ResolvedSpec:
+    validated: ValidatedSpec
+    graph: ModelGraph
+    plan: TrainingPlan
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def spec(self) -> Spec:
+        return self.validated.spec
+
+    @property
+    def file(self) -> str:
+        return self.validated.loaded.file
+
+
+def snake_case(name: str) -> str:
+    """Keras' default layer naming: `Conv2D` -> `conv2d`, `MaxPooling2D` -> `max_pooling2d`."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def resolve(validated: ValidatedSpec) -> ResolvedSpec:
+    resolver = _Resolver(validated)
+    graph = resolver.graph()
+    plan = resolver.plan(graph)
+    if has_errors(resolver.out):
+        raise SpecError([*validated.diagnostics, *resolver.out])
+    return ResolvedSpec(validated, graph, plan, [*validated.diagnostics, *resolver.out])
+
+
+def to_keras_object(category: str, value: Any) -> KerasObject:
+    """A spec's `name` or `{ClassName: {arguments}}` as a `KerasObject` (nested ones too)."""
+    catalog = load_catalog()
+    if isinstance(value, str):
+        if catalog.get(category, value) is not None and not catalog.is_alias(category, value):
+            return KerasObject(category, class_name=value)
+        return KerasObject(category, alias=value)
+    ((name, args),) = value.items()
+    converted = {k: convert_arg(category, k, v) for k, v in (args or {}).items()}
+    return KerasObject(category, class_name=str(name), args=converted)
+
+
+def convert_arg(category: str, name: str, value: Any) -> Any:
+    """A nested Keras object given as data becomes a `KerasObject`; other values stay as given."""
+    if value is None:
+        return None
+    for suffix, sub in OBJECT_ARG_CATEGORIES.items():
+        if name.endswith(suffix) and isinstance(value, dict):
+            return to_keras_object(sub, value)
+    if name == "activity_regularizer" and isinstance(value, dict):
+        return to_keras_object("regularizers", value)
+    if category == "layers" and name in WRAPPED_LAYER_ARGS and isinstance(value, dict):
+        return to_keras_object("layers", value)
+    if name == "learning_rate" and isinstance(value, dict):
+        return to_keras_object("schedules", value)
+    if name in ACTIVATION_ARGS:
+        return value
+    return value
+
+
+class _Resolver:
+    def __init__(self, validated: ValidatedSpec) -> None:
+        self.validated = validated
+        self.spec = validated.spec
+        self.source = validated.source
+        self.out: list[Diagnostic] = []
+
+    def loc(self, path: SpecPath, prefer: str = "key") -> Location:
+        return self.source.locate(path, prefer)
+
+    def error(self, path: SpecPath, message: str, hint: str | None = None) -> None:
+        self.out.append(Diagnostic(message, path, self.loc(path), suggestion=hint))
+
+    def warn(self, path: SpecPath, message: str, hint: str | None = None) -> None:
+        self.out.append(Diagnostic(message, path, self.loc(path), "warning", hint))
+
+    # -- the model graph --------------------------------------------------------------------
+
+    def graph(self) -> ModelGraph:
+        model = self.spec.model
+        if isinstance(model, SequentialModel):
+            if model.input is None:
+                self.error(
+                    ("model",),
+                    "a Sequential model needs its input shape to be built",
+                    "add `input: [...]` (the shape without the batch dimension)",
+                )
+                shape: tuple[int | None, ...] = ()
+                dtype = "float32"
+            else:
+                shape, dtype = tuple(model.input.shape), model.input.dtype
+            inputs = (InputNode(model.input_name, shape, dtype, self.loc(("model", "input"))),)
+        else:
+            inputs = tuple(
+                InputNode(name, tuple(spec.shape), spec.dtype, self.loc(("model", "inputs", name)))
+                for name, spec in model.inputs.items()
+            )
+        names = self.names(inputs, model.layers)
+        layers = self.layers(model, inputs, names)
+        layers = self.ordered(layers, {i.name for i in inputs})
+        if isinstance(model, SequentialModel):
+            outputs: tuple[Ref, ...] = (Ref(layers[-1].name),) if layers else ()
+        else:
+            outputs = tuple(
+                self.ref(o, ("model", "outputs", i), names) for i, o in enumerate(model.outputs)
+            )
+            self.unused(inputs, layers, outputs, model)
+        return ModelGraph(self.spec.name, _style(model), inputs, tuple(layers), outputs)
+
+    def names(self, inputs: tuple[InputNode, ...], specs: list[LayerSpec]) -> list[str]:
+        taken: dict[str, SpecPath] = {}
+        for node in inputs:
+            taken[node.name] = ("model", "inputs", node.name)
+        for i, layer in enumerate(specs):
+            if layer.name is None:
+                continue
+            path = ("model", "layers", i, "name")
+            if layer.name in taken:
+                self.error(
+                    path, f"duplicate node name {layer.name!r}", "give each node its own name"
+                )
+            taken[layer.name] = path
+        names = []
+        counts: dict[str, int] = {}
+        for layer in specs:
+            if layer.name is not None:
+                names.append(layer.name)
+                continue
+            base = snake_case(layer.kind) or "layer"
+            while True:
+                n = counts.get(base, 0)
+                counts[base] = n + 1
+                candidate = base if n == 0 else f"{base}_{n}"
+                if candidate not in taken:
+                    break
+            taken[candidate] = ()
+            names.append(candidate)
+        return names
+
+    def ref(self, text: str, path: SpecPath, known: list[str]) -> Ref:
+        name, index = parse_reference(text)
+        if name not in known:
+            hint = did_you_mean(suggest(name, known)) or f"nodes are: {', '.join(known)}"
+            self.error(path, f"{name!r} is not a node of this model", hint)
+        return Ref(name, index)
+
+    def layers(
+        self,
+        model: SequentialModel | FunctionalModel,
+        inputs: tuple[InputNode, ...],
+        names: list[str],
+    ) -> list[LayerNode]:
+        known = [n.name for n in inputs] + names
+        by_name: dict[str, LayerNode] = {}
+        out = []
+        previous = inputs[0].name
+        for i, (layer, name) in enumerate(zip(model.layers, names, strict=True)):
+            path: SpecPath = ("model", "layers", i)
+            if isinstance(model, SequentialModel):
+                if layer.from_ is not None:
+                    self.error(
+                        (*path, "from"),
+                        "a Sequential layer reads the one before it",
+                        "remove `from`, or write a functional model (inputs/outputs)",
+                    )
+                refs: tuple[Ref, ...] = (Ref(previous),)
+            elif layer.from_ is None:
+                refs = (Ref(previous),) if len(inputs) == 1 or i > 0 else ()
+                if not refs:
+                    self.error(
+                        path,
+                        "with several inputs, the first layer must say what it reads",
+                        f"add `from: {inputs[0].name}`",
+                    )
+            else:
+                refs = tuple(
+                    self.ref(r, (*path, "from", j), known) for j, r in enumerate(layer.from_)
+                )
+            kind, args, shares = layer.kind, layer.args, None
+            if layer.shares is not None:
+                shared = by_name.get(layer.shares)
+                if shared is None:
+                    hint = did_you_mean(suggest(layer.shares, list(by_name)))
+                    self.error((*path, "shares"), f"{layer.shares!r} is not an earlier layer", hint)
+                else:
+                    kind, shares = shared.kind, shared.shares or shared.name
+                    node = LayerNode(name, kind, dict(shared.args), refs, shares, self.loc(path))
+                    by_name[name] = node
+                    out.append(node)
+                    previous = name
+                    continue
+            args = {k: convert_arg("layers", k, v) for k, v in args.items()}
+            if kind in ("Bidirectional", "TimeDistributed") and isinstance(
+                args.get("layer"), KerasObject
+            ):
+                args = {**args, "layer": _named_inner(args["layer"], name)}
+            node = LayerNode(name, kind, args, refs, None, self.loc(path))
+            by_name[name] = node
+            out.append(node)
+            previous = name
+        return out
+
+    def ordered(self, layers: list[LayerNode], inputs: set[str]) -> list[LayerNode]:
+        """Layers in an order where each comes after what it reads; a cycle is an error."""
+        by_name = {n.name: n for n in layers}
+        done: set[str] = set(inputs)
+        order: list[LayerNode] = []
+        visiting: list[str] = []
+
+        def visit(node: LayerNode) -> None:
+            if node.name in done:
+                return
+            if node.name in visiting:
+                cycle = " -> ".join([*visiting[visiting.index(node.name) :], node.name])
+                self.error(
+                    self._layer_path(node, layers),
+                    f"the layers form a cycle: {cycle}",
+                    "a layer can only read layers that do not read it",
+                )
+                return
+            visiting.append(node.name)
+            for ref in node.inputs:
+                if ref.node in by_name:
+                    visit(by_name[ref.node])
+            visiting.pop()
+            done.add(node.name)
+            order.append(node)
+
+        for node in layers:
+            visit(node)
+        return order
+
+    @staticmethod
+    def _layer_path(node: LayerNode, layers: list[LayerNode]) -> SpecPath:
+        return ("model", "layers", [n.name for n in layers].index(node.name))
+
+    def unused(
+        self,
+        inputs: tuple[InputNode, ...],
+        layers: list[LayerNode],
+        outputs: tuple[Ref, ...],
+        model: FunctionalModel,
+    ) -> None:
+        by_name = {n.name: n for n in layers}
+        reached: set[str] = set()
+        stack = [r.node for r in outputs]
+        while stack:
+            name = stack.pop()
+            if name in reached:
+                continue
+            reached.add(name)
+            if name in by_name:
+                stack += [r.node for r in by_name[name].inputs]
+                shares = by_name[name].shares
+                if shares:
+                    stack.append(shares)
+        for node in inputs:
+            if node.name not in reached:
+                self.error(
+                    ("model", "inputs", node.name),
+                    f"input {node.name!r} does not reach any output",
+                    "read it from a layer, or remove it",
+                )
+        for i, layer in enumerate(model.layers):
+            name = layer.name or ""
+            node = next((n for n in layers if n.location == self.loc(("model", "layers", i))), None)
+            name = node.name if node else name
+            if name and name not in reached:
+                self.warn(
+                    ("model", "layers", i),
+                    f"layer {name!r} does not reach any output",
+                    "read it from a later layer, list it in `outputs`, or remove it",
+                )
+
+    # -- the training plan --------------------------------------------------------------------
+
+    def plan(self, graph: ModelGraph) -> TrainingPlan:
+        spec = self.spec
+        c = spec.compile
+        optimizer = loss = None
+        metrics: Any = ()
+        weights: Any = None
+        if c is not None:
+            optimizer = to_keras_object("optimizers", c.optimizer)
+            loss = self.per_output("losses", c.loss, graph)
+            if isinstance(c.metrics, dict):
+                metrics = {
+                    k: tuple(to_keras_object("metrics", m) for m in v) for k, v in c.metrics.items()
+                }
+            else:
+                metrics = tuple(to_keras_object("metrics", m) for m in c.metrics)
+            weights = tuple(c.loss_weights) if isinstance(c.loss_weights, list) else c.loss_weights
+        data = (
+            spec.data.model_dump(mode="json", exclude_none=True)
+            if spec.data is not None and hasattr(spec.data, "model_dump")
+            else spec.data
+        )
+        return TrainingPlan(
+            optimizer=optimizer,
+            loss=loss,
+            metrics=metrics,
+            loss_weights=weights,
+            epochs=spec.fit.epochs,
+            batch_size=spec.fit.batch_size,
+            shuffle=spec.fit.shuffle,
+            validation_freq=spec.fit.validation_freq,
+            steps_per_epoch=spec.fit.steps_per_epoch,
+            callbacks=tuple(_callback(cb) for cb in spec.callbacks),
+            data=data,
+            seed=spec.seed,
+            distribute=spec.distribute,
+        )
+
+    def per_output(self, category: str, value: Any, graph: ModelGraph) -> Any:
+        if isinstance(value, dict) and set(value) <= set(graph.output_names) and value:
+            return {k: to_keras_object(category, v) for k, v in value.items()}
+        return to_keras_object(category, value)
+
+
+def _callback(value: Any) -> KerasObject:
+    if isinstance(value, str):
+        return KerasObject("callbacks", class_name=value)
+    return to_keras_object("callbacks", value)
+
+
+def _named_inner(inner: KerasObject, outer: str) -> KerasObject:
+    """Wrapped layers get a fixed name too, so that every build names them alike."""
+    if "name" in inner.args:
+        return inner
+    name = f"{outer}_{snake_case(inner.class_name or 'layer')}"
+    return KerasObject(inner.category, inner.class_name, None, {**inner.args, "name": name})
+
+
+def _style(model: SequentialModel | FunctionalModel) -> Any:
+    return "sequential" if isinstance(model, SequentialModel) else "functional"

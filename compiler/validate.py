@@ -1,0 +1,448 @@
+"""Stage 2, validate: a loaded mapping -> a typed `Spec`, every problem with its position.
+
+Three passes over the same raw mapping, all reported together: legacy spellings are translated
+(warnings), pydantic types the outline (errors mapped from pydantic's `loc` back to the line
+and column of the key), and every Keras name and argument is checked against the catalog
+(unknown names get a "did you mean"). No TensorFlow is imported.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from speck import legacy
+from speck.catalog import Arg, Catalog, Entry, load_catalog, suggest
+from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
+from speck.load import LoadedSpec, SourceMap
+from speck.spec import Spec
+from speck.spec.model import LAYER_ENTRY_KEYS
+
+OBJECT_ARG_CATEGORIES = {
+    "_initializer": "initializers",
+    "_regularizer": "regularizers",
+    "_constraint": "constraints",
+}
+ACTIVATION_ARGS = ("activation", "recurrent_activation")
+WRAPPED_LAYER_ARGS = ("layer", "backward_layer")
+SPECK_CALLBACK_ARGS = {"ModelCheckpoint": {legacy.CHECKPOINT_EVERY: "int"}}
+"""Arguments speck adds to Keras callbacks (and translates for Keras)."""
+
+
+@dataclass
+class ValidatedSpec:
+    loaded: LoadedSpec
+    spec: Spec
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def source(self) -> SourceMap:
+        return self.loaded.source
+
+
+def validate(loaded: LoadedSpec) -> ValidatedSpec:
+    """Type and check a loaded spec; raises `SpecError` carrying every problem found."""
+    source = loaded.source
+    data = loaded.data
+    if not isinstance(data, dict):
+        kind = type(data).__name__
+        raise SpecError(
+            [
+                Diagnostic(
+                    f"a spec is a mapping of sections (speck, name, model, ...); received a {kind}",
+                    (),
+                    source.locate(()),
+                    suggestion="start from an example in specs/",
+                )
+            ]
+        )
+    catalog = load_catalog()
+    diagnostics = legacy.translate(data, source, catalog)
+    spec: Spec | None = None
+    try:
+        spec = Spec.model_validate(data)
+    except ValidationError as exc:
+        diagnostics += pydantic_diagnostics(exc, data, source, Spec)
+    diagnostics += CatalogChecker(catalog, source).check(data)
+    if has_errors(diagnostics) or spec is None:
+        raise SpecError(sorted_diagnostics(diagnostics))
+    return ValidatedSpec(loaded, spec, sorted_diagnostics(diagnostics))
+
+
+def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+    def key(d: Diagnostic) -> tuple[int, int]:
+        return (d.location.line, d.location.column) if d.location else (0, 0)
+
+    unique: dict[tuple[Any, ...], Diagnostic] = {}
+    for d in diagnostics:
+        unique.setdefault((d.location, d.path, d.message), d)
+    return sorted(unique.values(), key=key)
+
+
+# --- pydantic errors -> positioned diagnostics ------------------------------------------------
+
+
+def raw_path(loc: tuple[int | str, ...], data: Any) -> SpecPath:
+    """Follow pydantic's `loc` through the raw data, dropping union tags and model artifacts."""
+    path: list[str | int] = []
+    node = data
+    for i, part in enumerate(loc):
+        last = i == len(loc) - 1
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        ):
+            path.append(part)
+            node = node[part]
+        elif isinstance(node, dict) and part == "args" and len(path) >= 2:
+            kind = [k for k in node if k not in LAYER_ENTRY_KEYS]
+            if len(kind) == 1:
+                path.append(kind[0])
+                node = node[kind[0]]
+        elif isinstance(node, dict) and part == "from_" and "from" in node:
+            path.append("from")
+            node = node["from"]
+        elif last and isinstance(node, dict) and isinstance(part, str) and not _is_tag(part):
+            path.append(part)  # a missing key: point at it under its parent
+            node = None
+    return tuple(path)
+
+
+def _is_tag(part: str) -> bool:
+    return part in {"sequential", "functional", "str", "dict[str,nullable[dict[str,any]]]"} or (
+        "[" in part or part.startswith("function-") or part.endswith("]")
+    )
+
+
+def _model_classes(annotation: Any) -> list[type[BaseModel]]:
+    """The pydantic models an annotation can hold (through Annotated, unions, lists, dicts)."""
+    origin = typing.get_origin(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _model_classes(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return [m for a in args for m in _model_classes(a)]
+    if origin in (list, dict):
+        return _model_classes(args[-1]) if args else []
+    return []
+
+
+def allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The keys the model accepts at the mapping `loc` points into."""
+    current = [model]
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        nxt: list[type[BaseModel]] = []
+        for cls in current:
+            for name, info in cls.model_fields.items():
+                if part in (name, info.alias):
+                    nxt += _model_classes(info.annotation)
+        is_field = any(part in (n, i.alias) for c in current for n, i in c.model_fields.items())
+        if not nxt and (part in {"sequential", "functional"} or not is_field):
+            continue  # a union tag or a dict key: stay at the same models
+        current = nxt or current
+    return sorted(
+        {info.alias or name for cls in current for name, info in cls.model_fields.items()}
+    )
+
+
+def pydantic_diagnostics(
+    exc: ValidationError, data: Any, source: SourceMap, model: type[BaseModel]
+) -> list[Diagnostic]:
+    out = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        path = raw_path(loc, data)
+        kind = err["type"]
+        message = str(err["msg"]).removeprefix("Value error, ")
+        hint = None
+        if kind == "extra_forbidden":
+            key = path[-1] if path else loc[-1]
+            allowed = allowed_keys(model, loc[:-1])
+            message = f"unknown key {key!r}"
+            if "args" in allowed and "kind" in allowed:
+                allowed = list(LAYER_ENTRY_KEYS)
+            hint = did_you_mean(suggest(str(key), allowed)) or (
+                f"allowed here: {', '.join(allowed)}" if allowed else None
+            )
+        elif kind == "missing":
+            message = f"missing required key {path[-1]!r}" if path else "missing required key"
+            if path == ("speck",):
+                hint = "add `speck: 1` as the first line"
+            location = source.locate(path[:-1], prefer="key")
+            out.append(Diagnostic(message, path, location, suggestion=hint))
+            continue
+        elif kind == "literal_error" and path == ("speck",):
+            message = f"unsupported format version {err['input']!r}; this speck reads version 1"
+        elif "input" in err and kind not in ("value_error", "assertion_error"):
+            message = f"{message}. Received: {_short(err['input'])}"
+        out.append(Diagnostic(message, path, source.locate(path, prefer="value"), suggestion=hint))
+    return out
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# --- catalog checks: Keras names and arguments ---------------------------------------------
+
+
+class CatalogChecker:
+    """Checks every Keras name and argument in the raw mapping against the catalog."""
+
+    def __init__(self, catalog: Catalog, source: SourceMap) -> None:
+        self.catalog = catalog
+        self.source = source
+        self.out: list[Diagnostic] = []
+
+    def error(self, path: SpecPath, message: str, hint: str | None = None, at: str = "key") -> None:
+        self.out.append(Diagnostic(message, path, self.source.locate(path, at), suggestion=hint))
+
+    def check(self, data: dict[str, Any]) -> list[Diagnostic]:
+        model = data.get("model")
+        if isinstance(model, dict) and isinstance(model.get("layers"), list):
+            for i, entry in enumerate(model["layers"]):
+                self.layer_entry(entry, ("model", "layers", i))
+        compile_ = data.get("compile")
+        if isinstance(compile_, dict):
+            self.compile_section(compile_, model)
+        callbacks = data.get("callbacks")
+        if isinstance(callbacks, list):
+            for i, cb in enumerate(callbacks):
+                self.obj("callbacks", cb, ("callbacks", i))
+        return self.out
+
+    def layer_entry(self, entry: Any, path: SpecPath) -> None:
+        if isinstance(entry, str):
+            self.layer(entry, {}, path, path)
+        elif isinstance(entry, dict):
+            kinds = [k for k in entry if k not in LAYER_ENTRY_KEYS]
+            if len(kinds) == 1:
+                args = entry[kinds[0]]
+                if args is None or isinstance(args, dict):
+                    if "shares" in entry and args:
+                        self.error(
+                            (*path, kinds[0]),
+                            "a shared layer reuses the arguments of the layer it shares",
+                            "remove the arguments, or drop `shares` for a new layer",
+                        )
+                        return
+                    self.layer(str(kinds[0]), args or {}, (*path, kinds[0]), path)
+
+    def layer(self, kind: str, args: dict[str, Any], path: SpecPath, entry_path: SpecPath) -> None:
+        entry = self.known("layers", kind, path)
+        if entry is not None:
+            self.arguments(entry, args, path)
+
+    def known(self, category: str, name: str, path: SpecPath) -> Entry | None:
+        entry = self.catalog.get(category, name)
+        if entry is not None:
+            return entry
+        what = category.rstrip("s")
+        excluded = self.catalog.excluded(category)
+        if name in excluded:
+            self.error(path, f"{name} is not allowed in a spec: {excluded[name]}")
+            return None
+        candidates = [*self.catalog.names(category), *self.catalog.aliases(category)]
+        hint = did_you_mean(suggest(name, candidates))
+        self.error(
+            path, f"unknown {what} {name!r}", hint or f"see `speck schema` for the {category}"
+        )
+        return None
+
+    def arguments(self, entry: Entry, args: dict[str, Any], path: SpecPath) -> None:
+        extra = SPECK_CALLBACK_ARGS.get(entry.name, {}) if entry.category == "callbacks" else {}
+        for key, value in args.items():
+            apath = (*path, key)
+            if key in extra:
+                if not _is_int(value) or value < 1:
+                    self.error(
+                        apath, f"must be a positive integer. Received: {value!r}", at="value"
+                    )
+                continue
+            arg = entry.args.get(key)
+            if arg is None:
+                hint = did_you_mean(suggest(str(key), [*entry.args, *extra]))
+                self.error(apath, f"{entry.name} has no argument {key!r}", hint)
+                continue
+            self.value(entry, arg, value, apath)
+        for arg in entry.args.values():
+            if arg.required and arg.name not in args:
+                self.error(path, f"{entry.name} needs the argument {arg.name!r}")
+
+    def value(self, entry: Entry, arg: Arg, value: Any, path: SpecPath) -> None:
+        name = arg.name
+        category = next((c for s, c in OBJECT_ARG_CATEGORIES.items() if name.endswith(s)), None)
+        if name == "activity_regularizer":
+            category = "regularizers"
+        if category and value is not None:
+            self.obj(category, value, path)
+            return
+        if name in ACTIVATION_ARGS and value is not None:
+            self.activation(value, path)
+            return
+        if entry.category == "layers" and name in WRAPPED_LAYER_ARGS and value is not None:
+            if isinstance(value, dict) and len(value) == 1:
+                ((kind, inner),) = value.items()
+                if inner is None or isinstance(inner, dict):
+                    self.layer(str(kind), inner or {}, (*path, kind), path)
+                    return
+            self.error(path, f"expected a layer as {{Type: {{arguments}}}}. Received: {value!r}")
+            return
+        if name == "learning_rate" and isinstance(value, dict):
+            self.obj("schedules", value, path)
+            return
+        problem = check_value(arg, value)
+        if problem:
+            message, hint = problem
+            self.error(path, message, hint, at="value")
+
+    def activation(self, value: Any, path: SpecPath) -> None:
+        if not isinstance(value, str):
+            self.error(
+                path, f"an activation is a name like 'relu'. Received: {value!r}", at="value"
+            )
+            return
+        if not self.catalog.is_alias("activations", value):
+            hint = did_you_mean(suggest(value, self.catalog.aliases("activations")))
+            self.error(path, f"unknown activation {value!r}", hint, at="value")
+
+    def obj(self, category: str, value: Any, path: SpecPath) -> None:
+        """A Keras object given as a name or as {ClassName: {arguments}}."""
+        what = category.rstrip("s")
+        if isinstance(value, str):
+            if self.catalog.is_alias(category, value) or self.catalog.get(category, value):
+                return
+            candidates = [*self.catalog.aliases(category), *self.catalog.names(category)]
+            hint = did_you_mean(suggest(value, candidates))
+            self.error(path, f"unknown {what} {value!r}", hint, at="value")
+            return
+        if isinstance(value, dict) and len(value) == 1:
+            ((name, args),) = value.items()
+            if args is None or isinstance(args, dict):
+                entry = self.known(category, str(name), (*path, name))
+                if entry is not None:
+                    self.arguments(entry, args or {}, (*path, name))
+                return
+        self.error(
+            path,
+            f"expected a {what} name or {{ClassName: {{arguments}}}}. Received: {_short(value)}",
+            at="value",
+        )
+
+    def compile_section(self, compile_: dict[str, Any], model: Any) -> None:
+        if "optimizer" in compile_:
+            self.obj("optimizers", compile_["optimizer"], ("compile", "optimizer"))
+        outputs = _output_names(model)
+        loss = compile_.get("loss")
+        if isinstance(loss, dict) and not self._is_object("losses", loss):
+            for out, item in loss.items():
+                self.output_key(out, outputs, ("compile", "loss", out))
+                self.obj("losses", item, ("compile", "loss", out))
+        elif loss is not None:
+            self.obj("losses", loss, ("compile", "loss"))
+        metrics = compile_.get("metrics")
+        if isinstance(metrics, dict):
+            for out, items in metrics.items():
+                self.output_key(out, outputs, ("compile", "metrics", out))
+                for i, item in enumerate(items if isinstance(items, list) else []):
+                    self.obj("metrics", item, ("compile", "metrics", out, i))
+        elif isinstance(metrics, list):
+            for i, item in enumerate(metrics):
+                self.obj("metrics", item, ("compile", "metrics", i))
+        weights = compile_.get("loss_weights")
+        if isinstance(weights, dict):
+            for out in weights:
+                self.output_key(out, outputs, ("compile", "loss_weights", out))
+
+    def _is_object(self, category: str, value: dict[str, Any]) -> bool:
+        if len(value) != 1:
+            return False
+        name = next(iter(value))
+        return self.catalog.get(category, str(name)) is not None or (
+            str(name)[:1].isupper() and isinstance(value[name], dict | None)
+        )
+
+    def output_key(self, name: Any, outputs: list[str] | None, path: SpecPath) -> None:
+        if outputs is not None and name not in outputs:
+            hint = did_you_mean(suggest(str(name), outputs)) or f"outputs are: {', '.join(outputs)}"
+            self.error(path, f"{name!r} is not an output of the model", hint)
+
+
+def _output_names(model: Any) -> list[str] | None:
+    if not isinstance(model, dict):
+        return None
+    outputs = model.get("outputs")
+    if isinstance(outputs, str):
+        return [outputs]
+    if isinstance(outputs, list):
+        return [str(o).split("[")[0] for o in outputs]
+    layers = model.get("layers")
+    if isinstance(layers, list) and layers and isinstance(layers[-1], dict):
+        name = layers[-1].get("name")
+        return [name] if isinstance(name, str) else None
+    return None
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def check_value(arg: Arg, value: Any) -> tuple[str, str | None] | None:
+    """Whether `value` suits the catalog argument; returns (message, hint) when it does not."""
+    if value is None:
+        if arg.kind == "none" or arg.default is None or (not arg.required and arg.kind == "any"):
+            return None
+        return (f"{arg.name} cannot be null", None)
+    if arg.choices is not None:
+        if value in arg.choices or (isinstance(value, str) and value.lower() in arg.choices):
+            return None
+        hint = did_you_mean(suggest(str(value), arg.choices)) if isinstance(value, str) else None
+        choices = ", ".join(repr(c) for c in arg.choices)
+        return (f"must be one of {choices}. Received: {arg.name}={value!r}", hint)
+    kind = arg.kind
+    expected = {
+        "int": _is_int,
+        "float": _is_number,
+        "bool": lambda v: isinstance(v, bool),
+        "str": lambda v: isinstance(v, str),
+        "tuple": lambda v: _is_int(v) or _is_number(v) or isinstance(v, list),
+    }.get(kind)
+    if expected is not None and not expected(value):
+        if kind == "int" and isinstance(value, float) and value.is_integer():
+            return (f"must be an integer. Received: {arg.name}={value!r}", f"write {int(value)}")
+        word = {"int": "an integer", "float": "a number", "bool": "true or false"}.get(
+            kind, "a string" if kind == "str" else "a number or a list"
+        )
+        if kind == "str" and arg.default is None:
+            return None
+        return (f"must be {word}. Received: {arg.name}={value!r}", None)
+    if _is_number(value):
+        return _check_range(arg, value)
+    if isinstance(value, list) and (arg.minimum is not None):
+        for item in value:
+            if _is_number(item) and (problem := _check_range(arg, item)):
+                return problem
+    return None
+
+
+def _check_range(arg: Arg, value: float) -> tuple[str, str | None] | None:
+    low, high = arg.minimum, arg.maximum
+    if low is not None and (value < low or (arg.exclusive_minimum and value == low)):
+        op = ">" if arg.exclusive_minimum else ">="
+        return (f"must be {op} {low:g}. Received: {arg.name}={value!r}", None)
+    if high is not None and (value > high or (arg.exclusive_maximum and value == high)):
+        op = "<" if arg.exclusive_maximum else "<="
+        return (f"must be {op} {high:g}. Received: {arg.name}={value!r}", None)
+    return None
