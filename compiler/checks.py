@@ -1,19 +1,342 @@
 """Stage 4, check: static shapes and training checks over the resolved graph, without TensorFlow.
 
 Shapes come from `speck.shapes` (one rule per layer, Keras' semantics); the training checks hold
-the compile and callback settings against the model: a `monitor` must name a compiled metric,
-the loss must suit the output, and so on. Every finding points at the spec line to change.
+the data, compile and callback settings against the model: the data's shape against the inputs,
+the targets against the outputs (a decoder whose output differs from its target), the loss
+against the output (a 10-way softmax with binary cross-entropy, sparse against one-hot labels),
+`from_logits` against the output activation, and each callback's `monitor` against the metrics
+the compiled model will log. Every finding points at the spec line to change.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
 
-from speck.diagnostics import Diagnostic
-from speck.resolve import ResolvedSpec
+from speck.diagnostics import Diagnostic, SpecPath, did_you_mean
+from speck.graph import KerasObject, ModelGraph, Shape, TrainingPlan
+from speck.resolve import ResolvedSpec, snake_case
+from speck.shapes import NodeShape, format_shape, infer_graph
+from speck.spec.data import known_source_shapes
 
-NodeShape = Any  # replaced by speck.shapes.NodeShape once shape inference lands
+__all__ = ["NodeShape", "check", "monitored_metrics"]
+
+SPARSE_LOSSES = {"sparse_categorical_crossentropy", "SparseCategoricalCrossentropy"}
+CATEGORICAL_LOSSES = {"categorical_crossentropy", "CategoricalCrossentropy"}
+BINARY_LOSSES = {"binary_crossentropy", "BinaryCrossentropy"}
+CROSSENTROPY_LOSSES = SPARSE_LOSSES | CATEGORICAL_LOSSES | BINARY_LOSSES
+PROBABILITY_ACTIVATIONS = {"softmax", "sigmoid"}
+HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "accuracy", "f1", "iou", "r2")
+MONITORING_CALLBACKS = ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint")
 
 
-def check(resolved: ResolvedSpec) -> tuple[dict[str, Any], list[Diagnostic]]:
-    return {}, []
+def check(resolved: ResolvedSpec) -> tuple[dict[str, NodeShape], list[Diagnostic]]:
+    """Every node's static shape, and the problems found."""
+    checker = _Checker(resolved)
+    shapes = checker.shapes()
+    checker.training(shapes)
+    return shapes, checker.out
+
+
+def loss_name(obj: KerasObject) -> str:
+    return obj.alias or obj.class_name or ""
+
+
+def metric_log_names(obj: KerasObject) -> list[str]:
+    """The names Keras logs a compiled metric under (`accuracy`, `auc`, `mae`, ...)."""
+    if obj.alias is not None:
+        return [obj.alias]
+    name = obj.args.get("name")
+    return [str(name)] if isinstance(name, str) else [snake_case(obj.class_name or "")]
+
+
+def monitored_metrics(graph: ModelGraph, plan: TrainingPlan, validation: bool) -> list[str]:
+    """What a callback may `monitor`: the loss and metrics Keras logs (`val_` with validation)."""
+    names = ["loss"]
+    outputs = graph.output_names
+    if len(outputs) > 1:
+        names += [f"{o}_loss" for o in outputs]
+    metrics = plan.metrics
+    if isinstance(metrics, dict):
+        for out, items in metrics.items():
+            for m in items:
+                names += [f"{out}_{n}" for n in metric_log_names(m)]
+    else:
+        for m in metrics:
+            logged = metric_log_names(m)
+            names += [f"{o}_{n}" for o in outputs for n in logged] if len(outputs) > 1 else logged
+    return names + ([f"val_{n}" for n in names] if validation else [])
+
+
+class _Checker:
+    def __init__(self, resolved: ResolvedSpec) -> None:
+        self.resolved = resolved
+        self.graph = resolved.graph
+        self.plan = resolved.plan
+        self.spec = resolved.spec
+        self.source = resolved.validated.source
+        self.out: list[Diagnostic] = []
+        self.index = self._layer_indexes()
+
+    def _layer_indexes(self) -> dict[str, int]:
+        locations = {
+            self.source.locate(("model", "layers", i)): i
+            for i in range(len(self.spec.model.layers))
+        }
+        return {n.name: locations[n.location] for n in self.graph.layers if n.location in locations}
+
+    def add(
+        self,
+        path: SpecPath,
+        message: str,
+        hint: str | None = None,
+        severity: str = "error",
+        at: str = "key",
+    ) -> None:
+        loc = self.source.locate(path, at)
+        self.out.append(Diagnostic(message, path, loc, severity, hint))  # type: ignore[arg-type]
+
+    def layer_path(self, node: str, arg: str | None = None) -> SpecPath:
+        if node not in self.index:
+            name = next((n for n in self.graph.inputs if n.name == node), None)
+            if name is not None and self.graph.style == "functional":
+                return ("model", "inputs", node)
+            return ("model", "input")
+        layer = next(n for n in self.graph.layers if n.name == node)
+        path: SpecPath = ("model", "layers", self.index[node])
+        if layer.shares is not None:
+            return path
+        return (*path, layer.kind, arg) if arg else (*path, layer.kind)
+
+    # -- shapes ---------------------------------------------------------------------------
+
+    def shapes(self) -> dict[str, NodeShape]:
+        shapes, problems = infer_graph(_wrapped_as_dicts(self.graph))
+        for p in problems:
+            path = self.layer_path(p.node, p.arg)
+            at = "value" if p.arg else "key"
+            if p.severity == "note":
+                self.add(path, p.message, p.fix, "note")
+            else:
+                self.add(path, p.message, p.fix, "error", at)
+        return shapes
+
+    def output_shape(self, shapes: dict[str, NodeShape], name: str) -> Shape | None:
+        ref = next((r for r in self.graph.outputs if r.node == name), None)
+        node = shapes.get(name)
+        if node is None or node.outputs is None or ref is None:
+            return None
+        return node.outputs[ref.index or 0]
+
+    # -- training -------------------------------------------------------------------------
+
+    def training(self, shapes: dict[str, NodeShape]) -> None:
+        self.data_against_model(shapes)
+        self.losses(shapes)
+        self.callbacks()
+
+    def data_against_model(self, shapes: dict[str, NodeShape]) -> None:
+        data = self.spec.data
+        if data is None or len(self.graph.inputs) != 1:
+            return
+        facts = known_source_shapes(data)
+        inp = self.graph.inputs[0]
+        if facts.x_shape is not None and tuple(facts.x_shape) != tuple(inp.shape):
+            fix = (
+                f"set the input to {list(facts.x_shape)}, or reshape the data to {list(inp.shape)}"
+            )
+            self.add(
+                self.layer_path(inp.name),
+                f"the data gives inputs of shape {format_shape(tuple(facts.x_shape))} "
+                f"but the model expects {format_shape(inp.shape)}",
+                fix,
+            )
+        if len(self.graph.outputs) != 1:
+            return
+        out_name = self.graph.outputs[0].node
+        out_shape = self.output_shape(shapes, out_name)
+        if out_shape is None:
+            return
+        if facts.label_encoding == "inputs" and facts.x_shape is not None:
+            target = tuple(facts.x_shape)
+            if tuple(out_shape) != target:
+                self.add(
+                    self.layer_path(out_name),
+                    f"the model's output {format_shape(out_shape)} differs from its target, the "
+                    f"input image {format_shape(target)}",
+                    "make the decoder end at the input's shape (check pooling/upsampling and the "
+                    "last layer's filters)",
+                )
+        if facts.n_classes and facts.label_encoding in ("sparse", "one_hot") and out_shape:
+            units = out_shape[-1]
+            binary_ok = facts.n_classes == 2 and units == 1
+            if units is not None and units != facts.n_classes and not binary_ok:
+                self.add(
+                    self.layer_path(out_name),
+                    f"the data has {facts.n_classes} classes but the output has {units} units",
+                    f"end with {facts.n_classes} units",
+                )
+
+    def losses(self, shapes: dict[str, NodeShape]) -> None:
+        loss = self.plan.loss
+        if loss is None:
+            return
+        per_output = loss if isinstance(loss, dict) else {o: loss for o in self.graph.output_names}
+        facts = known_source_shapes(self.spec.data) if self.spec.data is not None else None
+        for out, obj in per_output.items():
+            path: SpecPath = (
+                ("compile", "loss", out) if isinstance(loss, dict) else ("compile", "loss")
+            )
+            name = loss_name(obj)
+            shape = self.output_shape(shapes, out)
+            activation = self.output_activation(out)
+            units = shape[-1] if shape else None
+            if (
+                name in BINARY_LOSSES
+                and units is not None
+                and units > 1
+                and activation == "softmax"
+            ):
+                self.add(
+                    path,
+                    f"binary cross-entropy on a {units}-way softmax output {out!r}",
+                    "use categorical_crossentropy (one-hot labels) or "
+                    "sparse_categorical_crossentropy (integer labels)",
+                    at="value",
+                )
+            if name in CATEGORICAL_LOSSES and units == 1:
+                self.add(
+                    path,
+                    f"categorical cross-entropy on the single-unit output {out!r}",
+                    "use binary_crossentropy",
+                    at="value",
+                )
+            if facts is not None and len(per_output) == 1:
+                if name in SPARSE_LOSSES and facts.label_encoding == "one_hot":
+                    self.add(
+                        path,
+                        "sparse categorical cross-entropy expects integer labels, but the data "
+                        "section one-hot encodes them",
+                        did_you_mean("categorical_crossentropy"),
+                        at="value",
+                    )
+                if name in CATEGORICAL_LOSSES and facts.label_encoding == "sparse":
+                    self.add(
+                        path,
+                        "categorical cross-entropy expects one-hot labels, but the data gives "
+                        "integer labels",
+                        "use sparse_categorical_crossentropy, or add `one_hot: true` to data",
+                        at="value",
+                    )
+            self.from_logits(path, obj, activation, out)
+
+    def from_logits(
+        self, path: SpecPath, obj: KerasObject, activation: str | None, out: str
+    ) -> None:
+        name = loss_name(obj)
+        if name not in CROSSENTROPY_LOSSES:
+            return
+        logits = obj.args.get("from_logits") is True
+        if logits and activation in PROBABILITY_ACTIVATIONS:
+            self.add(
+                (*path, name, "from_logits") if obj.class_name else path,
+                f"from_logits is true but output {out!r} already applies {activation}",
+                f"remove the {activation} activation, or set from_logits: false",
+                "warning",
+                at="value",
+            )
+        if not logits and activation in ("linear", None) and activation is not None:
+            self.add(
+                path,
+                f"output {out!r} is linear (logits) but the loss expects probabilities",
+                f"use {{{_class_of(name)}: {{from_logits: true}}}}, or end with softmax/sigmoid",
+                "warning",
+                at="value",
+            )
+
+    def output_activation(self, name: str) -> str | None:
+        node = next((n for n in self.graph.layers if n.name == name), None)
+        while node is not None and node.shares is not None:
+            node = next((n for n in self.graph.layers if n.name == node.shares), None)
+        if node is None:
+            return None
+        if node.kind == "Activation":
+            return str(node.args.get("activation"))
+        if node.kind == "Softmax":
+            return "softmax"
+        if node.kind in ("Dense", "Conv1D", "Conv2D", "Conv3D", "EinsumDense"):
+            act = node.args.get("activation")
+            return "linear" if act in (None, "linear") else str(act)
+        return None
+
+    def callbacks(self) -> None:
+        validation = self.has_validation()
+        logged = monitored_metrics(self.graph, self.plan, validation)
+        for i, cb in enumerate(self.spec.callbacks):
+            if not isinstance(cb, dict) or len(cb) != 1:
+                continue
+            ((kind, args),) = cb.items()
+            if kind not in MONITORING_CALLBACKS or not isinstance(args, dict):
+                continue
+            default = "val_loss" if kind != "ModelCheckpoint" or validation else "loss"
+            monitor = args.get("monitor", default)
+            path: SpecPath = ("callbacks", i, kind, "monitor")
+            if "monitor" not in args:
+                path = ("callbacks", i, kind)
+            if monitor not in logged:
+                if monitor.startswith("val_") and monitor[4:] in logged:
+                    self.add(
+                        path,
+                        f"{kind} monitors {monitor!r}, but there is no validation data",
+                        f"monitor {monitor[4:]!r}, or add `validation:` to the data section",
+                        at="value",
+                    )
+                elif self.plan.compiled:
+                    self.add(
+                        path,
+                        f"{kind} monitors {monitor!r}, which the compiled model does not log",
+                        did_you_mean(_closest(monitor, logged)) or f"logged: {', '.join(logged)}",
+                        at="value",
+                    )
+                continue
+            mode = args.get("mode", "auto")
+            wanted = "max" if any(w in monitor for w in HIGHER_IS_BETTER) else "min"
+            if "loss" in monitor or "error" in monitor:
+                wanted = "min"
+            if mode in ("min", "max") and mode != wanted:
+                self.add(
+                    ("callbacks", i, kind, "mode"),
+                    f"mode {mode!r} for {monitor!r}, which gets better as it gets "
+                    f"{'larger' if wanted == 'max' else 'smaller'}",
+                    f"use mode: {wanted} (or auto)",
+                    at="value",
+                )
+
+    def has_validation(self) -> bool:
+        data = self.spec.data
+        if data is None:
+            return False
+        validation = getattr(data, "validation", None)
+        return validation not in (None, "none")
+
+
+def _class_of(loss: str) -> str:
+    return "".join(part.capitalize() for part in loss.split("_")) if "_" in loss else loss
+
+
+def _closest(word: str, choices: list[str]) -> str | None:
+    from speck.catalog import suggest
+
+    return suggest(word, choices)
+
+
+def _wrapped_as_dicts(graph: ModelGraph) -> ModelGraph:
+    """Shape rules read a wrapped layer (Bidirectional's `layer`) as {"kind", "args"}."""
+
+    def plain(value: object) -> object:
+        if isinstance(value, KerasObject) and value.category == "layers":
+            args = {k: plain(v) for k, v in value.args.items()}
+            return {"kind": value.class_name, "args": args}
+        return value
+
+    layers = tuple(replace(n, args={k: plain(v) for k, v in n.args.items()}) for n in graph.layers)
+    return replace(graph, layers=layers)
