@@ -95,6 +95,7 @@ class _Resolver:
         self.spec = validated.spec
         self.source = validated.source
         self.out: list[Diagnostic] = []
+        self.unknown_refs = False
 
     def loc(self, path: SpecPath, prefer: str = "key") -> Location:
         return self.source.locate(path, prefer)
@@ -135,7 +136,8 @@ class _Resolver:
             outputs = tuple(
                 self.ref(o, ("model", "outputs", i), names) for i, o in enumerate(model.outputs)
             )
-            self.unused(inputs, layers, outputs, model)
+            if not self.unknown_refs:  # else every node past a typo would "reach no output"
+                self.unused(inputs, layers, outputs, model)
         return ModelGraph(self.spec.name, _style(model), inputs, tuple(layers), outputs)
 
     def names(self, inputs: tuple[InputNode, ...], specs: list[LayerSpec]) -> list[str]:
@@ -171,8 +173,19 @@ class _Resolver:
     def ref(self, text: str, path: SpecPath, known: list[str]) -> Ref:
         name, index = parse_reference(text)
         if name not in known:
+            known = list(dict.fromkeys(known))
             hint = did_you_mean(suggest(name, known)) or f"nodes are: {', '.join(known)}"
-            self.error(path, f"{name!r} is not a node of this model", hint)
+            if path[-1] == 0 and path not in self.source.values:
+                path = path[:-1]  # `from: x` written as one name, not a list
+            self.out.append(
+                Diagnostic(
+                    f"{name!r} is not a node of this model",
+                    path,
+                    self.loc(path, prefer="value"),
+                    suggestion=hint,
+                )
+            )
+            self.unknown_refs = True
         return Ref(name, index)
 
     def layers(
@@ -292,10 +305,9 @@ class _Resolver:
                     f"input {node.name!r} does not reach any output",
                     "read it from a layer, or remove it",
                 )
-        for i, layer in enumerate(model.layers):
-            name = layer.name or ""
-            node = next((n for n in layers if n.location == self.loc(("model", "layers", i))), None)
-            name = node.name if node else name
+        by_location = {n.location: n.name for n in layers}
+        for i in range(len(model.layers)):
+            name = by_location.get(self.loc(("model", "layers", i)))
             if name and name not in reached:
                 self.warn(
                     ("model", "layers", i),
