@@ -885,9 +885,12 @@ def _layer_norm(a: _Args, inputs: list[Shape]) -> LayerShapes:
     x = _one_input(a, inputs)
     full = (None, *x)
     axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    count = int(a.flag("scale", True)) + int(a.flag("center", True))
     size = 1
     for ax in axes:
         idx = _full_axis(a, ax, len(full))
+        if count == 0:  # no weights, so any axis size will do
+            continue
         if idx == 0:
             raise ShapeError(
                 "`LayerNormalization` cannot take weights over the batch axis. "
@@ -895,7 +898,6 @@ def _layer_norm(a: _Args, inputs: list[Shape]) -> LayerShapes:
                 arg="axis",
             )
         size *= _known(a, x, idx - 1, f"axis {ax}")
-    count = int(a.flag("scale", True)) + int(a.flag("center", True))
     return _single(x, count * size)
 
 
@@ -1034,7 +1036,8 @@ def _bidirectional(a: _Args, inputs: list[Shape]) -> LayerShapes | None:
 
 def _time_distributed(a: _Args, inputs: list[Shape]) -> LayerShapes | None:
     """Stricter than Keras' symbolic pass, which skips the wrapped layer's input-rank check
-    (a wrapped pooling layer then fails only when it runs): here the inner rule checks it."""
+    (a wrapped pooling or recurrent layer then fails only when it runs): here the inner rule
+    checks it."""
     kind, inner_args = _inner(a)
     x = _one_input(a, inputs)
     if len(x) < 2:

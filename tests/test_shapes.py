@@ -189,6 +189,10 @@ def test_time_distributed_wraps_the_inner_rule() -> None:
     with pytest.raises(ShapeError, match="In the wrapped Conv2D"):
         infer_layer("TimeDistributed", {"layer": conv}, [(5, 2, 2, 3)])
     assert infer_layer("TimeDistributed", {"layer": {"kind": "Mystery"}}, [(5, 3)]) is None
+    lstm = {"kind": "LSTM", "args": {"units": 2}}
+    assert out("TimeDistributed", {"layer": lstm}, (5, 7, 3)).outputs == ((5, 2),)
+    with pytest.raises(ShapeError, match="expected ndim=3"):  # Keras only fails when it runs
+        infer_layer("TimeDistributed", {"layer": lstm}, [(5, 7, 3, 1)])
 
 
 def test_multi_head_attention() -> None:
@@ -225,6 +229,8 @@ def test_normalization_layers_params() -> None:
     assert out("BatchNormalization", {"axis": 1}, (8, 4)).params == 4 * 8
     assert out("BatchNormalization", {"center": False}, (5,)).params == 3 * 5
     assert out("LayerNormalization", {"scale": False}, (3, 6)).params == 6
+    plain = {"scale": False, "center": False, "axis": 1}  # no weights: unknown sizes are fine
+    assert out("LayerNormalization", plain, (None, 6)).params == 0
     assert out("GroupNormalization", {"groups": 2}, (4,)).params == 8
     assert out("Normalization", {}, (3, 6)).params == 6 + 6 + 1
     assert out("Normalization", {"mean": 0.5, "variance": 2.0}, (3, 6)).params == 0
