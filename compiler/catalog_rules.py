@@ -144,7 +144,7 @@ _UNIT_INTERVAL = {"minimum": 0, "maximum": 1}
 RULES: tuple[Rule, ...] = (
     # ---- layers: closed sets
     Rule("layers", ("Conv1D",), "padding", choices=("valid", "same", "causal")),
-    Rule("layers", CONV[1:], "padding", choices=("valid", "same")),
+    Rule("layers", tuple(c for c in CONV if c != "Conv1D"), "padding", choices=("valid", "same")),
     Rule(
         "layers",
         POOLING,
