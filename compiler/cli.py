@@ -258,6 +258,42 @@ def train(
         typer.echo(line)
 
 
+@app.command("import")
+def import_model_command(
+    model: Annotated[
+        Path, typer.Argument(help="A Keras 3 model file (.keras).", show_default=False)
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the spec here (default: print it).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing --out file.")
+    ] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The spec's name (default: the model's name).")
+    ] = None,
+) -> None:
+    """Turn a saved Keras model back into a readable spec; nothing in the file is run."""
+    if out is not None and out.exists() and not force:
+        fail(f"{out} exists; pass --force to overwrite it")
+    keras_or_exit()
+    from speck.keras_import import ImportProblem, import_model
+
+    try:
+        imported = import_model(model, name=name)
+    except ImportProblem as exc:
+        fail(str(exc), EXIT_INVALID)
+    if out is None:
+        typer.echo(imported.text, nl=False)
+        return
+    from speck.runtime.files import write_text_atomically
+
+    write_text_atomically(out, imported.text)
+    for note in imported.notes:
+        echo_err(f"note: {note}")
+    typer.echo(f"wrote {out}")
+
+
 def main() -> None:
     """Entry point: run the app, turning stray errors into one line unless SPECK_DEBUG is set."""
     try:
