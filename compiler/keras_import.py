@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from speck.build import POSITIONAL_INPUT_LAYERS
 from speck.catalog import Catalog, load_catalog
 from speck.graph import KerasObject
 from speck.resolve import snake_case
@@ -33,7 +34,6 @@ MAX_CONFIG_BYTES = 64_000_000
 
 WRAPPED_LAYERS = ("Bidirectional", "TimeDistributed")
 WRAPPED_LAYER_ARGS = ("layer", "backward_layer")
-POSITIONAL_INPUT_LAYERS = frozenset({"MultiHeadAttention", "GroupedQueryAttention"})
 MODEL_CLASSES = frozenset({"Functional", "Sequential", "Model"})
 _TENSOR = "__keras_tensor__"
 _MODULE_CATEGORIES = (
@@ -309,6 +309,10 @@ class _Importer:
         self.catalog = catalog
         self.keras = keras
         self.notes: list[str] = []
+        self.node_names: dict[tuple[str, int], str] = {}
+        """(layer name, call index) -> the spec's node name for that call."""
+        self.multi: set[tuple[str, int]] = set()
+        """Layer calls with several outputs, referenced as `name[i]`."""
 
     # -- model sections -------------------------------------------------------------------------
 
@@ -347,7 +351,6 @@ class _Importer:
         layers = {layer["name"]: layer for layer in config["layers"]}
         input_refs = _leaves(config["input_layers"])
         output_refs = _leaves(config["output_layers"])
-        self.node_names: dict[tuple[str, int], str] = {}
         taken = {self.identifier(n) for n in layers}
         inputs: dict[str, Any] = {}
         for layer_name, _, _ in input_refs:
@@ -359,7 +362,6 @@ class _Importer:
             self.node_names[(layer_name, 0)] = node
         self.multi = _multi_output_nodes(config, model)
         entries: list[dict[str, Any]] = []
-        args_of: dict[str, dict[str, Any]] = {}
         for layer_name, index, node_data in _call_order(config["layers"], set(inputs)):
             layer = layers[layer_name]
             kind = layer["class_name"]
@@ -369,8 +371,8 @@ class _Importer:
             if index == 0:
                 node = self.identifier(layer_name)
                 self.node_names[(layer_name, 0)] = node
-                args_of[layer_name] = self.layer_args(kind, layer["config"])
-                entries.append({"name": node, kind: args_of[layer_name], "from": refs})
+                args = self.layer_args(kind, layer["config"])
+                entries.append({"name": node, kind: args, "from": refs})
             else:
                 node = _unique(f"{self.identifier(layer_name)}_{index}", taken)
                 taken.add(node)
