@@ -294,6 +294,75 @@ def import_model_command(
     typer.echo(f"wrote {out}")
 
 
+@app.command()
+def emit(
+    specs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Spec files (with --check, default: every spec in specs/).", show_default=False
+        ),
+    ] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out", "-o", help="Write here instead of generated/<spec stem>.py; - for stdout."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite a file speck did not emit from this spec.")
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 with a diff if any script is stale."),
+    ] = False,
+) -> None:
+    """Write a standalone, readable training script for each spec (no TensorFlow needed)."""
+    from speck.emit import (
+        all_specs,
+        is_own_output,
+        script_for,
+        stale_diff,
+        target_of,
+        write_atomically,
+    )
+
+    if not specs:
+        if not check:
+            fail("give the spec file(s) to emit", EXIT_INVALID)
+        specs = all_specs()
+    if out is not None and len(specs) > 1:
+        fail("--out names one file; give one spec with it", EXIT_INVALID)
+    if check and out == "-":
+        fail("--check compares files; it cannot check standard output", EXIT_INVALID)
+    stale = 0
+    for spec in specs:
+        resolved = resolve_or_exit(spec)
+        target = target_of(spec, out)
+        text = script_for(resolved, spec, target)
+        if target is None:
+            typer.echo(text, nl=False)
+            continue
+        current = target.read_text(encoding="utf-8") if target.is_file() else None
+        if check:
+            diff = stale_diff(current, text, str(target))
+            if diff:
+                typer.echo(diff, nl=False)
+                stale += 1
+            continue
+        if current == text:
+            typer.echo(f"{target} is up to date")
+            continue
+        if target.exists() and not force and not is_own_output(target, spec):
+            fail(f"{target} exists and speck did not emit it from {spec}; --force overwrites it")
+        write_atomically(target, text)
+        typer.echo(f"wrote {target}")
+    if check:
+        if stale:
+            echo_err(f"{stale} of {len(specs)} generated scripts are stale; run speck emit on them")
+            raise typer.Exit(code=1)
+        typer.echo(f"{len(specs)} generated scripts are up to date")
+
+
 def main() -> None:
     """Entry point: run the app, turning stray errors into one line unless SPECK_DEBUG is set."""
     try:
