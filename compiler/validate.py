@@ -8,6 +8,7 @@ and column of the key), and every Keras name and argument is checked against the
 
 from __future__ import annotations
 
+import re
 import types
 import typing
 from collections.abc import Iterable
@@ -31,6 +32,20 @@ ACTIVATION_ARGS = ("activation", "recurrent_activation")
 WRAPPED_LAYER_ARGS = ("layer", "backward_layer")
 SPECK_CALLBACK_ARGS = {"ModelCheckpoint": {legacy.CHECKPOINT_EVERY: "int"}}
 """Arguments speck adds to Keras callbacks (and translates for Keras)."""
+
+
+_SINGULAR = {
+    "layers": "layer",
+    "optimizers": "optimizer",
+    "schedules": "learning-rate schedule",
+    "losses": "loss",
+    "metrics": "metric",
+    "activations": "activation",
+    "initializers": "initializer",
+    "regularizers": "regularizer",
+    "constraints": "constraint",
+    "callbacks": "callback",
+}
 
 
 @dataclass
@@ -152,16 +167,49 @@ def allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str
     )
 
 
+_TYPE_WORDS = {
+    "string_type": "a string",
+    "dict_type": "a mapping",
+    "model_type": "a mapping",
+    "list_type": "a list",
+    "int_type": "an integer",
+    "int_parsing": "an integer",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+}
+"""pydantic's type errors, in words; a union's members each report one, merged into one line."""
+
+
 def pydantic_diagnostics(
     exc: ValidationError, data: Any, source: SourceMap, model: type[BaseModel]
 ) -> list[Diagnostic]:
+    errors = exc.errors()
+    paths = [raw_path(tuple(err["loc"]), data) for err in errors]
+    by_path: dict[SpecPath, list[dict[str, Any]]] = {}
+    for err, path in zip(errors, paths, strict=True):
+        by_path.setdefault(path, []).append(dict(err))
     out = []
-    for err in exc.errors():
+    done: set[SpecPath] = set()
+    for err, path in zip(errors, paths, strict=True):
         loc = tuple(err["loc"])
-        path = raw_path(loc, data)
         kind = err["type"]
+        same = by_path[path]
+        if len(same) > 1 and all(e["type"] in _TYPE_WORDS for e in same):
+            if path in done:
+                continue  # one line for every member of a union
+            done.add(path)
+            words = list(dict.fromkeys(_TYPE_WORDS[e["type"]] for e in same))
+            message = f"expected {' or '.join(words)}. Received: {_short(err['input'])}"
+            out.append(Diagnostic(message, path, source.locate(path, prefer="value")))
+            continue
         message = str(err["msg"]).removeprefix("Value error, ")
+        message = re.sub(r" or instance of \w+", "", message)
+        if kind == "model_type" and err.get("ctx", {}).get("class_name") == "LayerSpec":
+            message = "expected a layer, e.g. `- Dense: {units: 10}`"
         hint = None
+        at = "value"
         if kind == "extra_forbidden":
             key = path[-1] if path else loc[-1]
             allowed = allowed_keys(model, loc[:-1])
@@ -171,7 +219,10 @@ def pydantic_diagnostics(
             hint = did_you_mean(suggest(str(key), allowed)) or (
                 f"allowed here: {', '.join(allowed)}" if allowed else None
             )
+            at = "key"
         elif kind == "missing":
+            if _misspelled(path, data, model, loc):
+                continue  # the unknown key beside it says so, with "did you mean"
             message = f"missing required key {path[-1]!r}" if path else "missing required key"
             if path == ("speck",):
                 hint = "add `speck: 1` as the first line"
@@ -180,10 +231,43 @@ def pydantic_diagnostics(
             continue
         elif kind == "literal_error" and path == ("speck",):
             message = f"unsupported format version {err['input']!r}; this speck reads version 1"
+        elif kind == "literal_error":
+            expected = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+            if isinstance(err["input"], str):
+                hint = did_you_mean(suggest(err["input"], expected))
+            message = f"{message}. Received: {_short(err['input'])}"
         elif "input" in err and kind not in ("value_error", "assertion_error"):
             message = f"{message}. Received: {_short(err['input'])}"
-        out.append(Diagnostic(message, path, source.locate(path, prefer="value"), suggestion=hint))
+        if loc and loc[-1] == "[key]":
+            at = "key"  # a mapping key itself is wrong (a bad node name)
+        out.append(Diagnostic(message, path, source.locate(path, prefer=at), suggestion=hint))
     return out
+
+
+def _misspelled(
+    path: SpecPath, data: Any, model: type[BaseModel], loc: tuple[int | str, ...]
+) -> bool:
+    """Whether a missing key is given beside it under a near spelling (`sorce` for `source`)."""
+    if not path:
+        return False
+    parent: Any = data
+    for part in path[:-1]:
+        try:
+            parent = parent[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    if not isinstance(parent, dict):
+        return False
+    allowed = allowed_keys(model, loc[:-1])
+    unknown = [str(k) for k in parent if k not in allowed]
+    return suggest(str(path[-1]), unknown) is not None
+
+
+def suggest_like(word: str, candidates: Iterable[str]) -> str | None:
+    """`suggest`, preferring candidates written in the same case as `word` (`acuracy` ->
+    `accuracy`, not the class `Accuracy`)."""
+    ordered = sorted(candidates, key=lambda c: c.islower() != word.islower())
+    return suggest(word, ordered)
 
 
 def _short(value: Any) -> str:
@@ -245,13 +329,13 @@ class CatalogChecker:
         entry = self.catalog.get(category, name)
         if entry is not None:
             return entry
-        what = category.rstrip("s")
+        what = _SINGULAR.get(category, category)
         excluded = self.catalog.excluded(category)
         if name in excluded:
             self.error(path, f"{name} is not allowed in a spec: {excluded[name]}")
             return None
         candidates = [*self.catalog.names(category), *self.catalog.aliases(category)]
-        hint = did_you_mean(suggest(name, candidates))
+        hint = did_you_mean(suggest_like(name, candidates))
         self.error(
             path, f"unknown {what} {name!r}", hint or f"see `speck schema` for the {category}"
         )
@@ -273,8 +357,10 @@ class CatalogChecker:
                 self.error(apath, f"{entry.name} has no argument {key!r}", hint)
                 continue
             self.value(entry, arg, value, apath)
+        unknown = [str(k) for k in args if k not in entry.args and k not in extra]
         for arg in entry.args.values():
-            if arg.required and arg.name not in args:
+            if arg.required and arg.name not in args and not suggest(arg.name, unknown):
+                # (a misspelt `kernel_sizes` beside it is reported, with "did you mean")
                 self.error(path, f"{entry.name} needs the argument {arg.name!r}")
 
     def value(self, entry: Entry, arg: Arg, value: Any, path: SpecPath) -> None:
@@ -311,17 +397,17 @@ class CatalogChecker:
             )
             return
         if not self.catalog.is_alias("activations", value):
-            hint = did_you_mean(suggest(value, self.catalog.aliases("activations")))
+            hint = did_you_mean(suggest_like(value, self.catalog.aliases("activations")))
             self.error(path, f"unknown activation {value!r}", hint, at="value")
 
     def obj(self, category: str, value: Any, path: SpecPath) -> None:
         """A Keras object given as a name or as {ClassName: {arguments}}."""
-        what = category.rstrip("s")
+        what = _SINGULAR.get(category, category)
         if isinstance(value, str):
             if self.catalog.is_alias(category, value) or self.catalog.get(category, value):
                 return
             candidates = [*self.catalog.aliases(category), *self.catalog.names(category)]
-            hint = did_you_mean(suggest(value, candidates))
+            hint = did_you_mean(suggest_like(value, candidates))
             self.error(path, f"unknown {what} {value!r}", hint, at="value")
             return
         if isinstance(value, dict) and len(value) == 1:
@@ -405,13 +491,17 @@ def check_value(arg: Arg, value: Any) -> tuple[str, str | None] | None:
         if arg.kind == "none" or arg.default is None or (not arg.required and arg.kind == "any"):
             return None
         return (f"{arg.name} cannot be null", None)
-    if arg.choices is not None:
-        if value in arg.choices or (isinstance(value, str) and value.lower() in arg.choices):
+    if arg.choices is not None and (isinstance(value, str) or arg.minimum is None):
+        if value in arg.choices:
             return None
         hint = did_you_mean(suggest(str(value), arg.choices)) if isinstance(value, str) else None
         choices = ", ".join(repr(c) for c in arg.choices)
         return (f"must be one of {choices}. Received: {arg.name}={value!r}", hint)
     kind = arg.kind
+    if arg.choices is not None and _is_number(value):
+        return _check_number(arg, value)  # e.g. save_freq: "epoch" or a number of batches
+    if kind in ("any", "none") and (arg.minimum is not None or arg.maximum is not None):
+        return _check_number(arg, value)
     expected = {
         "int": _is_int,
         "float": _is_number,
@@ -435,6 +525,21 @@ def check_value(arg: Arg, value: Any) -> tuple[str, str | None] | None:
             if _is_number(item) and (problem := _check_range(arg, item)):
                 return problem
     return None
+
+
+_INTEGER_DOC = re.compile(r"^(positive )?int(eger)?\b", re.IGNORECASE)
+
+
+def _check_number(arg: Arg, value: Any) -> tuple[str, str | None] | None:
+    """An argument the catalog types loosely but gives a range: a number, an integer where
+    Keras' own docs say so (`units: Positive integer, ...`)."""
+    integer = bool(_INTEGER_DOC.match(arg.doc))
+    if integer and isinstance(value, float) and value.is_integer():
+        return (f"must be an integer. Received: {arg.name}={value!r}", f"write {int(value)}")
+    if not (_is_int(value) if integer else _is_number(value)):
+        word = "an integer" if integer else "a number"
+        return (f"must be {word}. Received: {arg.name}={value!r}", None)
+    return _check_range(arg, value)
 
 
 def _check_range(arg: Arg, value: float) -> tuple[str, str | None] | None:
