@@ -84,6 +84,7 @@ class _Translator:
                     suggestion=f"remove {old!r}",
                 )
             )
+            del mapping[old]  # reported here; the catalog check need not report it again
             return False
         items = [(new if k == old else k, v) for k, v in mapping.items()]
         mapping.clear()
@@ -125,6 +126,8 @@ class _Translator:
             new_kind = LAYER_RENAMES[kind]
             self.rename(entry, path, kind, new_kind)
             kind = new_kind
+        if self.positional(entry, kind, path):
+            return
         args = entry[kind]
         if not isinstance(args, dict):
             return
@@ -149,6 +152,32 @@ class _Translator:
         for key in INPUT_ARGS:
             if key in args and key not in current:
                 self.input_arg(model, args, apath, key, first)
+
+    def positional(self, entry: dict[str, Any], kind: str, path: SpecPath) -> bool:
+        """`- Activation: softmax`, as Keras code writes `Activation('softmax')`: the value is
+        the layer's first argument when that one is required. True when translated."""
+        value = entry[kind]
+        known = self.catalog.get("layers", kind)
+        if value is None or isinstance(value, dict) or known is None or not known.args:
+            return False
+        first = next(iter(known.args.values()))
+        if not first.required:
+            return False
+        entry[kind] = {first.name: value}
+        where = self.source.locate((*path, kind), prefer="value")
+        self.source.keys[(*path, kind, first.name)] = where
+        self.source.values[(*path, kind, first.name)] = where
+        self.notes.append(
+            Diagnostic(
+                f"{kind} is given its first argument by position, as Keras 2 code wrote "
+                f"`{kind}({value!r})`; read as {first.name}={value!r}",
+                (*path, kind),
+                where,
+                severity="warning",
+                suggestion=f"write `{kind}: {{{first.name}: {_yaml_scalar(value)}}}`",
+            )
+        )
+        return True
 
     def input_arg(
         self, model: dict[str, Any], args: dict[str, Any], path: SpecPath, key: str, first: bool
@@ -246,3 +275,11 @@ class _Translator:
                     f"Keras 3 needs checkpoint paths ending in {suffix!r}; using {fixed!r}",
                     repr(fixed),
                 )
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml_scalar(v) for v in value) + "]"
+    return str(value)
