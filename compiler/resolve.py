@@ -100,8 +100,8 @@ class _Resolver:
     def loc(self, path: SpecPath, prefer: str = "key") -> Location:
         return self.source.locate(path, prefer)
 
-    def error(self, path: SpecPath, message: str, hint: str | None = None) -> None:
-        self.out.append(Diagnostic(message, path, self.loc(path), suggestion=hint))
+    def error(self, path: SpecPath, message: str, hint: str | None = None, at: str = "key") -> None:
+        self.out.append(Diagnostic(message, path, self.loc(path, at), suggestion=hint))
 
     def warn(self, path: SpecPath, message: str, hint: str | None = None) -> None:
         self.out.append(Diagnostic(message, path, self.loc(path), "warning", hint))
@@ -150,7 +150,10 @@ class _Resolver:
             path = ("model", "layers", i, "name")
             if layer.name in taken:
                 self.error(
-                    path, f"duplicate node name {layer.name!r}", "give each node its own name"
+                    path,
+                    f"duplicate node name {layer.name!r}",
+                    "give each node its own name",
+                    at="value",
                 )
             taken[layer.name] = path
         names = []
@@ -225,7 +228,12 @@ class _Resolver:
                 shared = by_name.get(layer.shares)
                 if shared is None:
                     hint = did_you_mean(suggest(layer.shares, list(by_name)))
-                    self.error((*path, "shares"), f"{layer.shares!r} is not an earlier layer", hint)
+                    self.error(
+                        (*path, "shares"),
+                        f"{layer.shares!r} is not an earlier layer",
+                        hint,
+                        at="value",
+                    )
                 else:
                     kind, shares = shared.kind, shared.shares or shared.name
                     node = LayerNode(name, kind, dict(shared.args), refs, shares, self.loc(path))
