@@ -354,8 +354,8 @@ def _conv_length(
         if out <= 0:
             dilated = f" (dilated to {effective})" if d > 1 else ""
             raise ShapeError(
-                f"`{a.kind}` with padding='valid' would leave an output of size {out} on an "
-                f"axis of size {n}: the window of {k}{dilated} does not fit. "
+                f"`{a.kind}` with padding='valid' cannot fit its window of {k}{dilated} into "
+                f"an axis of size {n}, so its output would be empty. "
                 f"Received: {kernel_arg}={a.get(kernel_arg)!r}, input shape {format_shape(x)}",
                 arg=kernel_arg,
                 fix=f"use padding: same, or a {kernel_arg} of at most {n}"
@@ -519,8 +519,8 @@ def _pooling(rank: int) -> Callable[[_Args, list[Shape]], LayerShapes]:
                 size = (n - pool[i]) // strides[i] + 1
                 if size <= 0:
                     raise ShapeError(
-                        f"`{a.kind}` with padding='valid' would leave an output of size {size}: "
-                        f"a pooling window of {pool[i]} does not fit an axis of size {n}. "
+                        f"`{a.kind}` with padding='valid' cannot fit a pooling window of "
+                        f"{pool[i]} into an axis of size {n}, so its output would be empty. "
                         f"Received: pool_size={a.get('pool_size', 2)!r}, "
                         f"input shape {format_shape(x)}",
                         arg="pool_size",
@@ -805,7 +805,7 @@ def _concatenate(a: _Args, inputs: list[Shape]) -> LayerShapes:
         raise ShapeError(
             "A `Concatenate` layer requires inputs with matching shapes except for the "
             f"concatenation axis (axis={axis}). Received: input shapes {shapes}",
-            arg="axis" if len({len(s) for s in inputs}) == 1 else None,
+            arg="axis" if "axis" in a.args and len({len(s) for s in inputs}) == 1 else None,
             fix=f"make the inputs agree on every axis except axis {axis}",
         )
     out = list(fulls[0])
@@ -1036,8 +1036,8 @@ def _bidirectional(a: _Args, inputs: list[Shape]) -> LayerShapes | None:
 
 def _time_distributed(a: _Args, inputs: list[Shape]) -> LayerShapes | None:
     """Stricter than Keras' symbolic pass, which skips the wrapped layer's input-rank check
-    (a wrapped pooling or recurrent layer then fails only when it runs): here the inner rule
-    checks it."""
+    (a wrapped pooling, recurrent or transposed-convolution layer of the wrong rank then fails
+    only when it runs): here the inner rule checks it."""
     kind, inner_args = _inner(a)
     x = _one_input(a, inputs)
     if len(x) < 2:

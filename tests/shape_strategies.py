@@ -282,11 +282,14 @@ def rnn_case(draw: st.DrawFn, kind: str) -> Case:
     return "Bidirectional", bidir, [shape]
 
 
+_INNER_RANK = {"MaxPooling1D": 2, "LSTM": 2, "Conv1DTranspose": 2}
+
+
 def _inner_rank_fits(case: Case) -> bool:
-    """Keras' TimeDistributed skips the input-rank check of a wrapped pooling or recurrent
-    layer (which then fails only once it runs); speck checks it, so the property test leaves
-    those cases to unit tests."""
-    return case[0] not in ("MaxPooling1D", "LSTM") or len(case[2][0]) == 2
+    """Keras' TimeDistributed skips the wrapped layer's input-rank check (a pooling, recurrent
+    or transposed-convolution layer of the wrong rank then fails only once it runs); speck
+    checks it, so the property test leaves those cases to unit tests."""
+    return len(case[2][0]) == _INNER_RANK.get(case[0], len(case[2][0]))
 
 
 @st.composite
