@@ -559,12 +559,12 @@ class _Importer:
     def rebuilt_config(self, kind: str, args: dict[str, Any], name: str) -> str | None:
         """The config of the layer `speck build` makes from these spec arguments."""
         from speck.build import make_layer
-        from speck.resolve import _named_inner, convert_arg
+        from speck.resolve import convert_arg, named_inner
 
         try:
             converted = {k: convert_arg("layers", k, v) for k, v in args.items()}
             if kind in WRAPPED_LAYERS and isinstance(converted.get("layer"), KerasObject):
-                converted["layer"] = _named_inner(converted["layer"], name)
+                converted["layer"] = named_inner(converted["layer"], name)
             return _canonical(make_layer(kind, converted, name).get_config())
         except Exception:  # a candidate Keras rejects is simply not the saved layer
             return None

@@ -245,7 +245,7 @@ class _Resolver:
             if kind in ("Bidirectional", "TimeDistributed") and isinstance(
                 args.get("layer"), KerasObject
             ):
-                args = {**args, "layer": _named_inner(args["layer"], name)}
+                args = {**args, "layer": named_inner(args["layer"], name)}
             node = LayerNode(name, kind, args, refs, None, self.loc(path))
             by_name[name] = node
             out.append(node)
@@ -374,7 +374,7 @@ def _callback(value: Any) -> KerasObject:
     return to_keras_object("callbacks", value)
 
 
-def _named_inner(inner: KerasObject, outer: str) -> KerasObject:
+def named_inner(inner: KerasObject, outer: str) -> KerasObject:
     """Wrapped layers get a fixed name too, so that every build names them alike."""
     if "name" in inner.args:
         return inner
