@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from speck.build import POSITIONAL_INPUT_LAYERS
 from speck.catalog import Catalog, load_catalog
 from speck.graph import KerasObject

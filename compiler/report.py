@@ -6,6 +6,7 @@ import io
 
 from rich.console import Console
 from rich.table import Table
+
 from speck.graph import ModelGraph
 from speck.shapes import NodeShape, format_shape, total_params
 

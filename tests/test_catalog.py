@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from speck import introspect
 from speck.catalog import Catalog, load_catalog, suggest
 from speck.catalog_rules import RULES, Rule, rules_for

@@ -24,6 +24,7 @@ from fake_keras_datasets import (
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
+
 from speck.runtime import data as rt
 from speck.spec.data import DataSpec, known_source_shapes, parse_ratio
 

@@ -17,6 +17,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from speck.keras_import import ImportProblem, _short_float, flow, import_model, load_safely
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))
@@ -257,8 +258,9 @@ def test_not_a_keras_file(tmp_path: Path) -> None:
 
 
 def test_cli_import(tmp_path: Path) -> None:
-    from speck.cli import app
     from typer.testing import CliRunner
+
+    from speck.cli import app
 
     model = keras.Sequential(
         [keras.Input(shape=(5,), name="inputs"), L.Dense(2, name="dense")], name="cli-model"

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+
 from speck.graph import InputNode, KerasObject, LayerNode, ModelGraph, Ref
 from speck.shapes import (
     LayerShapes,

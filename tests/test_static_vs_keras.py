@@ -14,6 +14,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from speck.diagnostics import SpecError
 from speck.load import load_text
 from speck.pipeline import Analysis, analyze

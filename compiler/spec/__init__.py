@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from pydantic import Field
+
 from speck.spec.data import DataSpec
 from speck.spec.model import (
     FunctionalModel,

@@ -32,6 +32,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
 from speck.spec.model import StrictModel
 
 KERAS_SOURCES = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from pydantic import Field
+
 from speck.spec.model import StrictModel
 
 ObjectSpec = Annotated[
