@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from speck.graph import KerasObject, TrainingPlan
 from speck.legacy import CHECKPOINT_EVERY
 
@@ -59,6 +60,11 @@ class RunResult:
 def default_run_dir(name: str, root: str | Path = "runs") -> Path:
     """`runs/<spec name>/`."""
     return Path(root) / name
+
+
+def run_dir_for(resolved: Any, out_dir: str | Path | None = None) -> Path:
+    """`out_dir` if given, else `runs/<spec name>/`."""
+    return Path(out_dir) if out_dir is not None else default_run_dir(resolved.spec.name)
 
 
 def settings_for(resolved: Any) -> dict[str, Any]:
@@ -126,15 +132,13 @@ def spec_text(resolved: Any) -> str:
     return header + body
 
 
-def prepare_run_dir(out_dir: Path, text: str, *, force: bool, resume: bool) -> None:
-    """Check that `out_dir` may be used, clear an old run for `force`, keep `spec.yaml`.
+def check_run_dir(out_dir: Path, text: str, *, force: bool, resume: bool) -> None:
+    """Raise `RunFolderError` unless `out_dir` may be used as asked; changes nothing.
 
     A folder with a finished run (`metrics.json` or `model.keras`) needs `force`; one with an
     interrupted run (a backup) needs `resume` or `force`; `resume` needs the same spec as the
-    run it continues, except for the number of epochs.
+    run it continues (`text`, the new `spec.yaml`), except for the number of epochs.
     """
-    from speck.runtime.files import write_text_atomically
-
     if force and resume:
         raise RunFolderError("--force starts over and --resume continues; pass one of them")
     finished = [m for m in FINISHED_MARKERS if (out_dir / m).exists()]
@@ -152,9 +156,7 @@ def prepare_run_dir(out_dir: Path, text: str, *, force: bool, resume: bool) -> N
                 f"({old}); resume it with that spec, or pass --force to start over"
             )
     elif force:
-        for name in RUN_ARTIFACTS:
-            (out_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(out_dir / BACKUP_DIR, ignore_errors=True)
+        return
     elif finished:
         raise RunFolderError(
             f"{out_dir} already holds a run ({finished[0]}); pass --force to overwrite it, "
@@ -165,6 +167,18 @@ def prepare_run_dir(out_dir: Path, text: str, *, force: bool, resume: bool) -> N
             f"{out_dir} holds an interrupted run; pass --resume to continue it "
             "or --force to start over"
         )
+
+
+def prepare_run_dir(out_dir: Path, text: str, *, force: bool, resume: bool) -> None:
+    """Check the folder (`check_run_dir`), clear an old run's files for `force`, and write
+    `spec.yaml` (the resolved spec `text`)."""
+    from speck.runtime.files import write_text_atomically
+
+    check_run_dir(out_dir, text, force=force, resume=resume)
+    if force:
+        for name in RUN_ARTIFACTS:
+            (out_dir / name).unlink(missing_ok=True)
+        shutil.rmtree(out_dir / BACKUP_DIR, ignore_errors=True)
     write_text_atomically(out_dir / SPEC_FILE, text)
 
 
@@ -173,6 +187,17 @@ def _without_epochs(text: str) -> Any:
     if isinstance(data.get("fit"), dict):
         data["fit"].pop("epochs", None)
     return data
+
+
+def check_trainable(resolved: Any) -> None:
+    """Raise `NotTrainable` unless the spec has a `data:` and a `compile:` section."""
+    if resolved.plan.data is None:
+        raise NotTrainable(
+            f"{resolved.file}: the spec has no data: section, so there is nothing to train on "
+            "(add one, e.g. data: {source: sklearn/digits})"
+        )
+    if not resolved.plan.compiled:
+        raise NotTrainable(f"{resolved.file}: the spec has no compile: section (a loss to train)")
 
 
 def train_spec(
@@ -186,14 +211,8 @@ def train_spec(
     from speck.build import build_model, compile_model
     from speck.runtime.training import train
 
-    if resolved.plan.data is None:
-        raise NotTrainable(
-            f"{resolved.file}: the spec has no data: section, so there is nothing to train on "
-            "(add one, e.g. data: {source: sklearn/digits})"
-        )
-    if not resolved.plan.compiled:
-        raise NotTrainable(f"{resolved.file}: the spec has no compile: section (a loss to train)")
-    out_dir = Path(out_dir) if out_dir is not None else default_run_dir(resolved.spec.name)
+    check_trainable(resolved)
+    out_dir = run_dir_for(resolved, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     prepare_run_dir(out_dir, spec_text(resolved), force=force, resume=resume)
     plan = resolved.plan

@@ -114,6 +114,7 @@ def train(
     history = model.fit(
         train_data,
         epochs=settings["epochs"],
+        shuffle=False,  # the tf.data pipeline shuffles (settings["shuffle"])
         steps_per_epoch=steps_per_epoch,
         validation_data=val_data,
         validation_freq=settings.get("validation_freq", 1),
