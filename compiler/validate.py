@@ -82,7 +82,11 @@ def validate(loaded: LoadedSpec) -> ValidatedSpec:
         spec = Spec.model_validate(data)
     except ValidationError as exc:
         diagnostics += pydantic_diagnostics(exc, data, source, Spec)
-    diagnostics += CatalogChecker(catalog, source).check(data)
+    keras = CatalogChecker(catalog, source).check(data)
+    # Where both speak of one value, the catalog knows the Keras words for it.
+    checked = {d.path for d in keras}
+    diagnostics = [d for d in diagnostics if d.severity != "error" or d.path not in checked]
+    diagnostics += keras
     if has_errors(diagnostics) or spec is None:
         raise SpecError(sorted_diagnostics(diagnostics))
     return ValidatedSpec(loaded, spec, sorted_diagnostics(diagnostics))
