@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 from conftest import BROKEN_DIR, run_speck
-from speck.cli import app
 from typer.testing import CliRunner
+
+from speck.cli import app
 
 EXPECT = re.compile(r"^# expect: (\d+):(\d+) (.+?): (.+)$")
 MIN_BROKEN_SPECS = 40
