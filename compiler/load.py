@@ -319,7 +319,7 @@ class _Builder:
         if (
             node.tag == _STR_TAG
             and isinstance(node, yaml.ScalarNode)
-            and node.style is None
+            and not node.style  # plain, not quoted
             and _EXPONENT_FLOAT.match(node.value)
         ):
             return float(node.value)
