@@ -21,12 +21,13 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
+
 from speck import emit, render
 from speck.cli import app
 from speck.graph import KerasObject
 from speck.pipeline import resolve_file
 from speck.render import Atom, Bracket, Chain, Code, Item, call, literal, statement, string
-from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(p for p in (ROOT / "specs").iterdir() if p.suffix in (".yaml", ".yml", ".json"))

@@ -1,0 +1,217 @@
+"""The emitted script is held to the live model: for every example spec and for generated ones,
+the model its `build_model()` makes has the very config and parameter count of the model
+`speck.build` makes, and it compiles and makes callbacks alike."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from speck.emit import emit_script
+from speck.pipeline import resolve_file
+
+keras = pytest.importorskip("keras")
+pytestmark = pytest.mark.tf
+
+from speck.build import build_model, compile_model  # noqa: E402  (after the Keras check)
+
+ROOT = Path(__file__).resolve().parents[1]
+SPECS = sorted(p for p in (ROOT / "specs").iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+
+
+def tagged(value: Any) -> Any:
+    """Plain JSON data in which a tuple stays apart from a list."""
+    if isinstance(value, tuple):
+        return {"__tuple__": [tagged(v) for v in value]}
+    if isinstance(value, list):
+        return [tagged(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): tagged(v) for k, v in value.items()}
+    return value
+
+
+def as_json(value: Any) -> str:
+    return json.dumps(tagged(value), indent=1, default=repr)
+
+
+def load_script(text: str, folder: Path, name: str = "emitted") -> ModuleType:
+    path = folder / f"{name}.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"speck_test_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def assert_same_model(spec_path: Path, folder: Path) -> None:
+    resolved = resolve_file(spec_path)
+    script = load_script(emit_script(resolved, script_dir=folder), folder)
+    live, emitted = build_model(resolved.graph), script.build_model()
+    assert as_json(emitted.get_config()) == as_json(live.get_config())
+    assert emitted.count_params() == live.count_params()
+    if resolved.plan.compiled:
+        compile_model(live, resolved.plan)
+        script.compile_model(emitted)
+        assert as_json(compiled(emitted)) == as_json(compiled(live))
+
+
+def compiled(model: Any) -> dict[str, Any]:
+    """The model's compile config, less the optimizer's name (Keras numbers them per process)."""
+    config = model.get_compile_config()
+    optimizer = config.get("optimizer")
+    if isinstance(optimizer, dict):
+        optimizer.get("config", {}).pop("name", None)
+    return config
+
+
+def callback_state(callbacks: list[Any]) -> list[tuple[str, dict[str, Any]]]:
+    simple = (str, int, float, bool, type(None))
+    return [
+        (type(cb).__name__, {k: v for k, v in vars(cb).items() if isinstance(v, simple)})
+        for cb in callbacks
+    ]
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_emitted_model_matches_the_live_model(spec: Path, tmp_path: Path) -> None:
+    assert_same_model(spec, tmp_path)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+def test_emitted_callbacks_match_speck_train(spec: Path, tmp_path: Path) -> None:
+    from speck.train import callbacks_maker
+
+    resolved = resolve_file(spec)
+    script = load_script(emit_script(resolved, script_dir=tmp_path), tmp_path)
+    out = tmp_path / "run"
+    made = script.make_callbacks(out, 7)
+    assert callback_state(made) == callback_state(callbacks_maker(resolved.plan)(out, 7))
+
+
+# --- generated specs -------------------------------------------------------------------------
+
+activations = st.sampled_from([None, "relu", "tanh", "sigmoid", "linear"])
+
+
+def dense(units: st.SearchStrategy[int] | None = None) -> st.SearchStrategy[dict[str, Any]]:
+    args = st.fixed_dictionaries(
+        {"units": units or st.integers(1, 24)},
+        optional={"activation": activations, "use_bias": st.booleans()},
+    )
+    return args.map(lambda a: {"Dense": a})
+
+
+def conv() -> st.SearchStrategy[dict[str, Any]]:
+    args = st.fixed_dictionaries(
+        {
+            "filters": st.integers(1, 6),
+            "kernel_size": st.integers(1, 3),
+            "padding": st.just("same"),
+        },
+        optional={"activation": activations, "strides": st.just(1)},
+    )
+    return args.map(lambda a: {"Conv2D": a})
+
+
+extras = st.one_of(
+    st.floats(0.05, 0.5).map(lambda r: {"Dropout": {"rate": round(r, 2)}}),
+    st.sampled_from([{}, {"momentum": 0.9}, {"epsilon": 0.01}]).map(
+        lambda a: {"BatchNormalization": a}
+    ),
+)
+pooling = st.sampled_from(["MaxPooling2D", "AveragePooling2D"]).map(
+    lambda kind: {kind: {"pool_size": 2, "padding": "same"}}
+)
+
+
+@st.composite
+def sequential_specs(draw: st.DrawFn) -> dict[str, Any]:
+    if draw(st.booleans()):
+        model = {
+            "input": [draw(st.integers(1, 16))],
+            "layers": draw(st.lists(st.one_of(dense(), extras), min_size=1, max_size=4)),
+        }
+        model["layers"].append(draw(dense()))
+    else:
+        side = draw(st.integers(4, 10))
+        body = draw(st.lists(st.one_of(conv(), pooling, extras), min_size=1, max_size=4))
+        head = draw(st.sampled_from([{"Flatten": {}}, {"GlobalAveragePooling2D": {}}]))
+        model = {
+            "input": [side, side, draw(st.integers(1, 3))],
+            "layers": [draw(conv()), *body, head, draw(dense())],
+        }
+    return {"speck": 1, "name": "sequential-drawn", "model": model}
+
+
+@st.composite
+def functional_specs(draw: st.DrawFn) -> dict[str, Any]:
+    images = draw(st.booleans())
+    width = draw(st.integers(1, 8))
+    same_width = st.just(width)
+    layers: list[dict[str, Any]] = []
+    ends = []
+    for b in range(draw(st.integers(1, 3))):
+        previous = "x"
+        for depth in range(draw(st.integers(1, 2))):
+            name = f"b{b}_{depth}"
+            if images:
+                entry = draw(conv())
+                entry["Conv2D"]["filters"] = width
+            else:
+                entry = draw(dense(same_width))
+            layers.append({"name": name, **entry, "from": previous})
+            previous = name
+        ends.append(previous)
+    join = draw(st.sampled_from(["Concatenate", "Add"])) if len(ends) > 1 else None
+    last = ends[0]
+    if join is not None:
+        layers.append({"name": "joined", join: {}, "from": ends})
+        last = "joined"
+    if images:
+        layers.append({"name": "pooled", "GlobalAveragePooling2D": {}, "from": last})
+        last = "pooled"
+    layers.append({"name": "out", **draw(dense()), "from": last})
+    side = draw(st.integers(3, 8))
+    shape = [side, side, draw(st.integers(1, 3))] if images else [draw(st.integers(1, 16))]
+    model = {"inputs": {"x": shape}, "layers": layers, "outputs": ["out"]}
+    return {"speck": 1, "name": "functional-drawn", "model": model}
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(spec=st.one_of(sequential_specs(), functional_specs()))
+def test_emitted_model_matches_for_drawn_specs(spec: dict[str, Any], tmp_path: Path) -> None:
+    path = tmp_path / "drawn.json"
+    path.write_text(json.dumps(spec), encoding="utf-8")
+    assert_same_model(path, tmp_path)
+
+
+# --- the script runs on its own ---------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_generated_script_prints_its_summary_standalone(tmp_path: Path) -> None:
+    script = ROOT / "generated" / "functional_mlp.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--summary"],
+        cwd=tmp_path,  # not the project: the script needs nothing of it
+        env={"PATH": "", "KERAS_HOME": str(tmp_path / "keras"), "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    live = build_model(resolve_file(ROOT / "specs" / "functional_mlp.yaml").graph)
+    assert f"functional-mlp: {live.count_params():,} parameters" in result.stdout
+    assert not (tmp_path / "keras" / "datasets").exists()  # no data was touched
