@@ -31,8 +31,9 @@ def spec_schema() -> dict[str, Any]:
     schema = _draft07(schema)
     defs = schema.setdefault("definitions", {})
     defs["LayerSpec"] = _layer_entry(catalog, defs)
-    for category in ("optimizers", "losses", "metrics", "callbacks"):
+    for category in ("schedules", "optimizers", "losses", "metrics", "callbacks"):
         defs[f"{category}.object"] = _object_schema(catalog, category, defs)
+    _shorthands(defs)
     props = schema["properties"]
     props["callbacks"] = {
         "description": props.get("callbacks", {}).get("description", "Keras callbacks."),
@@ -56,6 +57,24 @@ def spec_schema() -> dict[str, Any]:
     schema["$id"] = SCHEMA_ID
     schema["title"] = "speck spec"
     return schema
+
+
+def _shorthands(defs: dict[str, Any]) -> None:
+    """What the spec models accept besides their full form (their `mode="before"` validators):
+    an input as its bare shape, one output as a bare name."""
+    if "InputSpec" in defs:
+        full = defs["InputSpec"]
+        defs["InputSpec"] = {
+            "description": full.get("description", ""),
+            "anyOf": [full["properties"]["shape"], full],
+        }
+    outputs = defs.get("FunctionalModel", {}).get("properties", {}).get("outputs")
+    if outputs is not None:
+        description = outputs.pop("description", "")
+        defs["FunctionalModel"]["properties"]["outputs"] = {
+            "description": description,
+            "anyOf": [{"type": "string"}, outputs],
+        }
 
 
 def _ref(name: str) -> dict[str, Any]:
@@ -115,6 +134,12 @@ def arg_schema(catalog: Catalog, entry: Entry, arg: Arg, defs: dict[str, Any]) -
     if entry.category == "layers" and arg.name in WRAPPED_LAYER_ARGS:
         out["$comment"] = "a layer as {Type: {arguments}}"
         out["type"] = "object"
+        return out
+    if arg.name == "learning_rate" and entry.category == "optimizers":
+        number: dict[str, Any] = {"type": "number"}
+        if arg.minimum is not None:
+            number["exclusiveMinimum" if arg.exclusive_minimum else "minimum"] = arg.minimum
+        out["anyOf"] = [number, _ref("schedules.object")]  # a schedule given as data
         return out
     if arg.choices:
         out["enum"] = list(arg.choices)
