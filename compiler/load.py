@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
 from speck.diagnostics import Diagnostic, SpecError, SpecPath
 from speck.graph import Location
 

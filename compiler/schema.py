@@ -18,6 +18,7 @@ from speck.validate import (
     OBJECT_ARG_CATEGORIES,
     SPECK_CALLBACK_ARGS,
     WRAPPED_LAYER_ARGS,
+    loose_number,
 )
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
@@ -151,11 +152,15 @@ def arg_schema(catalog: Catalog, entry: Entry, arg: Arg, defs: dict[str, Any]) -
         "str": {"type": ["string", "null"] if arg.default is None else "string"},
         "tuple": {"anyOf": [{"type": "number"}, {"type": "array"}, {"type": "null"}]},
     }.get(arg.kind, {})
+    loose = loose_number(arg)
+    if loose is not None:
+        simple = {"type": loose} if arg.required else {"type": [loose, "null"]}
     out.update(simple)
-    if arg.minimum is not None and out.get("type") in ("integer", "number"):
+    numeric = out.get("type") in ("integer", "number") or loose is not None
+    if arg.minimum is not None and numeric:
         key = "exclusiveMinimum" if arg.exclusive_minimum else "minimum"
         out[key] = arg.minimum
-    if arg.maximum is not None and out.get("type") in ("integer", "number"):
+    if arg.maximum is not None and numeric:
         key = "exclusiveMaximum" if arg.exclusive_maximum else "maximum"
         out[key] = arg.maximum
     return out

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+
 from speck import legacy
 from speck.catalog import Arg, Catalog, Entry, load_catalog, suggest
 from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
@@ -534,10 +535,17 @@ def check_value(arg: Arg, value: Any) -> tuple[str, str | None] | None:
 _INTEGER_DOC = re.compile(r"^(positive )?int(eger)?\b", re.IGNORECASE)
 
 
+def loose_number(arg: Arg) -> str | None:
+    """The JSON type of an argument the catalog types loosely (`any`) but gives a range:
+    `integer` where Keras' own docs say so (`units: Positive integer, ...`), else `number`."""
+    if arg.kind not in ("any", "none") or (arg.minimum is None and arg.maximum is None):
+        return None
+    return "integer" if _INTEGER_DOC.match(arg.doc) else "number"
+
+
 def _check_number(arg: Arg, value: Any) -> tuple[str, str | None] | None:
-    """An argument the catalog types loosely but gives a range: a number, an integer where
-    Keras' own docs say so (`units: Positive integer, ...`)."""
-    integer = bool(_INTEGER_DOC.match(arg.doc))
+    """A number within the argument's range (an integer where `loose_number` says so)."""
+    integer = loose_number(arg) == "integer" or (arg.kind == "int")
     if integer and isinstance(value, float) and value.is_integer():
         return (f"must be an integer. Received: {arg.name}={value!r}", f"write {int(value)}")
     if not (_is_int(value) if integer else _is_number(value)):
