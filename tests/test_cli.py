@@ -1,0 +1,117 @@
+"""Tests of the `speck` command line without TensorFlow: exit statuses, output formats, no
+traceback ever, `speck validate` importing neither TensorFlow nor Keras, and what a command
+that needs TensorFlow says when it is missing."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BROKEN_DIR, ROOT, SITECUSTOMIZE, SPECS, run_speck
+from typer.testing import CliRunner
+
+from speck.cli import app
+
+BAD = BROKEN_DIR / "padding_sme.yaml"
+GOOD = ROOT / "specs" / "functional_mlp.yaml"
+
+
+def test_the_import_blocker_blocks(tmp_path: Path) -> None:
+    """The control for the tests below: under the blocker, importing Keras fails."""
+    site = tmp_path / "blocker"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(SITECUSTOMIZE, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    proc = subprocess.run(
+        [sys.executable, "-c", "import keras"], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode != 0 and "blocked by the test" in proc.stderr
+
+
+def test_validate_never_imports_tensorflow_or_keras(tmp_path: Path) -> None:
+    proc = run_speck(["validate", *map(str, SPECS)], block_tf=True, tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == f"{len(SPECS)} specs valid"
+    assert "Traceback" not in proc.stderr and "blocked" not in proc.stderr
+
+
+def test_build_without_tensorflow_says_how_to_install_it(tmp_path: Path) -> None:
+    proc = run_speck(["build", str(GOOD)], block_tf=True, tmp_path=tmp_path)
+    assert proc.returncode == 1
+    assert 'pip install "speck[tf]"' in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_validate_exit_statuses(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["validate", str(GOOD)]).exit_code == 0
+    mixed = runner.invoke(app, ["validate", str(GOOD), str(BAD)])
+    assert mixed.exit_code == 2
+    assert mixed.stderr.rstrip().endswith("1 of 2 specs invalid")
+
+
+def test_validate_reports_warnings_without_failing(runner: CliRunner, tmp_path: Path) -> None:
+    spec = tmp_path / "legacy.yaml"
+    spec.write_text(
+        "speck: 1\nname: legacy\nmodel:\n  layers:\n    - Dense: {units: 3, input_dim: 4}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["validate", str(spec)])
+    assert result.exit_code == 0
+    assert f"{spec}:5:25: warning: model.layers[0].Dense.input_dim: " in result.stderr
+
+
+def test_validate_json_output(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["validate", "--format", "json", str(BAD)])
+    assert result.exit_code == 2
+    (problem,) = json.loads(result.stdout)
+    assert problem == {
+        "file": str(BAD),
+        "line": 7,
+        "column": 53,
+        "severity": "error",
+        "path": "model.layers[0].Conv2D.padding",
+        "message": "must be one of 'valid', 'same'. Received: padding='sme'",
+        "suggestion": "did you mean 'same'?",
+    }
+
+
+def test_validate_github_annotations(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["validate", "--format", "github", str(BAD)])
+    assert result.exit_code == 2
+    assert result.stdout.startswith(f"::error file={BAD},line=7,col=53::model.layers[0]")
+
+
+@pytest.mark.parametrize("name", ["missing.yaml", "."])
+def test_an_unreadable_file_is_invalid_input(runner: CliRunner, tmp_path: Path, name: str) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / name)])
+    assert result.exit_code == 2
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "cannot read file" in result.stderr
+
+
+def test_build_refuses_bad_specs_before_tensorflow(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["build", str(BAD)])
+    assert result.exit_code == 2
+    assert "did you mean 'same'?" in result.stderr
+
+
+def test_build_save_must_be_a_keras_file(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["build", str(GOOD), "--save", str(tmp_path / "m.h5")])
+    assert result.exit_code == 2 and "--save must end in .keras" in result.stderr
+
+
+def test_build_save_refuses_to_overwrite(runner: CliRunner, tmp_path: Path) -> None:
+    target = tmp_path / "m.keras"
+    target.write_bytes(b"precious")
+    result = runner.invoke(app, ["build", str(GOOD), "--save", str(target)])
+    assert result.exit_code == 1 and "pass --force to overwrite it" in result.stderr
+    assert target.read_bytes() == b"precious"
+
+
+def test_no_arguments_prints_help(runner: CliRunner) -> None:
+    result = runner.invoke(app, [])
+    assert "validate" in result.output and "schema" in result.output
