@@ -10,6 +10,7 @@ import json
 import math
 import os
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -482,6 +483,14 @@ def test_hostile_spec_text_only_ever_becomes_string_constants(
     constants = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
     assert text in constants and "p" + text + ".keras" in constants
     assert skeleton(tree) == benign_skeleton  # the same code; only the text differs
+
+
+def test_template_prints_bare_names_only() -> None:
+    """No filters, calls or expressions in the template: each `{{ }}` prints one context value,
+    and `finalize` makes sure that value is rendered code."""
+    source = (emit.TEMPLATES_DIR / "script.py.j2").read_text(encoding="utf-8")
+    printed = re.findall(r"{{(.*?)}}", source, flags=re.S)
+    assert printed and all(p.strip().isidentifier() for p in printed)
 
 
 def test_template_prints_only_rendered_code() -> None:
