@@ -16,6 +16,7 @@ import ast
 import builtins
 import contextlib
 import difflib
+import keyword
 import os
 import re
 import sys
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from speck.build import POSITIONAL_INPUT_LAYERS
 from speck.graph import KerasObject, ModelGraph, Ref, TrainingPlan
 from speck.render import (
+    LINE_LENGTH,
     PATH_ARGS,
     Atom,
     BinOp,
@@ -342,7 +344,7 @@ def import_block(imports: Iterable[Import]) -> Code:
 
 def _from_import(module: str, names: list[str]) -> str:
     one = f"from {module} import {', '.join(names)}"
-    if len(one) <= 100:
+    if len(one) <= LINE_LENGTH:
         return one
     return "\n".join([f"from {module} import (", *(f"    {n}," for n in names), ")"])
 
@@ -372,8 +374,6 @@ class Names:
 
 
 def _is_name(text: str) -> bool:
-    import keyword
-
     return text.isidentifier() and not keyword.iskeyword(text) and not keyword.issoftkeyword(text)
 
 
