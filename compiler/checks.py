@@ -284,10 +284,12 @@ class _Checker:
                 path = ("callbacks", i, kind)
             if monitor not in logged:
                 if monitor.startswith("val_") and monitor[4:] in logged:
+                    # Without a data section the validation data is whoever calls fit's business.
                     self.add(
                         path,
                         f"{kind} monitors {monitor!r}, but there is no validation data",
                         f"monitor {monitor[4:]!r}, or add `validation:` to the data section",
+                        "error" if self.spec.data is not None else "warning",
                         at="value",
                     )
                 elif self.plan.compiled:
