@@ -132,17 +132,30 @@ def spec_text(resolved: Any) -> str:
     return header + body
 
 
-def check_run_dir(out_dir: Path, text: str, *, force: bool, resume: bool) -> None:
+def backup_dir_for(plan: TrainingPlan, out_dir: Path) -> Path:
+    """Where the run keeps its resumable state: the spec's own BackupAndRestore folder (under
+    the run folder if relative), else `out_dir/backup`."""
+    for cb in plan.callbacks:
+        if cb.class_name == "BackupAndRestore" and isinstance(cb.args.get("backup_dir"), str):
+            return Path(callback_args(cb, out_dir, 1)["backup_dir"])
+    return out_dir / BACKUP_DIR
+
+
+def check_run_dir(
+    out_dir: Path, text: str, *, force: bool, resume: bool, backup: Path | None = None
+) -> None:
     """Raise `RunFolderError` unless `out_dir` may be used as asked; changes nothing.
 
     A folder with a finished run (`metrics.json` or `model.keras`) needs `force`; one with an
     interrupted run (a backup) needs `resume` or `force`; `resume` needs the same spec as the
     run it continues (`text`, the new `spec.yaml`), except for the number of epochs.
+    `backup` is where an interrupted run keeps its state (default `out_dir/backup`).
     """
     if force and resume:
         raise RunFolderError("--force starts over and --resume continues; pass one of them")
     finished = [m for m in FINISHED_MARKERS if (out_dir / m).exists()]
-    interrupted = (out_dir / BACKUP_DIR).exists()
+    backup = backup if backup is not None else out_dir / BACKUP_DIR
+    interrupted = backup.exists()
     if resume:
         if finished and not interrupted:
             raise RunFolderError(
@@ -169,16 +182,18 @@ def check_run_dir(out_dir: Path, text: str, *, force: bool, resume: bool) -> Non
         )
 
 
-def prepare_run_dir(out_dir: Path, text: str, *, force: bool, resume: bool) -> None:
+def prepare_run_dir(
+    out_dir: Path, text: str, *, force: bool, resume: bool, backup: Path | None = None
+) -> None:
     """Check the folder (`check_run_dir`), clear an old run's files for `force`, and write
     `spec.yaml` (the resolved spec `text`)."""
     from speck.runtime.files import write_text_atomically
 
-    check_run_dir(out_dir, text, force=force, resume=resume)
+    check_run_dir(out_dir, text, force=force, resume=resume, backup=backup)
     if force:
         for name in RUN_ARTIFACTS:
             (out_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(out_dir / BACKUP_DIR, ignore_errors=True)
+        shutil.rmtree(backup if backup is not None else out_dir / BACKUP_DIR, ignore_errors=True)
     write_text_atomically(out_dir / SPEC_FILE, text)
 
 
@@ -214,8 +229,9 @@ def train_spec(
     check_trainable(resolved)
     out_dir = run_dir_for(resolved, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    prepare_run_dir(out_dir, spec_text(resolved), force=force, resume=resume)
     plan = resolved.plan
+    backup = backup_dir_for(plan, out_dir)
+    prepare_run_dir(out_dir, spec_text(resolved), force=force, resume=resume, backup=backup)
     metrics = train(
         lambda: build_model(resolved.graph),
         lambda model: compile_model(model, plan),

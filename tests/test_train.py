@@ -36,6 +36,7 @@ from speck.overrides import (
 )
 from speck.train import (
     RunFolderError,
+    backup_dir_for,
     callback_args,
     default_run_dir,
     prepare_run_dir,
@@ -268,6 +269,35 @@ def test_every_epochs_becomes_save_freq(tmp_path: Path) -> None:
         "filepath": str(tmp_path / "c/{epoch}.keras"),
         "save_freq": 21,
     }
+
+
+def test_tutorial_callbacks_translate_for_keras_3(tmp_path: Path) -> None:
+    """The tutorial's ModelCheckpoint(period=2) to a path without `.keras`, and its TensorBoard:
+    legacy spellings are translated, then placed in the run folder."""
+    spec = classifier_spec(
+        callbacks=[
+            {"TensorBoard": {"log_dir": "./logs/autoencoder", "write_images": True}},
+            {"ModelCheckpoint": {"filepath": "./model/autoencoder_model", "period": 2}},
+            {"BackupAndRestore": {"backup_dir": "state"}},
+        ]
+    )
+    resolved = resolve_with_overrides(write_spec(tmp_path, spec), [])
+    board, checkpoint, _ = resolved.plan.callbacks
+    out = tmp_path / "run"
+    assert callback_args(board, out, 5) == {
+        "log_dir": str(out / "logs/autoencoder"),
+        "write_images": True,
+    }
+    assert callback_args(checkpoint, out, 5) == {
+        "filepath": str(out / "model/autoencoder_model.keras"),
+        "save_freq": 10,
+    }
+    assert backup_dir_for(resolved.plan, out) == out / "state"
+    assert backup_dir_for(classifier_spec_plan(tmp_path), out) == out / "backup"
+
+
+def classifier_spec_plan(folder: Path) -> Any:
+    return resolve_with_overrides(write_spec(folder, classifier_spec(), "plain.yaml"), []).plan
 
 
 def test_progress_is_one_line_per_epoch_when_not_a_terminal() -> None:
