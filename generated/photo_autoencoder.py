@@ -136,7 +136,8 @@ SKLEARN_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
 
 
 class Splits(NamedTuple):
-    """Arrays ready for `fit`, `evaluate` and `predict`; None where a split is absent."""
+    """Arrays ready for `fit`, `evaluate` and `predict`; None where a split is absent. Each is
+    one array, or a dict of arrays by model input (x) or output (y) name."""
 
     x_train: Any
     y_train: Any = None
@@ -206,19 +207,53 @@ def sample_photo_patches(
     return np.stack(patches)[order], np.array(labels, dtype=np.int64)[order]
 
 
-def load_npz(path: str, x_key: str = "x", y_key: str | None = "y") -> tuple[np.ndarray, Any]:
-    """Two arrays of a `.npz` archive by key (`y_key=None`: no targets)."""
+def load_npz(path: str, x_key: Any = "x", y_key: Any = "y") -> tuple[Any, Any]:
+    """Inputs and targets of a `.npz` archive by key (`y_key=None`: no targets). A key may be
+    a dict from model input (or output) names to keys; that side is then a dict of arrays."""
     with np.load(path, allow_pickle=False) as archive:
-        for key in (x_key, y_key):
-            if key is not None and key not in archive:
+        keys = [*named(x_key).values(), *named(y_key).values()]
+        for key in keys:
+            if key not in archive:
                 raise KeyError(f"{path} has no array {key!r}; it has {sorted(archive.files)}")
-        return archive[x_key], None if y_key is None else archive[y_key]
+        loaded = {key: archive[key] for key in keys}
+    x = unnamed(x_key, {name: loaded[key] for name, key in named(x_key).items()})
+    y = unnamed(y_key, {name: loaded[key] for name, key in named(y_key).items()})
+    check_rows(path, x, y)
+    return x, y
 
 
-def load_npy(x_path: str, y_path: str | None = None) -> tuple[np.ndarray, Any]:
-    """Inputs and (optionally) targets from two `.npy` files."""
-    x = np.load(x_path, allow_pickle=False)
-    return x, None if y_path is None else np.load(y_path, allow_pickle=False)
+def load_npy(x_path: Any, y_path: Any = None) -> tuple[Any, Any]:
+    """Inputs and (optionally) targets from `.npy` files; a path may be a dict from model
+    input (or output) names to paths, and that side is then a dict of arrays."""
+    x = unnamed(x_path, {k: np.load(v, allow_pickle=False) for k, v in named(x_path).items()})
+    y = unnamed(y_path, {k: np.load(v, allow_pickle=False) for k, v in named(y_path).items()})
+    check_rows(", ".join(named(x_path).values()), x, y)
+    return x, y
+
+
+def named(keys: Any) -> dict[str, Any]:
+    """A key or path as `{"": key}`, a dict of them as it is, None as `{}`."""
+    if keys is None:
+        return {}
+    return dict(keys) if isinstance(keys, dict) else {"": keys}
+
+
+def unnamed(keys: Any, arrays: dict[str, Any]) -> Any:
+    """The arrays `named(keys)` gave, back in the form of `keys`: one array, a dict or None."""
+    if keys is None:
+        return None
+    return arrays if isinstance(keys, dict) else arrays[""]
+
+
+def check_rows(where: str, x: Any, y: Any) -> None:
+    """Every array of the inputs and targets has the same number of rows."""
+    counts: dict[str, int] = {}
+    for side, arrays in (("x", x), ("y", y)):
+        items = arrays.items() if isinstance(arrays, dict) else [("", arrays)]
+        counts.update({f"{side} {name}".rstrip(): len(a) for name, a in items if a is not None})
+    if len(set(counts.values())) > 1:
+        shown = ", ".join(f"{name}: {n}" for name, n in counts.items())
+        raise ValueError(f"{where}: the arrays differ in their number of rows ({shown})")
 
 
 def load_csv(
@@ -292,22 +327,50 @@ def load_image_folder(
     return np.stack(images), np.array(labels, dtype=np.int64), list(dataset.class_names)
 
 
+def row_count(arrays: Any) -> int:
+    """The number of rows of an array, or of the arrays of a dict (they all have as many)."""
+    if isinstance(arrays, dict):
+        return len(next(iter(arrays.values())))
+    return len(arrays)
+
+
+def take_rows(arrays: Any, rows: Any) -> Any:
+    """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
+    if arrays is None:
+        return None
+    if isinstance(arrays, dict):
+        return {name: array[rows] for name, array in arrays.items()}
+    return arrays[rows]
+
+
+def widen(arrays: Any) -> Any:
+    """Floats narrower than float32 (such as float16, which keeps files small) as float32, the
+    precision Keras computes in; other arrays, a dict's too, as they are."""
+    if isinstance(arrays, dict):
+        return {name: widen(array) for name, array in arrays.items()}
+    if isinstance(arrays, np.ndarray) and arrays.dtype.kind == "f" and arrays.itemsize < 4:
+        return arrays.astype(np.float32)
+    return arrays
+
+
 def flatten_labels(y: Any) -> Any:
-    """Class ids of shape (n, 1), as CIFAR gives them, as shape (n,)."""
+    """Class ids of shape (n, 1), as CIFAR gives them, as shape (n,); a dict's arrays alike."""
+    if isinstance(y, dict):
+        return {name: flatten_labels(array) for name, array in y.items()}
     if y is not None and y.ndim == 2 and y.shape[1] == 1:
         return y.reshape(-1)
     return y
 
 
 def keep_labels(x: Any, y: Any, labels: list[int]) -> tuple[Any, Any]:
-    """Only the rows whose label is one of `labels`."""
+    """Only the rows whose label is one of `labels` (`x` may be a dict of arrays)."""
     rows = np.isin(y, labels)
-    return x[rows], y[rows]
+    return take_rows(x, rows), y[rows]
 
 
 def first_rows(x: Any, y: Any, n: int) -> tuple[Any, Any]:
-    """The first `n` rows of `x` and of `y` (which may be None)."""
-    return x[:n], None if y is None else y[:n]
+    """The first `n` rows of `x` and of `y` (which may be None); arrays or dicts of them."""
+    return take_rows(x, slice(None, n)), take_rows(y, slice(None, n))
 
 
 def pad_sequences(sequences: Any, length: int | None = None) -> np.ndarray:
@@ -325,20 +388,28 @@ def parse_ratio(value: float | str) -> float:
     return float(value)
 
 
-def scale(x: np.ndarray, factor: float) -> np.ndarray:
-    """`x * factor` as float32."""
+def scale(x: Any, factor: float) -> Any:
+    """`x * factor` as float32; every array of a dict alike."""
+    if isinstance(x, dict):
+        return {name: scale(array, factor) for name, array in x.items()}
     return x.astype(np.float32) * np.float32(factor)
 
 
-def fit_standardizer(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature mean and standard deviation (1 where a feature is constant)."""
+def fit_standardizer(x: Any) -> tuple[Any, Any]:
+    """Per-feature mean and standard deviation (1 where a feature is constant); for a dict of
+    arrays, a dict of each."""
+    if isinstance(x, dict):
+        fitted = {name: fit_standardizer(array) for name, array in x.items()}
+        return {k: v[0] for k, v in fitted.items()}, {k: v[1] for k, v in fitted.items()}
     mean = x.mean(axis=0, dtype=np.float64)
     std = x.std(axis=0, dtype=np.float64)
     return mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
 
 
-def standardize(x: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
-    """`(x - mean) / std` as float32."""
+def standardize(x: Any, mean: Any, std: Any) -> Any:
+    """`(x - mean) / std` as float32; for a dict of arrays, each with its own statistics."""
+    if isinstance(x, dict):
+        return {name: standardize(array, mean[name], std[name]) for name, array in x.items()}
     return ((x - mean) / std).astype(np.float32)
 
 
@@ -373,15 +444,13 @@ def split(
     x: Any, y: Any, fraction: float, rng: np.random.Generator | None = None
 ) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`; both
-    keep the original row order."""
+    keep the original row order, and every array of a dict gives up the same rows."""
     rng = rng if rng is not None else np.random.default_rng()
-    n = len(x)
+    n = row_count(x)
     n_held = min(max(1, round(n * fraction)), n - 1)
     order = rng.permutation(n)
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
-    if y is None:
-        return (x[rest], None), (x[held], None)
-    return (x[rest], y[rest]), (x[held], y[held])
+    return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
 
 
 def load_source(
@@ -392,7 +461,8 @@ def load_source(
     rng: np.random.Generator | None = None,
 ) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
     """The source's `(x_train, y_train), (x_test, y_test)`; the test pair is `(None, None)`
-    when the source has no test split. `labelled=False` skips a file source's targets."""
+    when the source has no test split. `labelled=False` skips a file source's targets. An npz
+    or npy source whose `x` or `y` is a dict of keys (paths) gives a dict of arrays there."""
     if isinstance(source, str):
         kind, name = source.split("/", 1)
         if kind == "keras":
@@ -401,7 +471,9 @@ def load_source(
             return sample_photo_patches(rng=rng, **options), (None, None)
         return load_sklearn_dataset(name), (None, None)
 
-    def path(relative: str) -> str:
+    def path(relative: Any) -> Any:
+        if isinstance(relative, dict):
+            return {name: path(value) for name, value in relative.items()}
         return os.path.join(base_dir, os.path.expanduser(relative))
 
     if "npz" in source:
@@ -441,7 +513,8 @@ def load_source(
 def prepare_data(data: dict[str, Any], seed: int | None = None, base_dir: str = ".") -> Splits:
     """Carry out a spec's `data:` section, in this order:
 
-    1. load the source (its train split, and its test split if it has one);
+    1. load the source (its train split, and its test split if it has one); floats narrower
+       than float32 become float32;
     2. `keep`: only rows with the given labels, in both splits;
     3. `limit`: only the first rows of each split;
     4. `sequence_length`: pad word-index sequences (ragged ones always, to the longest);
@@ -452,6 +525,12 @@ def prepare_data(data: dict[str, Any], seed: int | None = None, base_dir: str = 
     10. the task's targets: denoise adds noise to the inputs and keeps the clean ones as
         targets, reconstruct makes the inputs the targets;
     11. `one_hot` the labels.
+
+    With named arrays (an npz or npy source whose `x` or `y` is a dict), the inputs or targets
+    are dicts of arrays: every step that takes rows takes the same rows of each, `scale` and
+    `standardize` apply to each input array, and the steps that read one array (`keep` by a
+    dict of targets, `one_hot` of them, `reshape`, reconstruct and denoise of a dict of inputs)
+    are refused when the spec is validated.
     """
     rng = np.random.default_rng(seed)
     task = data.get("task", "classify")  # or regress: the labels as given
@@ -459,6 +538,7 @@ def prepare_data(data: dict[str, Any], seed: int | None = None, base_dir: str = 
     (x, y), (x_test, y_test) = load_source(
         data["source"], data.get("options", {}), labelled, base_dir, rng
     )
+    x, y, x_test, y_test = widen(x), widen(y), widen(x_test), widen(y_test)
     y, y_test = flatten_labels(y), flatten_labels(y_test)
     if "keep" in data:
         labels = data["keep"]["label"]
@@ -471,7 +551,7 @@ def prepare_data(data: dict[str, Any], seed: int | None = None, base_dir: str = 
         x, y = first_rows(x, y, limit["train"])
     if "test" in limit and x_test is not None:
         x_test, y_test = first_rows(x_test, y_test, limit["test"])
-    if x.dtype == object:
+    if isinstance(x, np.ndarray) and x.dtype == object:
         x = pad_sequences(x, data.get("sequence_length"))
         if x_test is not None:
             x_test = pad_sequences(x_test, data.get("sequence_length") or x.shape[1])
@@ -537,7 +617,9 @@ def make_dataset(
     shuffle_buffer: int | None = None,
     cache: bool = True,
 ) -> Any:
-    """A `tf.data` pipeline over in-memory arrays: cache, shuffle every epoch, batch, prefetch."""
+    """A `tf.data` pipeline over in-memory arrays: cache, shuffle every epoch, batch, prefetch.
+    `x` and `y` may be dicts of arrays by model input and output name, which Keras matches to
+    the model's inputs and outputs by name."""
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))

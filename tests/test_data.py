@@ -562,3 +562,163 @@ def test_image_folder(tmp_path: Path) -> None:
     assert s.x_train.shape == (6, 8, 6, 3) and s.x_test.shape == (2, 8, 6, 3)
     assert s.y_train.tolist() == [0, 0, 0, 1, 1, 1]  # classes in folder-name order
     np.testing.assert_allclose(s.x_test[1, 0, 0], [0, 0, 1], atol=1e-6)
+
+
+# --- named arrays: several inputs and outputs ---------------------------------------------------
+
+
+@pytest.fixture
+def named_npz(tmp_path: Path) -> Path:
+    """Rows i of every array carry i, so that a row's arrays can be matched up after steps."""
+    n = 30
+    rows = np.arange(n)
+    path = tmp_path / "named.npz"
+    np.savez(
+        path,
+        a=np.stack([rows, rows + 100], axis=1).astype(np.float16),
+        b=(rows * 2).reshape(n, 1, 1).astype(np.uint8),
+        label=rows % 3,
+        flag=(rows % 2).astype(np.float16).reshape(n, 1),
+        a_test=np.full((5, 2), -1.0),
+        b_test=np.full((5, 1, 1), 7),
+        label_test=np.arange(5) % 3,
+        flag_test=np.zeros(5),
+    )
+    return path
+
+
+NAMED = {
+    "npz": "named.npz",
+    "x": {"first": "a", "second": "b"},
+    "y": {"cls": "label", "odd": "flag"},
+}
+
+
+def row_ids(split_x: dict[str, np.ndarray], split_y: dict[str, np.ndarray]) -> list[int]:
+    """The original row of each example, checked to be the same in every array."""
+    ids = split_x["first"][:, 0].astype(int)
+    np.testing.assert_array_equal(split_x["first"][:, 1], ids + 100)
+    np.testing.assert_array_equal(split_x["second"].reshape(-1), ids * 2)
+    np.testing.assert_array_equal(split_y["cls"], ids % 3)
+    np.testing.assert_array_equal(split_y["odd"], ids % 2)
+    return ids.tolist()
+
+
+def test_named_arrays_keep_rows_together_through_limit_and_splits(named_npz: Path) -> None:
+    section = plain(
+        {
+            "source": NAMED,
+            "limit": {"train": 20},
+            "test": {"split": 0.25},
+            "validation": {"split": 0.2},
+        }
+    )
+    s = rt.prepare_data(section, seed=4, base_dir=str(named_npz.parent))
+    train, val, test = (
+        row_ids(s.x_train, s.y_train),
+        row_ids(s.x_val, s.y_val),
+        row_ids(s.x_test, s.y_test),
+    )
+    assert sorted(train + val + test) == list(range(20))  # limit, then a partition
+    assert (len(train), len(val), len(test)) == (12, 3, 5)
+    assert set(s.x_train) == {"first", "second"} and set(s.y_test) == {"cls", "odd"}
+    assert s.x_train["first"].dtype == np.float32  # float16 in the file, widened
+    assert s.y_train["odd"].shape == (12,)  # (n, 1) labels flattened like CIFAR's
+    again = rt.prepare_data(section, seed=4, base_dir=str(named_npz.parent))
+    other = rt.prepare_data(section, seed=5, base_dir=str(named_npz.parent))
+    assert row_ids(again.x_val, again.y_val) == val
+    assert row_ids(other.x_val, other.y_val) + row_ids(other.x_test, other.y_test) != val + test
+
+
+def test_named_arrays_scale_and_standardize_every_input(named_npz: Path) -> None:
+    section = plain({"source": NAMED, "scale": "1/2", "standardize": True, "validation": "none"})
+    s = rt.prepare_data(section, seed=0, base_dir=str(named_npz.parent))
+    for array in s.x_train.values():
+        assert array.dtype == np.float32
+        np.testing.assert_allclose(array.mean(axis=0), 0, atol=1e-5)
+        np.testing.assert_allclose(array.std(axis=0), 1, atol=1e-5)
+    np.testing.assert_array_equal(s.y_train["cls"], np.arange(30) % 3)  # targets untouched
+
+
+def test_named_arrays_with_the_files_test_split(named_npz: Path) -> None:
+    source = {
+        **NAMED,
+        "x_test": {"first": "a_test", "second": "b_test"},
+        "y_test": {"cls": "label_test", "odd": "flag_test"},
+    }
+    s = rt.prepare_data(
+        plain({"source": source, "validation": "test"}), seed=0, base_dir=str(named_npz.parent)
+    )
+    assert s.x_test["first"].shape == (5, 2) and s.x_test["second"].max() == 7
+    assert s.x_val is s.x_test and s.y_test["cls"].tolist() == [0, 1, 2, 0, 1]
+
+
+def test_named_inputs_with_one_label_array_may_keep_and_one_hot(named_npz: Path) -> None:
+    source = {"npz": "named.npz", "x": {"first": "a", "second": "b"}, "y": "label"}
+    section = plain({"source": source, "keep": {"label": [0, 2]}, "one_hot": 3})
+    s = rt.prepare_data(section, seed=0, base_dir=str(named_npz.parent))
+    ids = s.x_train["first"][:, 0].astype(int)
+    assert ids.tolist() == [i for i in range(30) if i % 3 != 1]
+    np.testing.assert_array_equal(s.x_train["second"].reshape(-1), ids * 2)
+    np.testing.assert_array_equal(s.y_train, np.eye(3)[ids % 3])
+
+
+def test_named_npy_files(tmp_path: Path) -> None:
+    np.save(tmp_path / "a.npy", np.arange(10.0).reshape(5, 2))
+    np.save(tmp_path / "b.npy", np.arange(5))
+    np.save(tmp_path / "c.npy", np.ones(5))
+    section = plain({"source": {"npy": {"x": {"p": "a.npy", "q": "b.npy"}, "y": {"r": "c.npy"}}}})
+    s = rt.prepare_data(section, base_dir=str(tmp_path))
+    assert s.x_train["p"].shape == (5, 2) and s.x_train["q"].tolist() == [0, 1, 2, 3, 4]
+    assert s.y_train["r"].tolist() == [1, 1, 1, 1, 1]
+
+
+def test_named_arrays_of_different_lengths_are_refused(tmp_path: Path) -> None:
+    np.savez(tmp_path / "bad.npz", a=np.zeros((4, 2)), b=np.zeros(3))
+    with pytest.raises(ValueError, match=r"differ in their number of rows \(x p: 4, x q: 3\)"):
+        rt.load_npz(str(tmp_path / "bad.npz"), {"p": "a", "q": "b"}, None)
+    with pytest.raises(KeyError, match="'c'"):
+        rt.load_npz(str(tmp_path / "bad.npz"), {"p": "a"}, {"r": "c"})
+
+
+def test_named_arrays_facts_are_unknown() -> None:
+    data = DataSpec.model_validate({"source": NAMED})
+    assert known_source_shapes(data) == (None, None, "unknown")
+    one_label = DataSpec.model_validate({"source": {**NAMED, "y": "label"}})
+    assert known_source_shapes(one_label) == (None, None, "sparse")
+    assert DataSpec.model_validate(plain({"source": NAMED})) == data  # the dump round-trips
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        ({"source": NAMED, "reshape": [2]}, "reshape gives every example one shape"),
+        ({"source": NAMED, "task": "reconstruct"}, "task reconstruct makes the inputs"),
+        (
+            {"source": NAMED, "task": {"denoise": {"noise": {"normal": {"stddev": 0.1}}}}},
+            "task denoise makes the inputs",
+        ),
+        ({"source": NAMED, "keep": {"label": 1}}, "keep selects rows by one label array"),
+        ({"source": NAMED, "one_hot": True}, "one_hot encodes one label array"),
+        ({"source": {**NAMED, "x_test": "a_test"}}, "x_test must name the same arrays as x"),
+        ({"source": {**NAMED, "y_test": {"cls": "t"}}}, "y_test must name the same arrays as y"),
+        ({"source": {**NAMED, "x": {}}}, "x maps no names to arrays"),
+        ({"source": {**NAMED, "x": {"2nd": "b"}}}, "'2nd' is not a name"),
+        ({"source": {"npy": {"x": "a.npy", "x_test": {"p": "t.npy"}}}}, "x_test must name"),
+    ],
+)
+def test_steps_that_read_one_array_refuse_named_arrays(
+    section: dict[str, Any], message: str
+) -> None:
+    assert message in error_of(section)
+
+
+@pytest.mark.tf
+def test_make_dataset_of_named_arrays_yields_dicts() -> None:
+    x = {"p": np.arange(10.0).reshape(5, 2), "q": np.arange(5)}
+    y = {"r": np.arange(5) * 10}
+    batches = list(rt.make_dataset(x, y, batch_size=2, shuffle=True, seed=0))
+    assert [sorted(b[0]) for b in batches] == [["p", "q"]] * 3 and len(batches) == 3
+    for inputs, targets in batches:
+        np.testing.assert_array_equal(inputs["p"].numpy()[:, 0], inputs["q"].numpy() * 2)
+        np.testing.assert_array_equal(targets["r"].numpy(), inputs["q"].numpy() * 10)

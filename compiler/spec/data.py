@@ -53,8 +53,12 @@ TEXT_SOURCES = ("keras/imdb", "keras/reuters")
 
 REGRESSION_SOURCES = ("keras/boston_housing", "sklearn/diabetes")
 
-LabelEncoding = Literal["sparse", "one_hot", "inputs", "values"]
-"""What the targets are: class ids, one-hot rows, the inputs themselves, or real values."""
+LabelEncoding = Literal["sparse", "one_hot", "inputs", "values", "unknown"]
+"""What the targets are: class ids, one-hot rows, the inputs themselves, real values, or not
+known statically (several named target arrays, each for its own output)."""
+
+NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+"""A model input or output name, as a mapping of named arrays uses it."""
 
 TaskKind = Literal["classify", "regress", "reconstruct", "denoise"]
 
@@ -130,21 +134,74 @@ SOURCE_OPTIONS: dict[str, type[StrictModel]] = {
 # --- sources ---------------------------------------------------------------------------------
 
 
+Arrays = str | dict[str, str]
+"""One array (a key or a path), or several: model input or output name -> key or path."""
+
+
+def _check_named_arrays(owner: str, **fields: Arrays | None) -> None:
+    """A mapping names at least one array, and a test field has the same form and names as
+    its training field (`x_test` as `x`, `y_test` as `y`)."""
+    for key, value in fields.items():
+        if isinstance(value, dict) and not value:
+            raise ValueError(f"{owner}: {key} maps no names to arrays; name at least one")
+        bad = [n for n in value or () if isinstance(value, dict) and not re.match(NAME_PATTERN, n)]
+        if bad:
+            raise ValueError(
+                f"{owner}: {key} maps model input or output names to arrays; {bad[0]!r} is not "
+                "a name (letters, digits and _, not starting with a digit)"
+            )
+    for train, test in (("x", "x_test"), ("y", "y_test")):
+        a, b = fields.get(train), fields.get(test)
+        if a is None or b is None:
+            continue
+        if isinstance(a, dict) != isinstance(b, dict) or (
+            isinstance(a, dict) and isinstance(b, dict) and sorted(a) != sorted(b)
+        ):
+            names = sorted(a) if isinstance(a, dict) else "one array"
+            raise ValueError(
+                f"{owner}: {test} must name the same arrays as {train} ({names}). Received: {b}"
+            )
+
+
 class NpzSource(StrictModel):
-    """Arrays from one `.npz` archive, by key."""
+    """Arrays from one `.npz` archive, by key. A model with several inputs or outputs takes a
+    mapping from its input (or output) names to keys: `x: {image: image, profile: profile}`."""
 
     npz: str = Field(description="Path of the .npz file, relative to the spec file.")
-    x: str = Field("x", description="Key of the training inputs.")
-    y: str = Field("y", description="Key of the training targets (unused by reconstruct/denoise).")
-    x_test: str | None = Field(None, description="Key of the test inputs, if the file has them.")
-    y_test: str | None = Field(None, description="Key of the test targets.")
+    x: Arrays = Field(
+        "x", description="Key of the training inputs, or a mapping: model input name -> key."
+    )
+    y: Arrays = Field(
+        "y",
+        description="Key of the training targets, or a mapping: model output name -> key "
+        "(unused by reconstruct/denoise).",
+    )
+    x_test: Arrays | None = Field(
+        None, description="Key (or mapping, as x) of the test inputs, if the file has them."
+    )
+    y_test: Arrays | None = Field(None, description="Key (or mapping, as y) of the test targets.")
+
+    @model_validator(mode="after")
+    def _same_names(self) -> NpzSource:
+        _check_named_arrays("npz", x=self.x, y=self.y, x_test=self.x_test, y_test=self.y_test)
+        return self
 
 
 class NpyFiles(StrictModel):
-    x: str = Field(description="Path of the .npy file of training inputs.")
-    y: str | None = Field(None, description="Path of the .npy file of training targets.")
-    x_test: str | None = Field(None, description="Path of the .npy file of test inputs.")
-    y_test: str | None = Field(None, description="Path of the .npy file of test targets.")
+    """Paths of `.npy` files; each may instead be a mapping from model input (or output)
+    names to paths, for a model with several inputs or outputs."""
+
+    x: Arrays = Field(description="Path of the .npy file of training inputs (or a mapping).")
+    y: Arrays | None = Field(
+        None, description="Path of the .npy file of training targets (or a mapping)."
+    )
+    x_test: Arrays | None = Field(None, description="Path of the .npy file of test inputs.")
+    y_test: Arrays | None = Field(None, description="Path of the .npy file of test targets.")
+
+    @model_validator(mode="after")
+    def _same_names(self) -> NpyFiles:
+        _check_named_arrays("npy", x=self.x, y=self.y, x_test=self.x_test, y_test=self.y_test)
+        return self
 
 
 class NpySource(StrictModel):
@@ -314,7 +371,13 @@ def parse_ratio(value: float | str) -> float:
 class DataSpec(StrictModel):
     """Where the examples come from and the steps that shape them, applied in a fixed order:
     load, keep, limit, pad sequences, reshape, scale, hold out test and validation rows,
-    standardize, make the task's targets, one-hot encode."""
+    standardize, make the task's targets, one-hot encode.
+
+    A file source may name several input or target arrays (`x: {image: ..., profile: ...}`),
+    for a model with several inputs or outputs. `limit` and the held-out test and validation
+    rows then take the same rows of every array; `scale` and `standardize` apply to every
+    input array; `reshape`, `keep`, `one_hot` and the reconstruct and denoise tasks, which read
+    one array, are refused."""
 
     source: Source = Field(
         description=(
@@ -339,7 +402,9 @@ class DataSpec(StrictModel):
         None, min_length=1, description="New shape of each example; one entry may be -1."
     )
     scale: float | str | None = Field(
-        None, description="Multiply inputs by this (a number or a fraction like 1/255)."
+        None,
+        description="Multiply inputs (every input array) by this (a number or a fraction "
+        "like 1/255).",
     )
     standardize: bool = Field(
         False, description="Subtract the per-feature mean and divide by the std of the train split."
@@ -442,7 +507,36 @@ class DataSpec(StrictModel):
         base = source_input_shape(self)
         if self.reshape is not None and base is not None:
             _check_reshape(base, self.reshape)
+        self._named_arrays_fit_steps()
         return self
+
+    def _named_arrays_fit_steps(self) -> None:
+        """Steps that read one input array or one label array refuse named arrays."""
+        inputs, targets = named_inputs(self), named_targets(self)
+        if inputs is not None:
+            if self.reshape is not None:
+                raise ValueError(
+                    f"reshape gives every example one shape, but the inputs are several named "
+                    f"arrays ({', '.join(inputs)}); store each array in the shape its model "
+                    "input takes"
+                )
+            if self.task_kind in ("reconstruct", "denoise"):
+                raise ValueError(
+                    f"task {self.task_kind} makes the inputs the targets, which needs one input "
+                    f"array; the inputs are several named arrays ({', '.join(inputs)})"
+                )
+        if targets is not None:
+            if self.keep is not None:
+                raise ValueError(
+                    f"keep selects rows by one label array, but the targets are several named "
+                    f"arrays ({', '.join(targets)}); keep the rows you want in the file"
+                )
+            if self.one_hot is not False:
+                raise ValueError(
+                    f"one_hot encodes one label array, but the targets are several named "
+                    f"arrays ({', '.join(targets)}); store one-hot rows in the file, or use a "
+                    "sparse loss"
+                )
 
     @property
     def task_kind(self) -> TaskKind:
@@ -516,11 +610,34 @@ def source_input_shape(data: DataSpec) -> tuple[int, ...] | None:
             size = int(data.options.get("size", 32))
             return (size, size, 3)
         return _KNOWN[source][0]
+    if named_inputs(data) is not None:
+        return None
     if isinstance(source, CsvSource) and source.features is not None:
         return (len(source.features),)
     if isinstance(source, ImagesSource):
         return (*source.image_size, _CHANNELS[source.color_mode])
     return None
+
+
+def _arrays_field(data: DataSpec, key: str) -> Any:
+    source = data.source
+    if isinstance(source, NpzSource):
+        return getattr(source, key)
+    if isinstance(source, NpySource):
+        return getattr(source.npy, key)
+    return None
+
+
+def named_inputs(data: DataSpec) -> list[str] | None:
+    """The model input names a source's `x` mapping feeds (None: one input array)."""
+    x = _arrays_field(data, "x")
+    return list(x) if isinstance(x, dict) else None
+
+
+def named_targets(data: DataSpec) -> list[str] | None:
+    """The model output names a source's `y` mapping feeds (None: one target array, or none)."""
+    y = _arrays_field(data, "y")
+    return list(y) if isinstance(y, dict) else None
 
 
 def source_classes(data: DataSpec) -> int | None:
@@ -535,7 +652,8 @@ def source_classes(data: DataSpec) -> int | None:
 
 class SourceFacts(NamedTuple):
     """What the data section feeds a model: the shape of one input example (no batch
-    dimension), the number of classes, and how targets are encoded. None: not known statically."""
+    dimension), the number of classes, and how targets are encoded. None (or "unknown"): not
+    known statically, as for a source of several named input or target arrays."""
 
     x_shape: tuple[int, ...] | None
     n_classes: int | None
@@ -559,6 +677,8 @@ def known_source_shapes(data: DataSpec) -> SourceFacts:
     kind = data.task_kind
     if kind in ("reconstruct", "denoise"):
         return SourceFacts(shape, None, "inputs")
+    if named_targets(data) is not None:
+        return SourceFacts(shape, None, "unknown")
     if kind == "regress":
         return SourceFacts(shape, None, "values")
     n_classes = data.one_hot if not isinstance(data.one_hot, bool) else source_classes(data)
