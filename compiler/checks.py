@@ -16,7 +16,7 @@ from speck.diagnostics import Diagnostic, SpecPath, did_you_mean
 from speck.graph import KerasObject, ModelGraph, Shape, TrainingPlan
 from speck.resolve import ResolvedSpec, snake_case
 from speck.shapes import NodeShape, format_shape, infer_graph
-from speck.spec.data import known_source_shapes
+from speck.spec.data import NpySource, known_source_shapes, named_inputs, named_targets
 
 __all__ = ["NodeShape", "check", "monitored_metrics"]
 
@@ -130,9 +130,39 @@ class _Checker:
     # -- training -------------------------------------------------------------------------
 
     def training(self, shapes: dict[str, NodeShape]) -> None:
+        self.data_names()
         self.data_against_model(shapes)
         self.losses(shapes)
         self.callbacks()
+
+    def data_names(self) -> None:
+        """Named input and target arrays must name the model's inputs and outputs, which is
+        how Keras matches them."""
+        data = self.spec.data
+        if data is None:
+            return
+        under = ("npy",) if isinstance(data.source, NpySource) else ()
+        model_names = {
+            "x": ("inputs", [n.name for n in self.graph.inputs]),
+            "y": ("outputs", list(self.graph.output_names)),
+        }
+        for key, names in (("x", named_inputs(data)), ("y", named_targets(data))):
+            what, wanted = model_names[key]
+            if names is None or sorted(names) == sorted(wanted):
+                continue
+            unknown = [n for n in names if n not in wanted]
+            missing = [n for n in wanted if n not in names]
+            problem = (
+                f"names {unknown[0]!r}, which is not one of the model's {what}"
+                if unknown
+                else f"gives no array for the model's {what[:-1]} {missing[0]!r}"
+            )
+            hint = did_you_mean(_closest(unknown[0], missing or wanted)) if unknown else None
+            self.add(
+                ("data", "source", *under, key),
+                f"the data's {key} {problem} ({', '.join(wanted)})",
+                hint or f"map each of the model's {what} to an array: {', '.join(wanted)}",
+            )
 
     def data_against_model(self, shapes: dict[str, NodeShape]) -> None:
         data = self.spec.data
