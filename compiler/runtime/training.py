@@ -389,6 +389,7 @@ def plot_history(rows: list[dict[str, Any]], path: Path, title: str = "") -> Pat
     if not rows:
         return None
     names = [k for k in rows[0] if k != "epoch" and not k.startswith("val_")]
+    names.sort(key=lambda k: (k != "loss", k in ("learning_rate", "lr")))  # loss first, lr last
     if not names:
         return None
     epochs = [int(r["epoch"]) + 1 for r in rows]
