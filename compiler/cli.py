@@ -245,9 +245,29 @@ def train(
     for d in resolved.diagnostics:
         if d.severity != "error":
             echo_err(format_diagnostic(d, overrides))
-    keras_or_exit()
-    from speck.train import NotTrainable, RunFolderError, summary_lines, train_spec
+    from speck.train import (
+        NotTrainable,
+        RunFolderError,
+        backup_dir_for,
+        check_run_dir,
+        check_trainable,
+        run_dir_for,
+        spec_text,
+        summary_lines,
+        train_spec,
+    )
 
+    try:  # refuse early, before the slow TensorFlow import
+        check_trainable(resolved)
+        run_dir = run_dir_for(resolved, out)
+        backup = backup_dir_for(resolved.plan, run_dir)
+        text = spec_text(resolved)
+        check_run_dir(run_dir, text, force=force, resume=resume, backup=backup)
+    except RunFolderError as exc:
+        fail(str(exc))
+    except NotTrainable as exc:
+        fail(str(exc), EXIT_INVALID)
+    keras_or_exit()
     try:
         result = train_spec(resolved, out, force=force, resume=resume)
     except RunFolderError as exc:
