@@ -69,6 +69,13 @@ def train(
       jit_compile (None: Keras' choice) and steps_per_execution (default 1).
     `resume=True` continues from the last completed epoch saved in the run folder's backup;
     without it any old backup is removed and training starts from the first epoch.
+
+    The metrics: `final` train/validation/test results of `model.evaluate` with the final
+    weights; `epochs` (in all), `epochs_this_run`, `resumed_from_epoch`; `samples` per split;
+    `wall_time_s` (data to plots), `fit_time_s`; `samples_per_second` over the training steps
+    of every epoch after the first (which also traces the model; the first if it is the only
+    one), validation excluded; `parameters`; `files` and `plots` (paths in the run folder);
+    `versions` of the libraries; and for classifiers the `confusion_matrix` the figure shows.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
