@@ -12,7 +12,7 @@ The run folder it fills (`out_dir`):
     metrics.json          final train/validation/test metrics, timings, library versions
     history.png           loss and metrics per epoch, train vs validation
     reconstructions.png   image-to-image models: inputs, outputs and targets side by side
-    confusion_matrix.png  classifiers: true vs predicted class
+    confusion_matrix.png  classifiers: true vs predicted class (one panel per classifier output)
     backup/               while training only: the state `resume=True` continues from
 
 Every function is top-level, keeps no state, and gets its data from its arguments. Writes go
@@ -36,7 +36,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .data import make_dataset, prepare_data
+from .data import make_dataset, prepare_data, row_count
 from .files import (
     save_figure_atomically,
     save_model_atomically,
@@ -76,6 +76,9 @@ def train(
     of every epoch after the first (which also traces the model; the first if it is the only
     one), validation excluded; `parameters`; `files` and `plots` (paths in the run folder);
     `versions` of the libraries; and for classifiers the `confusion_matrix` the figure shows.
+    A model with several outputs also gets `outputs`: each output's own loss and metrics per
+    split (Keras logs them as `<output>_<metric>` in `final`), and its `confusion_matrix` is a
+    dict by output name, of the outputs whose targets are classes.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +105,7 @@ def train(
     val_data = None
     if splits.x_val is not None:
         val_data = make_dataset(splits.x_val, splits.y_val, batch_size, cache=cache)
-    n_train = len(splits.x_train)
+    n_train = row_count(splits.x_train)
     steps = steps_per_epoch or math.ceil(n_train / batch_size)
 
     callbacks = list(make_callbacks(out_dir, steps))
@@ -137,14 +140,18 @@ def train(
     }
     save_model_atomically(model, out_dir / "model.keras")
     figures = {"history": plot_history(rows, out_dir / "history.png", settings.get("name", ""))}
-    matrix = None
+    matrices: dict[str, np.ndarray] = {}
+    several = len(model.outputs) > 1
     if is_image_to_image(model):
         figures["reconstructions"] = plot_reconstructions_of(model, splits, out_dir)
-    elif is_classifier(model, figure_split(splits)[2], settings.get("task")):
-        matrix = confusion_matrix_of(model, splits, batch_size)
+    else:
+        matrices = confusion_matrices_of(model, splits, batch_size, settings.get("task"))
+    if matrices:
         title = f"{settings.get('name', model.name)}: {figure_split(splits)[0]} split"
         figures["confusion_matrix"] = plot_confusion_matrix(
-            matrix, out_dir / "confusion_matrix.png", title
+            matrices if several else next(iter(matrices.values())),
+            out_dir / "confusion_matrix.png",
+            title,
         )
 
     samples_per_epoch = steps * batch_size if steps_per_epoch else n_train
@@ -157,8 +164,8 @@ def train(
         "final": {k: v for k, v in results.items() if v is not None},
         "samples": {
             "train": n_train,
-            "validation": None if splits.x_val is None else len(splits.x_val),
-            "test": None if splits.x_test is None else len(splits.x_test),
+            "validation": None if splits.x_val is None else row_count(splits.x_val),
+            "test": None if splits.x_test is None else row_count(splits.x_test),
         },
         "wall_time_s": round(time.perf_counter() - started, 3),
         "fit_time_s": round(sum(timings["epoch"]), 3),
@@ -172,8 +179,11 @@ def train(
         "plots": {k: v.name for k, v in figures.items() if v is not None},
         "versions": library_versions(),
     }
-    if matrix is not None:
-        metrics["confusion_matrix"] = matrix.tolist()
+    if several:
+        metrics["outputs"] = metrics_by_output(output_names(model), metrics["final"])
+    if matrices:
+        listed = {name: matrix.tolist() for name, matrix in matrices.items()}
+        metrics["confusion_matrix"] = listed if several else next(iter(listed.values()))
     write_json_atomically(out_dir / "metrics.json", metrics)
     return metrics
 
@@ -343,15 +353,38 @@ def is_image_to_image(model: Any) -> bool:
     return image and shape_in == shape_out
 
 
-def is_classifier(model: Any, y: Any, task: str | None) -> bool:
-    """One output and class targets (ids or one-hot rows) for a classification task."""
-    if task not in (None, "classify") or y is None or len(model.outputs) != 1:
+def output_names(model: Any) -> list[str]:
+    """The names Keras matches targets to: a functional model's `output_names`; a Sequential
+    model has one output, named after its last layer."""
+    names = getattr(model, "output_names", None)
+    if names:
+        return list(names)
+    return [model.layers[-1].name if model.layers else model.name]
+
+
+def by_output(model: Any, values: Any) -> dict[str, Any]:
+    """Targets or predictions by model output name: a dict's entries, a list's in output
+    order, or the one array of a one-output model (None: nothing)."""
+    names = output_names(model)
+    if values is None:
+        return {}
+    if isinstance(values, dict):
+        return {name: values[name] for name in names if name in values}
+    if len(names) == 1:
+        return {names[0]: values}
+    return dict(zip(names, values, strict=True))
+
+
+def is_class_targets(y: Any, task: str | None) -> bool:
+    """Targets of a classification task that are classes: ids, one-hot rows, or 0/1 values."""
+    if task not in (None, "classify") or y is None:
         return False
     y = np.asarray(y)
+    zero_or_one = bool(np.all((y == 0) | (y == 1)))
     if y.ndim == 2 and y.shape[1] > 1:
-        return bool(np.all((y == 0) | (y == 1)))
+        return zero_or_one
     single = y.ndim == 1 or (y.ndim == 2 and y.shape[1] == 1)
-    return single and np.issubdtype(y.dtype, np.integer)
+    return single and (np.issubdtype(y.dtype, np.integer) or zero_or_one)
 
 
 def class_ids(values: Any) -> np.ndarray:
@@ -365,11 +398,23 @@ def class_ids(values: Any) -> np.ndarray:
     return values.astype(np.int64)
 
 
-def confusion_matrix_of(model: Any, splits: Any, batch_size: int) -> np.ndarray:
-    """Counts of (true class, predicted class) on the figure split."""
+def confusion_matrices_of(
+    model: Any, splits: Any, batch_size: int, task: str | None
+) -> dict[str, np.ndarray]:
+    """Counts of (true class, predicted class) on the figure split, for each model output
+    whose targets are classes (`is_class_targets`), by output name."""
     _, x, y = figure_split(splits)
+    targets = {k: v for k, v in by_output(model, y).items() if is_class_targets(v, task)}
+    if not targets:
+        return {}
+    predicted = model.predict(make_dataset(x, None, batch_size, cache=False), verbose=0)
+    scores = by_output(model, predicted)
+    return {name: confusion_matrix(true, scores[name]) for name, true in targets.items()}
+
+
+def confusion_matrix(y: Any, scores: Any) -> np.ndarray:
+    """Counts of (true class, predicted class) from targets and the model's outputs."""
     true = class_ids(y)
-    scores = model.predict(make_dataset(x, None, batch_size, cache=False), verbose=0)
     predicted = class_ids(scores)
     n = int(max(true.max(), predicted.max()) + 1)
     if np.asarray(scores).ndim == 2 and np.asarray(scores).shape[1] > 1:
@@ -377,6 +422,22 @@ def confusion_matrix_of(model: Any, splits: Any, batch_size: int) -> np.ndarray:
     matrix = np.zeros((n, n), dtype=np.int64)
     np.add.at(matrix, (true, predicted), 1)
     return matrix
+
+
+def metrics_by_output(
+    names: list[str], final: dict[str, dict[str, float]]
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Each output's own loss and metrics per split, from the `<output>_<metric>` values Keras
+    logs for a model with several outputs (a key goes to the longest output name it starts
+    with, so that `a_b_loss` is `a_b`'s loss, not `a`'s `b_loss`)."""
+    outputs: dict[str, dict[str, dict[str, float]]] = {name: {} for name in names}
+    for split, values in final.items():
+        for key, value in values.items():
+            owners = [name for name in names if key.startswith(f"{name}_")]
+            if owners:
+                owner = max(owners, key=len)
+                outputs[owner].setdefault(split, {})[key[len(owner) + 1 :]] = value
+    return outputs
 
 
 def plot_reconstructions_of(model: Any, splits: Any, out_dir: Path) -> Path:
@@ -452,28 +513,35 @@ def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path) ->
     return save_figure_atomically(figure, path)
 
 
-def plot_confusion_matrix(matrix: np.ndarray, path: Path, title: str = "") -> Path:
-    """True class (rows) against predicted class (columns), counts written in the cells."""
+def plot_confusion_matrix(matrix: Any, path: Path, title: str = "") -> Path:
+    """True class (rows) against predicted class (columns), counts written in the cells; for a
+    dict of matrices by output name, one panel per output, side by side."""
     from matplotlib.figure import Figure
 
-    n = len(matrix)
-    size = max(4.0, 0.45 * n + 2)
-    figure = Figure(figsize=(size + 1, size), layout="constrained")
-    ax = figure.subplots()
-    shown = ax.imshow(matrix, cmap="Blues")
-    figure.colorbar(shown, ax=ax)
-    ax.set_xlabel("predicted class")
-    ax.set_ylabel("true class")
-    accuracy = np.trace(matrix) / max(1, matrix.sum())
-    ax.set_title(f"{title}\naccuracy {accuracy:.3f}" if title else f"accuracy {accuracy:.3f}")
-    if n <= 20:
-        ax.set_xticks(range(n))
-        ax.set_yticks(range(n))
-        threshold = matrix.max() / 2
-        for i in range(n):
-            for j in range(n):
-                color = "white" if matrix[i, j] > threshold else "black"
-                ax.text(j, i, str(matrix[i, j]), ha="center", va="center", color=color, fontsize=8)
+    panels = matrix if isinstance(matrix, dict) else {"": matrix}
+    sizes = [max(4.0, 0.45 * len(m) + 2) for m in panels.values()]
+    figure = Figure(figsize=(sum(sizes) + len(sizes), max(sizes)), layout="constrained")
+    axes = figure.subplots(1, len(panels), squeeze=False, width_ratios=sizes)[0]
+    for ax, (output, counts) in zip(axes, panels.items(), strict=True):
+        n = len(counts)
+        shown = ax.imshow(counts, cmap="Blues")
+        figure.colorbar(shown, ax=ax, shrink=0.8)
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        accuracy = np.trace(counts) / max(1, counts.sum())
+        ax.set_title(f"{output}: accuracy {accuracy:.3f}" if output else f"accuracy {accuracy:.3f}")
+        if n <= 20:
+            ax.set_xticks(range(n))
+            ax.set_yticks(range(n))
+            threshold = counts.max() / 2
+            for i in range(n):
+                for j in range(n):
+                    color = "white" if counts[i, j] > threshold else "black"
+                    ax.text(
+                        j, i, str(counts[i, j]), ha="center", va="center", color=color, fontsize=8
+                    )
+    if title:
+        figure.suptitle(title)
     return save_figure_atomically(figure, path)
 
 
