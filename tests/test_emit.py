@@ -649,7 +649,7 @@ def test_emit_imports_no_tensorflow() -> None:
         "from typer.testing import CliRunner\n"
         "from speck.cli import app\n"
         "from pathlib import Path\n"
-        "for spec in sorted(Path('specs').iterdir()):\n"
+        "for spec in sorted(Path('specs').glob('*.yaml')):\n"
         "    r = CliRunner().invoke(app, ['emit', str(spec), '--out', '-'])\n"
         "    assert r.exit_code == 0 and 'def build_model' in r.output, r.output\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'keras', 'tensorflow', 'numpy'}))\n"
