@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
+
 from speck.diagnostics import Diagnostic, SpecError, to_json
 
 app = typer.Typer(
@@ -178,23 +179,6 @@ def build(
 
 
 @app.command()
-def schema(
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file.")
-    ] = None,
-) -> None:
-    """Print the JSON Schema (Draft-07) of the spec format, for editors and other tools."""
-    from speck.schema import spec_schema
-
-    text = json.dumps(spec_schema(), indent=2) + "\n"
-    if output is None:
-        typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {output}")
-
-
-@app.command()
 def train(
     spec: Annotated[Path, typer.Argument(help="The spec file.", show_default=False)],
     out: Annotated[
@@ -221,12 +205,8 @@ def train(
     ] = False,
 ) -> None:
     """Train end to end: data -> model -> fit -> evaluate -> run folder with plots."""
-    from speck.overrides import (
-        OverrideError,
-        format_diagnostic,
-        parse_override,
-        resolve_with_overrides,
-    )
+    from speck.overrides import OverrideError, format_diagnostic, parse_override
+    from speck.pipeline import resolve_file
 
     flags = list(set_ or [])
     if seed is not None:
@@ -235,7 +215,7 @@ def train(
         flags.append(f"fit.epochs={epochs}")
     try:
         overrides = [parse_override(flag) for flag in flags]
-        resolved = resolve_with_overrides(spec, overrides)
+        resolved = resolve_file(spec, overrides)
     except OverrideError as exc:
         fail(str(exc), EXIT_INVALID)
     except SpecError as exc:
@@ -276,42 +256,6 @@ def train(
         fail(str(exc), EXIT_INVALID)
     for line in summary_lines(result):
         typer.echo(line)
-
-
-@app.command("import")
-def import_model_command(
-    model: Annotated[
-        Path, typer.Argument(help="A Keras 3 model file (.keras).", show_default=False)
-    ],
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the spec here (default: print it).")
-    ] = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Overwrite an existing --out file.")
-    ] = False,
-    name: Annotated[
-        str | None, typer.Option("--name", help="The spec's name (default: the model's name).")
-    ] = None,
-) -> None:
-    """Turn a saved Keras model back into a readable spec; nothing in the file is run."""
-    if out is not None and out.exists() and not force:
-        fail(f"{out} exists; pass --force to overwrite it")
-    keras_or_exit()
-    from speck.keras_import import ImportProblem, import_model
-
-    try:
-        imported = import_model(model, name=name)
-    except ImportProblem as exc:
-        fail(str(exc), EXIT_INVALID)
-    if out is None:
-        typer.echo(imported.text, nl=False)
-        return
-    from speck.runtime.files import write_text_atomically
-
-    write_text_atomically(out, imported.text)
-    for note in imported.notes:
-        echo_err(f"note: {note}")
-    typer.echo(f"wrote {out}")
 
 
 @app.command()
@@ -381,6 +325,59 @@ def emit(
             echo_err(f"{stale} of {len(specs)} generated scripts are stale; run speck emit on them")
             raise typer.Exit(code=1)
         typer.echo(f"{len(specs)} generated scripts are up to date")
+
+
+@app.command()
+def schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file.")
+    ] = None,
+) -> None:
+    """Print the JSON Schema (Draft-07) of the spec format, for editors and other tools."""
+    from speck.schema import spec_schema
+
+    text = json.dumps(spec_schema(), indent=2) + "\n"
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        output.write_text(text, encoding="utf-8")
+        typer.echo(f"wrote {output}")
+
+
+@app.command("import")
+def import_model_command(
+    model: Annotated[
+        Path, typer.Argument(help="A Keras 3 model file (.keras).", show_default=False)
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the spec here (default: print it).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing --out file.")
+    ] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", help="The spec's name (default: the model's name).")
+    ] = None,
+) -> None:
+    """Turn a saved Keras model back into a readable spec; nothing in the file is run."""
+    if out is not None and out.exists() and not force:
+        fail(f"{out} exists; pass --force to overwrite it")
+    keras_or_exit()
+    from speck.keras_import import ImportProblem, import_model
+
+    try:
+        imported = import_model(model, name=name)
+    except ImportProblem as exc:
+        fail(str(exc), EXIT_INVALID)
+    if out is None:
+        typer.echo(imported.text, nl=False)
+        return
+    from speck.runtime.files import write_text_atomically
+
+    write_text_atomically(out, imported.text)
+    for note in imported.notes:
+        echo_err(f"note: {note}")
+    typer.echo(f"wrote {out}")
 
 
 def main() -> None:

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from speck.diagnostics import Diagnostic, PathPart, SpecError, SpecPath, format_path, has_errors
+from speck.diagnostics import Diagnostic, PathPart, SpecError, SpecPath, format_path
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 _INDEX = re.compile(r"^\d+$")
@@ -169,29 +168,3 @@ def format_diagnostic(diagnostic: Diagnostic, overrides: list[Override]) -> str:
     if diagnostic.suggestion:
         text += f" ({diagnostic.suggestion})"
     return text
-
-
-def resolve_with_overrides(path: str | Path, overrides: list[Override]) -> Any:
-    """Load, override, validate, resolve and check a spec file: the `ResolvedSpec`, or
-    `SpecError` carrying every problem (as `speck.pipeline.resolve_file` does without overrides).
-    """
-    from speck.checks import check
-    from speck.load import load_file
-    from speck.pipeline import resolve_file
-    from speck.resolve import resolve
-    from speck.validate import sorted_diagnostics, validate
-
-    if not overrides:
-        return resolve_file(path)
-    loaded = load_file(path)
-    apply_overrides(loaded.data, overrides)
-    try:
-        resolved = resolve(validate(loaded))
-    except SpecError as exc:
-        raise SpecError(sorted_diagnostics(exc.diagnostics)) from None
-    _, problems = check(resolved)
-    diagnostics = sorted_diagnostics([*resolved.diagnostics, *problems])
-    if has_errors(diagnostics):
-        raise SpecError(diagnostics)
-    resolved.diagnostics = diagnostics
-    return resolved

@@ -7,14 +7,19 @@ it raises `SpecError` when the spec has errors. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from speck.checks import NodeShape, check
 from speck.diagnostics import Diagnostic, SpecError, has_errors
 from speck.load import load_file
 from speck.resolve import ResolvedSpec, resolve
 from speck.validate import sorted_diagnostics, validate
+
+if TYPE_CHECKING:
+    from speck.overrides import Override
 
 
 @dataclass
@@ -29,11 +34,17 @@ class Analysis:
         return not has_errors(self.diagnostics)
 
 
-def analyze(path: str | Path) -> Analysis:
-    """Every problem of one spec file, from YAML syntax to shapes and training checks."""
+def analyze(path: str | Path, overrides: Sequence[Override] = ()) -> Analysis:
+    """Every problem of one spec file, from YAML syntax to shapes and training checks.
+    `overrides` (`speck train --set`) change the loaded mapping before it is validated."""
     analysis = Analysis(str(path))
     try:
-        resolved = resolve(validate(load_file(path)))
+        loaded = load_file(path)
+        if overrides:
+            from speck.overrides import apply_overrides
+
+            apply_overrides(loaded.data, list(overrides))
+        resolved = resolve(validate(loaded))
     except SpecError as exc:
         analysis.diagnostics = sorted_diagnostics(exc.diagnostics)
         return analysis
@@ -44,9 +55,9 @@ def analyze(path: str | Path) -> Analysis:
     return analysis
 
 
-def resolve_file(path: str | Path) -> ResolvedSpec:
+def resolve_file(path: str | Path, overrides: Sequence[Override] = ()) -> ResolvedSpec:
     """The resolved spec, or `SpecError` with every problem when it has errors."""
-    analysis = analyze(path)
+    analysis = analyze(path, overrides)
     if not analysis.ok or analysis.resolved is None:
         raise SpecError(analysis.diagnostics)
     analysis.resolved.diagnostics = analysis.diagnostics

@@ -32,8 +32,8 @@ from speck.overrides import (
     format_diagnostic,
     parse_override,
     parse_path,
-    resolve_with_overrides,
 )
+from speck.pipeline import resolve_file
 from speck.train import (
     RunFolderError,
     backup_dir_for,
@@ -192,7 +192,7 @@ def test_apply_override_errors_name_the_flag(flag: str, message: str) -> None:
 
 def test_overrides_are_typed_and_validated_like_the_file(tiny_data: Path) -> None:
     path = write_spec(tiny_data, classifier_spec())
-    resolved = resolve_with_overrides(
+    resolved = resolve_file(
         path, [parse_override("fit.epochs=7"), parse_override("fit.shuffle=false")]
     )
     assert resolved.plan.epochs == 7
@@ -201,7 +201,7 @@ def test_overrides_are_typed_and_validated_like_the_file(tiny_data: Path) -> Non
 
     overrides = [parse_override("fit.epochs=x")]
     with pytest.raises(SpecError) as info:
-        resolve_with_overrides(path, overrides)
+        resolve_file(path, overrides)
     lines = [format_diagnostic(d, overrides) for d in info.value.diagnostics]
     assert any(line.startswith("--set fit.epochs=x: fit.epochs: ") for line in lines), lines
 
@@ -210,7 +210,7 @@ def test_unknown_key_from_override_is_reported_under_the_flag(tiny_data: Path) -
     path = write_spec(tiny_data, classifier_spec())
     overrides = [parse_override("fit.epoch=3")]
     with pytest.raises(SpecError) as info:
-        resolve_with_overrides(path, overrides)
+        resolve_file(path, overrides)
     lines = [format_diagnostic(d, overrides) for d in info.value.diagnostics]
     assert any(line.startswith("--set fit.epoch=3: ") and "epochs" in line for line in lines)
 
@@ -281,7 +281,7 @@ def test_tutorial_callbacks_translate_for_keras_3(tmp_path: Path) -> None:
             {"BackupAndRestore": {"backup_dir": "state"}},
         ]
     )
-    resolved = resolve_with_overrides(write_spec(tmp_path, spec), [])
+    resolved = resolve_file(write_spec(tmp_path, spec), [])
     board, checkpoint, _ = resolved.plan.callbacks
     out = tmp_path / "run"
     assert callback_args(board, out, 5) == {
@@ -297,7 +297,7 @@ def test_tutorial_callbacks_translate_for_keras_3(tmp_path: Path) -> None:
 
 
 def classifier_spec_plan(folder: Path) -> Any:
-    return resolve_with_overrides(write_spec(folder, classifier_spec(), "plain.yaml"), []).plan
+    return resolve_file(write_spec(folder, classifier_spec(), "plain.yaml"), []).plan
 
 
 def test_progress_is_one_line_per_epoch_when_not_a_terminal() -> None:
