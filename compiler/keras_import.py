@@ -16,19 +16,17 @@ imported lazily, inside the functions that need them.
 from __future__ import annotations
 
 import json
-import math
 import re
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from speck.build import POSITIONAL_INPUT_LAYERS
 from speck.catalog import Catalog, load_catalog
 from speck.graph import KerasObject
 from speck.resolve import snake_case
+from speck.spec_text import spec_text
 
 MAX_CONFIG_BYTES = 64_000_000
 """The largest `config.json` inside a `.keras` file that import reads."""
@@ -194,60 +192,7 @@ def spec_from_model(
     return ImportedSpec(text, data, importer.notes)
 
 
-# --- rendering -------------------------------------------------------------------------------
-
-
-def flow(value: Any) -> str:
-    """One YAML flow-style value (`{units: 64, activation: relu}`) on one line, as the loader
-    reads it back: plain words where YAML keeps them strings, double-quoted text otherwise."""
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{flow(k)}: {flow(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(flow(v) for v in value) + "]"
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return _float(value)
-    text = str(value)
-    if _PLAIN.match(text) and yaml.safe_load(text) == text:
-        return text
-    if all(_PRINTABLE.match(char) for char in text):
-        return "'" + text.replace("'", "''") + "'"
-    return _quoted(text)
-
-
-_PLAIN = re.compile(r"^[A-Za-z_][A-Za-z0-9_./+-]*$")
-_PRINTABLE = re.compile("[\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def _float(value: float) -> str:
-    if math.isnan(value):
-        return ".nan"
-    if math.isinf(value):
-        return ".inf" if value > 0 else "-.inf"
-    text = repr(value)
-    mantissa, e, exponent = text.partition("e")
-    if e and "." not in mantissa:
-        text = f"{mantissa}.0e{exponent}"  # YAML 1.1 reads `1e-07` as a string
-    return text
-
-
-def _quoted(text: str) -> str:
-    out = []
-    for char in text:
-        if char in ('"', "\\"):
-            out.append("\\" + char)
-        elif _PRINTABLE.match(char):
-            out.append(char)
-        elif ord(char) < 0x10000:
-            out.append(f"\\u{ord(char):04x}")
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return '"' + "".join(out) + '"'
+# --- rendering ------------------------------------------------------------------------------------
 
 
 def render_spec(
@@ -255,34 +200,12 @@ def render_spec(
 ) -> str:
     """The spec as YAML in the project's style: sections in blocks, one line per layer."""
     origin = f"from {source} " if source else ""
-    lines = [
-        f"# Imported {origin}by `speck import` (Keras {keras_version}).",
-        "# The architecture and training setup only: trained weights stay in the model file.",
+    header = [
+        f"Imported {origin}by `speck import` (Keras {keras_version}).",
+        "The architecture and training setup only: trained weights stay in the model file.",
+        *(f"note: {n}" for n in notes),
     ]
-    lines += [f"# note: {n}" for n in notes]
-    lines += [f"speck: {data['speck']}", f"name: {flow(data['name'])}", "", "model:"]
-    model = data["model"]
-    for key, value in model.items():
-        if key == "layers":
-            lines.append("  layers:")
-            lines += [f"    - {_entry(entry)}" for entry in value]
-        elif key == "inputs" and len(value) > 1:
-            lines.append("  inputs:")
-            lines += [f"    {flow(k)}: {flow(v)}" for k, v in value.items()]
-        else:
-            lines.append(f"  {key}: {flow(value)}")
-    if "compile" in data:
-        lines += ["", "compile:"]
-        lines += [f"  {key}: {flow(value)}" for key, value in data["compile"].items()]
-    return "\n".join(lines) + "\n"
-
-
-def _entry(entry: dict[str, Any]) -> str:
-    """`Conv2D: {filters: 32}` for a bare layer, `{name: h1, Dense: {...}, from: x}` otherwise."""
-    if len(entry) == 1:
-        ((kind, args),) = entry.items()
-        return f"{flow(kind)}: {flow(args)}"
-    return flow(entry)
+    return spec_text(data, header)
 
 
 def _check_spec(text: str, source: str | None) -> None:

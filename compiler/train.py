@@ -127,9 +127,10 @@ def callbacks_maker(plan: TrainingPlan) -> Callable[[Path, int], list[Any]]:
 
 def spec_text(resolved: Any) -> str:
     """The resolved spec with every default filled in, as YAML (`spec.yaml`)."""
-    header = f"# {resolved.spec.name}: the spec this run trained, every default filled in.\n"
-    body = yaml.safe_dump(resolved.spec.dump(), sort_keys=False, allow_unicode=True)
-    return header + body
+    from speck import spec_text as text
+
+    header = [f"{resolved.spec.name}: the spec this run trained, every default filled in."]
+    return text.spec_text(resolved.spec.dump(), header)
 
 
 def backup_dir_for(plan: TrainingPlan, out_dir: Path) -> Path:

@@ -146,7 +146,7 @@ def test_nested_keras_objects_match(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_emitted_script_trains_like_speck_train(tmp_path: Path) -> None:
-    from speck.overrides import parse_override, resolve_with_overrides
+    from speck.overrides import parse_override
     from speck.train import train_spec
 
     spec = ROOT / "specs" / "digits_mlp.yaml"
@@ -161,7 +161,7 @@ def test_emitted_script_trains_like_speck_train(tmp_path: Path) -> None:
         settings,
         tmp_path / "script-run",
     )
-    one_epoch = resolve_with_overrides(spec, [parse_override("fit.epochs=1")])
+    one_epoch = resolve_file(spec, [parse_override("fit.epochs=1")])
     live = train_spec(one_epoch, tmp_path / "train-run").metrics
     for split, values in live["final"].items():
         assert emitted["final"][split] == pytest.approx(values, abs=1e-5)

@@ -18,7 +18,8 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from speck.keras_import import ImportProblem, _short_float, flow, import_model, load_safely
+from speck.keras_import import ImportProblem, _short_float, import_model, load_safely
+from speck.spec_text import flow
 
 SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))
 

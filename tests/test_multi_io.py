@@ -115,7 +115,7 @@ def load_script(text: str, folder: Path) -> ModuleType:
 
 @pytest.mark.tf
 def test_the_emitted_script_trains_like_speck_train(tmp_path: Path) -> None:
-    from speck.overrides import parse_override, resolve_with_overrides
+    from speck.overrides import parse_override
     from speck.train import train_spec
 
     script = load_script(emit_script(resolve_file(SPEC), script_dir=tmp_path), tmp_path)
@@ -133,7 +133,7 @@ def test_the_emitted_script_trains_like_speck_train(tmp_path: Path) -> None:
         settings,
         tmp_path / "script-run",
     )
-    one_epoch = resolve_with_overrides(SPEC, [parse_override("fit.epochs=1")])
+    one_epoch = resolve_file(SPEC, [parse_override("fit.epochs=1")])
     live = train_spec(one_epoch, tmp_path / "train-run").metrics
     assert set(emitted["outputs"]) == set(OUTPUTS)
     for split, values in live["final"].items():

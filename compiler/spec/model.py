@@ -19,6 +19,7 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    model_serializer,
     model_validator,
 )
 
@@ -61,7 +62,7 @@ def parse_reference(value: str) -> tuple[str, int | None]:
 
 
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class InputSpec(StrictModel):
@@ -93,7 +94,7 @@ class LayerSpec(StrictModel):
         None, description="Reuse the layer (and weights) of this earlier node; give no arguments."
     )
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
 
     @model_validator(mode="before")
     @classmethod
@@ -134,6 +135,20 @@ class LayerSpec(StrictModel):
                 f"received: {args!r}"
             )
         return {**entry, "kind": str(kind), "args": args}
+
+    @model_serializer(mode="plain")
+    def _as_entry(self) -> dict[str, Any]:
+        """Written back as the spec writes it: `{name, Type: {arguments}, from, shares}`."""
+        entry: dict[str, Any] = {}
+        if self.name is not None:
+            entry["name"] = self.name
+        if self.kind:
+            entry[self.kind] = dict(self.args)
+        if self.from_ is not None:
+            entry["from"] = self.from_[0] if len(self.from_) == 1 else list(self.from_)
+        if self.shares is not None:
+            entry["shares"] = self.shares
+        return entry
 
 
 class SequentialModel(StrictModel):
