@@ -27,6 +27,7 @@ CROSSENTROPY_LOSSES = SPARSE_LOSSES | CATEGORICAL_LOSSES | BINARY_LOSSES
 PROBABILITY_ACTIVATIONS = {"softmax", "sigmoid"}
 HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "accuracy", "f1", "iou", "r2")
 MONITORING_CALLBACKS = ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint")
+LR_SETTING_CALLBACKS = ("ReduceLROnPlateau", "LearningRateScheduler")
 
 
 def check(resolved: ResolvedSpec) -> tuple[dict[str, NodeShape], list[Diagnostic]]:
@@ -299,6 +300,7 @@ class _Checker:
         return None
 
     def callbacks(self) -> None:
+        self.schedule_against_callbacks()
         validation = self.has_validation()
         logged = monitored_metrics(self.graph, self.plan, validation)
         for i, cb in enumerate(self.spec.callbacks):
@@ -341,6 +343,20 @@ class _Checker:
                     f"{'larger' if wanted == 'max' else 'smaller'}",
                     f"use mode: {wanted} (or auto)",
                     at="value",
+                )
+
+    def schedule_against_callbacks(self) -> None:
+        """Keras refuses to set a learning rate a schedule computes, mid-training."""
+        optimizer = self.plan.optimizer
+        if optimizer is None or not isinstance(optimizer.args.get("learning_rate"), KerasObject):
+            return
+        for i, cb in enumerate(self.plan.callbacks):
+            if cb.class_name in LR_SETTING_CALLBACKS:
+                self.add(
+                    ("callbacks", i, cb.class_name),
+                    f"{cb.class_name} sets the learning rate, but the optimizer's comes from a "
+                    "schedule, which Keras does not let a callback change",
+                    "drop the callback, or give the optimizer a plain learning_rate",
                 )
 
     def has_validation(self) -> bool:

@@ -7,7 +7,10 @@ second (the first one traces and warms up): samples per second over its training
 measured the same way for each path (`runtime.training.epoch_timer`), and the CPU seconds
 the process spent in them (all threads), which other programs on the machine disturb less.
 
-  numpy-fit   the tutorial's style: model.fit(x_noisy, x_clean, batch_size=64, shuffle=True)
+  numpy-fit   the tutorial's style: model.fit(x_noisy, x_clean, batch_size=64, shuffle=True),
+              on the same float32 arrays speck prepares
+  numpy-fit-f64  the same with the tutorial's float64 noisy inputs (`x + 0.5 * np.random.normal`
+              is float64 in NumPy), which is what its code really feeds Keras
   speck       `speck train`'s path: runtime.training.train (tf.data from make_dataset: cache,
               shuffle, batch, prefetch), in this process
   speck+...   the same with a settings variant (jit_compile, steps_per_execution), if asked for
@@ -168,7 +171,7 @@ def main() -> None:
 
     rng = np.random.default_rng(0)
     images = rng.random((args.samples, 32, 32, 3), dtype=np.float32)
-    results: dict[str, list[float]] = {"numpy-fit": [], "speck": []}
+    results: dict[str, list[float]] = {"numpy-fit": [], "numpy-fit-f64": [], "speck": []}
     results.update({f"speck+{v}": [] for v in variants})
     cpu: dict[str, list[float]] = {name: [] for name in results}
     if not args.no_emit:
@@ -185,6 +188,8 @@ def main() -> None:
         for r in range(args.rounds):
             x, y = splits.x_train, splits.y_train
             results["numpy-fit"].append(numpy_fit(resolved, x, y, cpu["numpy-fit"]))
+            x64 = x.astype(np.float64)
+            results["numpy-fit-f64"].append(numpy_fit(resolved, x64, y, cpu["numpy-fit-f64"]))
             results["speck"].append(speck_path(resolved, folder / f"run{r}", {}, cpu["speck"]))
             for v in variants:
                 name, out = f"speck+{v}", folder / f"run{r}{v}"
