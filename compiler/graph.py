@@ -85,6 +85,9 @@ class ModelGraph:
     inputs: tuple[InputNode, ...]
     layers: tuple[LayerNode, ...]
     outputs: tuple[Ref, ...]
+    custom_layers: dict[str, str] = field(default_factory=dict)
+    """The spec's own layer classes that its layers use: type name -> `module.path:ClassName`.
+    Back ends import them only when the user allows it (`--allow-custom-layers`)."""
 
     def node(self, name: str) -> InputNode | LayerNode:
         for n in (*self.inputs, *self.layers):

@@ -138,7 +138,21 @@ class _Resolver:
             )
             if not self.unknown_refs:  # else every node past a typo would "reach no output"
                 self.unused(inputs, layers, outputs, model)
-        return ModelGraph(self.spec.name, _style(model), inputs, tuple(layers), outputs)
+        custom = self.custom_layers(layers)
+        return ModelGraph(self.spec.name, _style(model), inputs, tuple(layers), outputs, custom)
+
+    def custom_layers(self, layers: list[LayerNode]) -> dict[str, str]:
+        """The declared custom layers that layers use; a declared one unused is a warning."""
+        declared = self.spec.custom_layers or {}
+        used = {node.kind for node in layers}
+        for name in declared:
+            if name not in used:
+                self.warn(
+                    ("custom_layers", name),
+                    f"custom layer {name!r} is declared but no layer uses it",
+                    "use it as a layer type, or remove it",
+                )
+        return {name: path for name, path in declared.items() if name in used}
 
     def names(self, inputs: tuple[InputNode, ...], specs: list[LayerSpec]) -> list[str]:
         taken: dict[str, SpecPath] = {}
@@ -241,7 +255,10 @@ class _Resolver:
                     out.append(node)
                     previous = name
                     continue
-            args = {k: convert_arg("layers", k, v) for k, v in args.items()}
+            if kind in (self.spec.custom_layers or {}):
+                args = dict(args)  # plain values, passed as written
+            else:
+                args = {k: convert_arg("layers", k, v) for k, v in args.items()}
             if kind in ("Bidirectional", "TimeDistributed") and isinstance(
                 args.get("layer"), KerasObject
             ):

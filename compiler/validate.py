@@ -8,6 +8,7 @@ and column of the key), and every Keras name and argument is checked against the
 
 from __future__ import annotations
 
+import keyword
 import re
 import types
 import typing
@@ -290,11 +291,15 @@ class CatalogChecker:
         self.catalog = catalog
         self.source = source
         self.out: list[Diagnostic] = []
+        self.custom: set[str] = set()
 
     def error(self, path: SpecPath, message: str, hint: str | None = None, at: str = "key") -> None:
         self.out.append(Diagnostic(message, path, self.source.locate(path, at), suggestion=hint))
 
     def check(self, data: dict[str, Any]) -> list[Diagnostic]:
+        custom = data.get("custom_layers")
+        if isinstance(custom, dict):
+            self.custom_layers(custom)
         model = data.get("model")
         if isinstance(model, dict) and isinstance(model.get("layers"), list):
             for i, entry in enumerate(model["layers"]):
@@ -308,8 +313,47 @@ class CatalogChecker:
                 self.obj("callbacks", cb, ("callbacks", i))
         return self.out
 
+    def custom_layers(self, custom: dict[Any, Any]) -> None:
+        """Names of the spec's own layer classes: never a Keras layer's name (nothing is
+        imported here; the import paths' form is checked by the spec model)."""
+        keras_names = {
+            *self.catalog.names("layers"),
+            *self.catalog.excluded("layers"),
+            *legacy.LAYER_RENAMES,
+        }
+        for name in custom:
+            if name in keras_names:
+                self.error(
+                    ("custom_layers", name),
+                    f"{name!r} is a Keras layer; a custom layer needs a type name of its own",
+                    f"rename it, e.g. 'My{name}'",
+                )
+            elif isinstance(name, str):
+                self.custom.add(name)
+
+    def custom_arguments(self, kind: str, args: dict[str, Any], path: SpecPath) -> None:
+        """A custom layer's arguments cannot be checked against the catalog: any names that
+        are Python identifiers, with plain values."""
+        for key, value in args.items():
+            apath = (*path, key)
+            if not (isinstance(key, str) and key.isascii() and key.isidentifier()) or (
+                keyword.iskeyword(key)
+            ):
+                self.error(apath, f"{kind} arguments are Python names; received {key!r}")
+            elif key == "name":
+                self.error(apath, "the layer's name is the entry's `name:` key", "move it there")
+            elif not _is_plain(value):
+                self.error(
+                    apath,
+                    "a custom layer's arguments are plain values (numbers, strings, true/false, "
+                    f"null, and lists or mappings of them). Received: {_short(value)}",
+                    at="value",
+                )
+
     def layer_entry(self, entry: Any, path: SpecPath) -> None:
         if isinstance(entry, str):
+            if entry in self.custom:
+                return
             self.layer(entry, {}, path, path)
         elif isinstance(entry, dict):
             kinds = [k for k in entry if k not in LAYER_ENTRY_KEYS]
@@ -322,6 +366,9 @@ class CatalogChecker:
                             "a shared layer reuses the arguments of the layer it shares",
                             "remove the arguments, or drop `shares` for a new layer",
                         )
+                        return
+                    if kinds[0] in self.custom:
+                        self.custom_arguments(kinds[0], args or {}, (*path, kinds[0]))
                         return
                     self.layer(str(kinds[0]), args or {}, (*path, kinds[0]), path)
 
@@ -480,6 +527,17 @@ def _output_names(model: Any) -> list[str] | None:
         name = layers[-1].get("name")
         return [name] if isinstance(name, str) else None
     return None
+
+
+def _is_plain(value: Any) -> bool:
+    """Data a spec may pass to a custom layer: what YAML and JSON hold, and nothing else."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return True
+    if isinstance(value, list):
+        return all(_is_plain(v) for v in value)
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _is_plain(v) for k, v in value.items())
+    return False
 
 
 def _is_int(value: Any) -> bool:

@@ -7,9 +7,11 @@ maps every problem back to its line and column.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import keyword
+import re
+from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 
 from speck.spec.data import DataSpec
 from speck.spec.model import (
@@ -24,9 +26,13 @@ from speck.spec.training import CompileSpec, DistributeStrategy, FitSpec, Object
 
 FORMAT_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
+IMPORT_PATH_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+"""`module.path:ClassName`: dotted Python names, one colon, nothing else."""
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 __all__ = [
     "FORMAT_VERSION",
+    "IMPORT_PATH_PATTERN",
     "CompileSpec",
     "DataSpec",
     "FitSpec",
@@ -36,6 +42,37 @@ __all__ = [
     "SequentialModel",
     "Spec",
 ]
+
+
+def check_import_path(value: str) -> str:
+    """A custom layer's import path: `module.path:ClassName`, every part a Python name."""
+    parts = re.split(r"[.:]", value)
+    if not re.fullmatch(IMPORT_PATH_PATTERN, value) or any(keyword.iskeyword(p) for p in parts):
+        raise ValueError(
+            f"{value!r} is not an import path: write `module.path:ClassName` "
+            "(dotted Python names, one colon before the class)"
+        )
+    return value
+
+
+def check_layer_type_name(value: str) -> str:
+    """A custom layer's type name is used as a name in emitted code, so it is an identifier."""
+    if keyword.iskeyword(value):
+        raise ValueError(f"{value!r} is a Python keyword; choose another layer type name")
+    if not _IDENT.fullmatch(value):
+        raise ValueError(
+            f"{value!r} is not a layer type name: use letters, digits and underscores, "
+            "starting with a letter (e.g. 'ScaledDense')"
+        )
+    return value
+
+
+ImportPath = Annotated[
+    str,
+    AfterValidator(check_import_path),
+    Field(json_schema_extra={"pattern": IMPORT_PATH_PATTERN}),
+]
+LayerTypeName = Annotated[str, AfterValidator(check_layer_type_name)]
 
 
 class Spec(StrictModel):
@@ -53,6 +90,12 @@ class Spec(StrictModel):
     )
     data: DataSpec | None = Field(
         None, description="Where the data comes from and how to shape it."
+    )
+    custom_layers: dict[LayerTypeName, ImportPath] | None = Field(
+        None,
+        description="Layer classes of your own, by the type name layers use: "
+        "{ScaledDense: 'mypackage.layers:ScaledDense'}. Validation never imports them; "
+        "build, train and emit do so only with --allow-custom-layers.",
     )
     model: ModelSpec = Field(description="The model: `input` + `layers`, or `inputs`/`outputs`.")
     compile: CompileSpec | None = Field(None, description="Optimizer, loss and metrics.")
