@@ -7,7 +7,9 @@ of both equal), so every naming and wiring convention below has its twin in `spe
 
 from __future__ import annotations
 
+import importlib
 import os
+from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
@@ -47,6 +49,65 @@ def keras_module() -> ModuleType:
     return keras
 
 
+class CustomLayerError(ValueError):
+    """A custom layer cannot be used; `name` is its type name in the spec's `custom_layers`."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(message)
+        self.name = name
+
+
+class CustomLayersNotAllowed(CustomLayerError):
+    """The model uses custom layers and the caller did not allow importing them."""
+
+
+ALLOW_FLAG = "--allow-custom-layers"
+
+
+def not_allowed(custom: Mapping[str, str]) -> CustomLayersNotAllowed:
+    listed = ", ".join(f"{name} from {path.split(':')[0]}" for name, path in custom.items())
+    return CustomLayersNotAllowed(
+        next(iter(custom)),
+        f"this spec uses custom layers ({listed}); speck imports their code only when "
+        f"told to: pass {ALLOW_FLAG} to speck build, train or emit",
+    )
+
+
+def import_custom_layers(custom: Mapping[str, str]) -> dict[str, type]:
+    """Import each custom layer (`module.path:ClassName`) and check that it is a Keras layer.
+
+    This runs the modules' code: call it only where the user opted in (`--allow-custom-layers`).
+    Raises `CustomLayerError` naming the layer that cannot be used.
+    """
+    keras = keras_module()
+    classes: dict[str, type] = {}
+    for name, path in custom.items():
+        module_name, _, class_name = path.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise CustomLayerError(
+                name,
+                f"cannot import {module_name!r} for the custom layer {name}: {exc} "
+                "(install it, or put its folder on PYTHONPATH)",
+            ) from None
+        except Exception as exc:
+            raise CustomLayerError(
+                name, f"importing {module_name!r} failed: {type(exc).__name__}: {exc}"
+            ) from None
+        cls = getattr(module, class_name, None)
+        if cls is None:
+            raise CustomLayerError(name, f"the module {module_name!r} has no {class_name!r}")
+        if not (isinstance(cls, type) and issubclass(cls, keras.layers.Layer)):
+            raise CustomLayerError(
+                name,
+                f"{path} is not a Keras layer class (a subclass of keras.layers.Layer). "
+                f"Received: {cls!r}",
+            )
+        classes[name] = cls
+    return classes
+
+
 def keras_namespace(category: str) -> ModuleType:
     module: Any = keras_module()
     for part in KERAS_MODULES[category].split("."):
@@ -66,13 +127,21 @@ def make_args(args: dict[str, Any]) -> dict[str, Any]:
     return {k: make_object(v) if isinstance(v, KerasObject) else v for k, v in args.items()}
 
 
-def build_model(graph: ModelGraph) -> Any:
-    """The Keras model the graph describes: Sequential or functional, layers named as in it."""
+def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
+    """The Keras model the graph describes: Sequential or functional, layers named as in it.
+
+    A graph with custom layers raises `CustomLayersNotAllowed` unless `allow_custom_layers`,
+    which imports them (`import_custom_layers`)."""
     keras = keras_module()
+    custom: dict[str, type] = {}
+    if graph.custom_layers:
+        if not allow_custom_layers:
+            raise not_allowed(graph.custom_layers)
+        custom = import_custom_layers(graph.custom_layers)
     if graph.style == "sequential":
         (inp,) = graph.inputs
         stack = [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
-        stack += [make_layer(node.kind, node.args, node.name) for node in graph.layers]
+        stack += [make_layer(node.kind, node.args, node.name, custom) for node in graph.layers]
         return keras.Sequential(stack, name=graph.name)
 
     tensors: dict[str, Any] = {
@@ -84,7 +153,7 @@ def build_model(graph: ModelGraph) -> Any:
         if node.shares is not None:
             layer = layer_objects[node.shares]
         else:
-            layer = make_layer(node.kind, node.args, node.name)
+            layer = make_layer(node.kind, node.args, node.name, custom)
             layer_objects[node.name] = layer
         inputs = [pick(tensors, ref) for ref in node.inputs]
         if node.kind in POSITIONAL_INPUT_LAYERS:
@@ -100,7 +169,12 @@ def build_model(graph: ModelGraph) -> Any:
     )
 
 
-def make_layer(kind: str, args: dict[str, Any], name: str) -> Any:
+def make_layer(
+    kind: str, args: dict[str, Any], name: str, custom: Mapping[str, type] | None = None
+) -> Any:
+    """The layer `kind(**args, name=name)`: a Keras layer, or one of the imported `custom`."""
+    if custom and kind in custom:
+        return custom[kind](**args, name=name)
     cls = getattr(keras_namespace("layers"), kind)
     return cls(**make_args(args), name=name)
 

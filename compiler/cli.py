@@ -12,11 +12,14 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from speck.diagnostics import Diagnostic, SpecError, to_json
+
+if TYPE_CHECKING:
+    from speck.resolve import ResolvedSpec
 
 app = typer.Typer(
     name="speck",
@@ -66,6 +69,38 @@ def resolve_or_exit(spec: Path):
         fail_invalid(exc)
     print_diagnostics([d for d in resolved.diagnostics if d.severity != "error"])
     return resolved
+
+
+AllowCustomLayers = Annotated[
+    bool,
+    typer.Option(
+        "--allow-custom-layers",
+        help="Import the custom layer classes the spec's custom_layers names (runs their code).",
+    ),
+]
+
+
+def custom_layers_or_exit(resolved: ResolvedSpec, allowed: bool, what: str = "build") -> None:
+    """Exit 2, naming the spec's `custom_layers` line and the flag, unless the user allowed
+    importing the custom layers the model uses (nothing to allow when it uses none)."""
+    from speck.build import not_allowed
+
+    custom = resolved.graph.custom_layers
+    if not custom or allowed:
+        return
+    where = resolved.validated.source.locate(("custom_layers",))
+    message = str(not_allowed(custom))
+    if what == "emit":
+        message += " (the script imports them)"
+    fail_invalid(SpecError([Diagnostic(message, ("custom_layers",), where)]))
+
+
+def custom_layer_failed(resolved: ResolvedSpec, exc: Exception) -> NoReturn:
+    """A custom layer could not be imported or is not a Keras layer: say where it is named."""
+    name = getattr(exc, "name", None)
+    path = ("custom_layers", name) if name else ("custom_layers",)
+    where = resolved.validated.source.locate(path)
+    fail_invalid(SpecError([Diagnostic(str(exc), path, where)]))
 
 
 def keras_or_exit() -> None:
@@ -134,18 +169,23 @@ def build(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing --save file.")
     ] = False,
+    allow_custom_layers: AllowCustomLayers = False,
 ) -> None:
     """Build the live Keras model: its summary and parameter count."""
     resolved = resolve_or_exit(spec)
+    custom_layers_or_exit(resolved, allow_custom_layers)
     if save is not None:
         if save.suffix != ".keras":
             fail(f"--save must end in .keras (Keras 3's format); received {save}", EXIT_INVALID)
         if save.exists() and not force:
             fail(f"{save} exists; pass --force to overwrite it")
     keras_or_exit()
-    from speck.build import build_model, compile_model, summary_text
+    from speck.build import CustomLayerError, build_model, compile_model, summary_text
 
-    model = build_model(resolved.graph)
+    try:
+        model = build_model(resolved.graph, allow_custom_layers=allow_custom_layers)
+    except CustomLayerError as exc:
+        custom_layer_failed(resolved, exc)
     compile_model(model, resolved.plan)
     if save is not None:
         from speck.runtime.files import save_model_atomically
@@ -203,6 +243,7 @@ def train(
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite a finished run in the run folder.")
     ] = False,
+    allow_custom_layers: AllowCustomLayers = False,
 ) -> None:
     """Train end to end: data -> model -> fit -> evaluate -> run folder with plots."""
     from speck.overrides import OverrideError, format_diagnostic, parse_override
@@ -225,6 +266,7 @@ def train(
     for d in resolved.diagnostics:
         if d.severity != "error":
             echo_err(format_diagnostic(d, overrides))
+    custom_layers_or_exit(resolved, allow_custom_layers)
     from speck.train import (
         NotTrainable,
         RunFolderError,
@@ -248,8 +290,16 @@ def train(
     except NotTrainable as exc:
         fail(str(exc), EXIT_INVALID)
     keras_or_exit()
+    from speck.build import CustomLayerError, import_custom_layers
+
+    try:  # before the run folder is touched
+        import_custom_layers(resolved.graph.custom_layers)
+    except CustomLayerError as exc:
+        custom_layer_failed(resolved, exc)
     try:
-        result = train_spec(resolved, out, force=force, resume=resume)
+        result = train_spec(
+            resolved, out, force=force, resume=resume, allow_custom_layers=allow_custom_layers
+        )
     except RunFolderError as exc:
         fail(str(exc))
     except NotTrainable as exc:
@@ -279,6 +329,13 @@ def emit(
         bool,
         typer.Option("--check", help="Write nothing; exit 1 with a diff if any script is stale."),
     ] = False,
+    allow_custom_layers: Annotated[
+        bool,
+        typer.Option(
+            "--allow-custom-layers",
+            help="Write scripts that import the spec's custom layer classes.",
+        ),
+    ] = False,
 ) -> None:
     """Write a standalone, readable training script for each spec (no TensorFlow needed)."""
     from speck.emit import (
@@ -301,8 +358,10 @@ def emit(
     stale = 0
     for spec in specs:
         resolved = resolve_or_exit(spec)
+        if not check:  # --check writes nothing, so there is no script to allow
+            custom_layers_or_exit(resolved, allow_custom_layers, "emit")
         target = target_of(spec, out)
-        text = script_for(resolved, spec, target)
+        text = script_for(resolved, spec, target, allow_custom_layers or check)
         if target is None:
             typer.echo(text, nl=False)
             continue

@@ -27,7 +27,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from speck.build import POSITIONAL_INPUT_LAYERS
+from speck.build import POSITIONAL_INPUT_LAYERS, not_allowed
 from speck.graph import KerasObject, ModelGraph, Ref, TrainingPlan
 from speck.render import (
     LINE_LENGTH,
@@ -380,8 +380,15 @@ def _is_name(text: str) -> bool:
 # --- the script's functions ------------------------------------------------------------------
 
 
-def layer_expr(kind: str, args: dict[str, Any], name: str) -> Bracket:
-    """`layers.Kind(args..., name="name")`, as `speck.build.make_layer` constructs it."""
+def layer_expr(
+    kind: str, args: dict[str, Any], name: str, custom: dict[str, str] | None = None
+) -> Bracket:
+    """`layers.Kind(args..., name="name")`, as `speck.build.make_layer` constructs it; a custom
+    layer is a call of the class its script imports (`custom`: type name -> bound name), with
+    its arguments in spec order."""
+    if custom and kind in custom:
+        kwargs = [(k, literal(v)) for k, v in args.items()] + [("name", literal(name))]
+        return call(custom[kind], kwargs=kwargs)
     made = keras_object(KerasObject("layers", class_name=kind, args={**args, "name": name}))
     assert isinstance(made, Bracket)  # a class (not an alias) is always a constructor call
     return made
@@ -395,12 +402,13 @@ def input_expr(shape: tuple[int | None, ...], dtype: str, name: str) -> Expr:
     return call("keras.Input", kwargs=kwargs)
 
 
-def build_body(graph: ModelGraph, names: Names) -> list[Code]:
-    """The statements of `build_model()`: Sequential as one list, functional node by node."""
+def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = None) -> list[Code]:
+    """The statements of `build_model()`: Sequential as one list, functional node by node.
+    `custom` maps custom layer type names to the names their classes are imported as."""
     if graph.style == "sequential":
         (inp,) = graph.inputs
         stack = [input_expr(inp.shape, inp.dtype, inp.name)]
-        stack += [layer_expr(node.kind, node.args, node.name) for node in graph.layers]
+        stack += [layer_expr(node.kind, node.args, node.name, custom) for node in graph.layers]
         model = call(
             "keras.Sequential",
             [Bracket("", "[", tuple(Item(e) for e in stack), "]")],
@@ -429,7 +437,7 @@ def build_body(graph: ModelGraph, names: Names) -> list[Code]:
         if node.shares is not None:
             lines.append(statement(target, call(layer_var[node.shares], args)))
             continue
-        made = layer_expr(node.kind, node.args, node.name)
+        made = layer_expr(node.kind, node.args, node.name, custom)
         if node.name in layer_var:
             lines.append(statement(f"{layer_var[node.name]} = ", made))
             lines.append(statement(target, call(layer_var[node.name], args)))
@@ -585,15 +593,22 @@ def only_code(value: Any) -> Code:
 
 
 def emit_script(
-    resolved: ResolvedSpec, spec_path: str | None = None, script_dir: str | Path | None = None
+    resolved: ResolvedSpec,
+    spec_path: str | None = None,
+    script_dir: str | Path | None = None,
+    allow_custom_layers: bool = False,
 ) -> str:
     """The standalone training script of a resolved spec, as text.
 
     `spec_path` is how the header names the spec (default: as it was loaded); `script_dir` is
     the folder the script will be in (default: the working folder), from which it finds the
-    spec's folder, where relative data paths start.
+    spec's folder, where relative data paths start. A spec with custom layers makes a script
+    that imports them (`from module.path import ClassName`): that raises
+    `speck.build.CustomLayersNotAllowed` unless `allow_custom_layers`.
     """
     graph, plan, spec = resolved.graph, resolved.plan, resolved.spec
+    if graph.custom_layers and not allow_custom_layers:
+        raise not_allowed(graph.custom_layers)
     loaded = resolved.validated.loaded
     trainable = plan.data is not None and plan.compiled
     runtime = runtime_copy() if trainable else Copied((), frozenset(), frozenset())
@@ -607,6 +622,11 @@ def emit_script(
     if clash:
         raise CopyError(f"the runtime defines names the script uses itself: {sorted(clash)}")
     names = Names(SCRIPT_NAMES | runtime.names | {i.bound for i in runtime.imports | own})
+    custom: dict[str, str] = {}
+    for kind, path in graph.custom_layers.items():
+        module, _, class_name = path.partition(":")
+        custom[kind] = names.claim(class_name)
+        own.add(Import(module, class_name, None if custom[kind] == class_name else custom[kind]))
     base_dir = os.path.relpath(Path(loaded.file).parent, script_dir or Path.cwd())
     description = spec.description or f"Train the model {graph.name}."
     missing = "data:" if plan.data is None else "compile:"
@@ -621,7 +641,7 @@ def emit_script(
             literal(settings(resolved, Path(base_dir).as_posix()), sort_keys=False),
             indent=0,
         ),
-        "build_body": _lines(build_body(graph, names)),
+        "build_body": _lines(build_body(graph, names, custom)),
         "compile_body": _lines(compile_body(plan, graph) if plan.compiled else []),
         "callbacks_body": _lines(callbacks_body(plan)),
         "runtime": [Code(block) for block in runtime.blocks],
@@ -715,8 +735,13 @@ def target_of(spec: str | Path, out: str | None = None) -> Path | None:
     return Path(out) if out is not None else default_output(spec)
 
 
-def script_for(resolved: ResolvedSpec, spec: str | Path, target: Path | None) -> str:
+def script_for(
+    resolved: ResolvedSpec,
+    spec: str | Path,
+    target: Path | None,
+    allow_custom_layers: bool = False,
+) -> str:
     """The script of `resolved` as `speck emit` writes it to `target` (None: standard output,
     read from the working folder)."""
     script_dir = Path.cwd() if target is None else target.parent
-    return emit_script(resolved, display_path(spec), script_dir)
+    return emit_script(resolved, display_path(spec), script_dir, allow_custom_layers)

@@ -217,13 +217,23 @@ def check_trainable(resolved: Any) -> None:
 
 
 def train_spec(
-    resolved: Any, out_dir: Path | None = None, *, force: bool = False, resume: bool = False
+    resolved: Any,
+    out_dir: Path | None = None,
+    *,
+    force: bool = False,
+    resume: bool = False,
+    allow_custom_layers: bool = False,
 ) -> RunResult:
     """Train a resolved spec into its run folder; returns the folder and the final metrics.
 
-    Raises `RunFolderError` (the folder cannot be used) or `NotTrainable` (no `data:` or
-    `compile:` section) before anything is written.
+    Raises `RunFolderError` (the folder cannot be used), `NotTrainable` (no `data:` or
+    `compile:` section) or `speck.build.CustomLayersNotAllowed` (the model uses custom layers
+    and `allow_custom_layers` is false) before anything is written.
     """
+    if resolved.graph.custom_layers and not allow_custom_layers:
+        from speck.build import not_allowed
+
+        raise not_allowed(resolved.graph.custom_layers)
     from speck.build import build_model, compile_model
     from speck.runtime.training import train
 
@@ -234,7 +244,7 @@ def train_spec(
     backup = backup_dir_for(plan, out_dir)
     prepare_run_dir(out_dir, spec_text(resolved), force=force, resume=resume, backup=backup)
     metrics = train(
-        lambda: build_model(resolved.graph),
+        lambda: build_model(resolved.graph, allow_custom_layers),
         lambda model: compile_model(model, plan),
         callbacks_maker(plan),
         plan.data,
