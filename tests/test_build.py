@@ -109,7 +109,10 @@ def tutorial_autoencoder(keras: Any) -> Any:
     # decoder
     model.add(UpSampling2D(2))
     model.add(Conv2D(3, 3, activation="sigmoid", padding="same"))
-    model.compile(optimizer="adadelta", loss="binary_crossentropy")
+    # Keras 2.1's Adadelta (the tutorial's 'adadelta') ran at learning rate 1.0.
+    model.compile(
+        optimizer=keras.optimizers.Adadelta(learning_rate=1.0), loss="binary_crossentropy"
+    )
     return model
 
 

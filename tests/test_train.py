@@ -377,6 +377,12 @@ def test_classifier_run_folder(tiny_data: Path) -> None:
             {"TensorBoard": {"log_dir": "tb"}},
         ],
         fit={"epochs": 4, "batch_size": 16},
+        # ReduceLROnPlateau needs a learning rate it may set, not a schedule's.
+        compile={
+            "optimizer": {"Adam": {"learning_rate": 0.01}},
+            "loss": "sparse_categorical_crossentropy",
+            "metrics": ["accuracy"],
+        },
     )
     path = write_spec(tiny_data, spec)
     out = tiny_data / "run"
