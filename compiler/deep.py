@@ -16,6 +16,9 @@ from speck.shapes import NodeShape, format_shape, total_params
 
 def deep_check(resolved: ResolvedSpec, shapes: dict[str, NodeShape] | None) -> list[Diagnostic]:
     where = Location(resolved.file, 1, 1)
+    if resolved.graph.custom_layers:
+        message = "not built with Keras: custom layers run only under --allow-custom-layers"
+        return [Diagnostic(message, ("custom_layers",), where, "note")]
     try:
         model = build_model(resolved.graph)
     except Exception as exc:  # Keras' own message is the answer here
