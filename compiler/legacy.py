@@ -59,6 +59,10 @@ class _Translator:
     def __init__(self, source: SourceMap, catalog: Catalog) -> None:
         self.source = source
         self.catalog = catalog
+        self.base_args = {
+            (a.name, a.required, repr(a.default), a.kind) for a in catalog.layer_base_args()
+        }
+        """Base-layer arguments, as a layer that takes them through **kwargs lists them."""
         self.notes: list[Diagnostic] = []
 
     def warn(self, path: SpecPath, message: str, modern: str) -> None:
@@ -133,9 +137,7 @@ class _Translator:
             return
         # The layer's own arguments: not the base-layer ones it takes through **kwargs.
         entry = self.catalog.get("layers", kind)
-        base = {
-            (a.name, a.required, repr(a.default), a.kind) for a in self.catalog.layer_base_args()
-        }
+        base = self.base_args
         current = {
             name
             for name, a in (entry.args.items() if entry else ())
