@@ -13,21 +13,8 @@ from collections.abc import Mapping
 from types import ModuleType
 from typing import Any
 
+from speck.catalog import KERAS_NAMESPACES
 from speck.graph import KerasObject, ModelGraph, Ref, TrainingPlan
-
-KERAS_MODULES = {
-    "layers": "layers",
-    "optimizers": "optimizers",
-    "schedules": "optimizers.schedules",
-    "losses": "losses",
-    "metrics": "metrics",
-    "activations": "activations",
-    "initializers": "initializers",
-    "regularizers": "regularizers",
-    "constraints": "constraints",
-    "callbacks": "callbacks",
-}
-"""Where each catalog category lives under `keras.`."""
 
 POSITIONAL_INPUT_LAYERS = frozenset({"MultiHeadAttention", "GroupedQueryAttention"})
 """Layers called as `layer(query, value, ...)` rather than on a list of tensors."""
@@ -110,7 +97,7 @@ def import_custom_layers(custom: Mapping[str, str]) -> dict[str, type]:
 
 def keras_namespace(category: str) -> ModuleType:
     module: Any = keras_module()
-    for part in KERAS_MODULES[category].split("."):
+    for part in KERAS_NAMESPACES[category].split(".")[1:]:
         module = getattr(module, part)
     return module
 

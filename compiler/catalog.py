@@ -32,6 +32,20 @@ from typing import Any
 
 from speck.catalog_rules import Rule, rules_for
 
+KERAS_NAMESPACES: dict[str, str] = {
+    "layers": "keras.layers",
+    "optimizers": "keras.optimizers",
+    "schedules": "keras.optimizers.schedules",
+    "losses": "keras.losses",
+    "metrics": "keras.metrics",
+    "activations": "keras.activations",
+    "initializers": "keras.initializers",
+    "regularizers": "keras.regularizers",
+    "constraints": "keras.constraints",
+    "callbacks": "keras.callbacks",
+}
+"""Where Keras exports each catalog category: introspected there, built and emitted from there."""
+
 
 @dataclass(frozen=True)
 class Arg:

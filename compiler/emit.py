@@ -46,6 +46,7 @@ from speck.render import (
     statement,
     string,
 )
+from speck.train import settings_for
 
 if TYPE_CHECKING:
     from speck.resolve import ResolvedSpec
@@ -548,25 +549,6 @@ def header(spec_path: str, sha256: str) -> Code:
     )
 
 
-def settings(resolved: ResolvedSpec, base_dir: str) -> dict[str, Any]:
-    """The `settings` of the training contract, as plain data, as `speck train` gives them;
-    `base_dir` (where relative data paths start) is relative to the script's folder."""
-    plan, spec = resolved.plan, resolved.spec
-    return {
-        "name": spec.name,
-        "seed": plan.seed,
-        "epochs": plan.epochs,
-        "batch_size": plan.batch_size,
-        "shuffle": plan.shuffle,
-        "validation_freq": plan.validation_freq,
-        "steps_per_epoch": plan.steps_per_epoch,
-        "distribute": plan.distribute,
-        "verbose": spec.fit.verbose,
-        "task": None if spec.data is None else spec.data.task_kind,
-        "base_dir": base_dir,
-    }
-
-
 @cache
 def _template() -> Any:
     import jinja2
@@ -615,9 +597,6 @@ def emit_script(
     own = {Import(m, n, a) for m, n, a in SCRIPT_IMPORTS}
     if trainable:
         own.add(Import("json"))
-    auto_verbose = trainable and spec.fit.verbose == "auto"
-    if auto_verbose:
-        own.add(Import("sys"))
     clash = (runtime.names | {i.bound for i in runtime.imports}) & SCRIPT_NAMES
     if clash:
         raise CopyError(f"the runtime defines names the script uses itself: {sorted(clash)}")
@@ -634,11 +613,10 @@ def emit_script(
         "header": header(spec_path or loaded.file, loaded.sha256),
         "imports": import_block({Import("__future__", "annotations"), *own, *runtime.imports}),
         "trainable": trainable,
-        "auto_verbose": auto_verbose,
         "data": statement("DATA = ", literal(plan.data), indent=0),
         "settings": statement(
             "SETTINGS = ",
-            literal(settings(resolved, Path(base_dir).as_posix()), sort_keys=False),
+            literal(settings_for(resolved, Path(base_dir).as_posix()), sort_keys=False),
             indent=0,
         ),
         "build_body": _lines(build_body(graph, names, custom)),

@@ -26,6 +26,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from speck.catalog import KERAS_NAMESPACES
+
 CATALOG_PATH = Path(__file__).with_name("catalog.json")
 
 CATEGORIES: tuple[str, ...] = (
@@ -42,18 +44,7 @@ CATEGORIES: tuple[str, ...] = (
 )
 
 # Public namespace, base class, `get()` and the keras.src module holding ALL_OBJECTS_DICT.
-_MODULES: dict[str, str] = {
-    "layers": "keras.layers",
-    "optimizers": "keras.optimizers",
-    "schedules": "keras.optimizers.schedules",
-    "losses": "keras.losses",
-    "metrics": "keras.metrics",
-    "activations": "keras.activations",
-    "initializers": "keras.initializers",
-    "regularizers": "keras.regularizers",
-    "constraints": "keras.constraints",
-    "callbacks": "keras.callbacks",
-}
+_MODULES = KERAS_NAMESPACES
 _BASES: dict[str, str] = {
     "layers": "Layer",
     "optimizers": "Optimizer",

@@ -20,23 +20,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from speck import catalog
 from speck.graph import KerasObject
 
 LINE_LENGTH = 100
 INDENT = "    "
 
-KERAS_NAMESPACES = {
-    "layers": "layers",
-    "optimizers": "keras.optimizers",
-    "schedules": "keras.optimizers.schedules",
-    "losses": "keras.losses",
-    "metrics": "keras.metrics",
-    "activations": "keras.activations",
-    "initializers": "keras.initializers",
-    "regularizers": "keras.regularizers",
-    "constraints": "keras.constraints",
-    "callbacks": "keras.callbacks",
-}
+KERAS_NAMESPACES = {**catalog.KERAS_NAMESPACES, "layers": "layers"}
 """Where a script finds each catalog category (it imports keras and `from keras import layers`)."""
 
 POSITIONAL_FIRST = frozenset({"units", "filters", "rate", "activation", "layer"})

@@ -12,7 +12,6 @@ TensorFlow is imported only when training starts.
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,8 +66,9 @@ def run_dir_for(resolved: Any, out_dir: str | Path | None = None) -> Path:
     return Path(out_dir) if out_dir is not None else default_run_dir(resolved.spec.name)
 
 
-def settings_for(resolved: Any) -> dict[str, Any]:
-    """The plain-data settings `runtime.training.train` reads, from a resolved spec."""
+def settings_for(resolved: Any, base_dir: str | None = None) -> dict[str, Any]:
+    """The plain-data settings `runtime.training.train` reads, from a resolved spec; `base_dir`
+    (where relative data paths start) defaults to the spec's folder."""
     plan: TrainingPlan = resolved.plan
     spec = resolved.spec
     data = spec.data
@@ -81,18 +81,10 @@ def settings_for(resolved: Any) -> dict[str, Any]:
         "validation_freq": plan.validation_freq,
         "steps_per_epoch": plan.steps_per_epoch,
         "distribute": plan.distribute,
-        "verbose": progress_verbosity(spec.fit.verbose),
+        "verbose": spec.fit.verbose,
         "task": None if data is None else data.task_kind,
-        "base_dir": str(Path(resolved.file).parent),
+        "base_dir": str(Path(resolved.file).parent) if base_dir is None else base_dir,
     }
-
-
-def progress_verbosity(verbose: Any) -> Any:
-    """Keras' progress bar on a terminal; one line per epoch when the output is a file or
-    pipe (where a bar's redraws would pile up), unless the spec chose."""
-    if verbose == "auto" and not sys.stdout.isatty():
-        return 2
-    return verbose
 
 
 def callback_args(obj: KerasObject, out_dir: Path, steps_per_epoch: int) -> dict[str, Any]:

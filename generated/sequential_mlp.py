@@ -769,7 +769,7 @@ def train(
         validation_data=val_data,
         validation_freq=settings.get("validation_freq", 1),
         callbacks=callbacks,
-        verbose=settings.get("verbose", "auto"),
+        verbose=progress_verbosity(settings.get("verbose", "auto")),
     )
     rows = tidy_history(out_dir / HISTORY_FILE)
 
@@ -826,6 +826,14 @@ def train(
         metrics["confusion_matrix"] = listed if several else next(iter(listed.values()))
     write_json_atomically(out_dir / "metrics.json", metrics)
     return metrics
+
+
+def progress_verbosity(verbose: Any) -> Any:
+    """Keras' progress bar on a terminal; one line per epoch when the output is a file or
+    pipe (where a bar's redraws would pile up), unless the spec chose."""
+    if verbose == "auto" and not sys.stdout.isatty():
+        return 2
+    return verbose
 
 
 def make_strategy(name: str) -> Any:
@@ -1214,8 +1222,6 @@ def main() -> None:
         "batch_size": args.batch_size,
         "base_dir": str(Path(__file__).parent / SETTINGS["base_dir"]),
     }
-    if not sys.stdout.isatty():
-        settings["verbose"] = 2  # one line per epoch rather than a progress bar
     metrics = train(
         build_model, compile_model, make_callbacks, DATA, settings, args.out, args.resume
     )

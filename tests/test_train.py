@@ -34,13 +34,13 @@ from speck.overrides import (
     parse_path,
 )
 from speck.pipeline import resolve_file
+from speck.runtime.training import progress_verbosity
 from speck.train import (
     RunFolderError,
     backup_dir_for,
     callback_args,
     default_run_dir,
     prepare_run_dir,
-    progress_verbosity,
 )
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,6 +27,7 @@ import json
 import math
 import platform
 import shutil
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -129,7 +130,7 @@ def train(
         validation_data=val_data,
         validation_freq=settings.get("validation_freq", 1),
         callbacks=callbacks,
-        verbose=settings.get("verbose", "auto"),
+        verbose=progress_verbosity(settings.get("verbose", "auto")),
     )
     rows = tidy_history(out_dir / HISTORY_FILE)
 
@@ -189,6 +190,14 @@ def train(
 
 
 # --- the model and the strategy ---------------------------------------------------------------
+
+
+def progress_verbosity(verbose: Any) -> Any:
+    """Keras' progress bar on a terminal; one line per epoch when the output is a file or
+    pipe (where a bar's redraws would pile up), unless the spec chose."""
+    if verbose == "auto" and not sys.stdout.isatty():
+        return 2
+    return verbose
 
 
 def make_strategy(name: str) -> Any:
