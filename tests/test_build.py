@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from conftest import SPECS, SPECS_DIR
+from same_model import config_json, tagged
 from typer.testing import CliRunner
 
 from speck.cli import app
@@ -36,21 +37,6 @@ def build(path: Path) -> Any:
     model = build_model(resolved.graph)
     compile_model(model, resolved.plan)
     return model
-
-
-def tagged(value: Any) -> Any:
-    """JSON-ready, with tuples marked so that `(3, 3)` and `[3, 3]` stay different."""
-    if isinstance(value, tuple):
-        return {"__tuple__": [tagged(v) for v in value]}
-    if isinstance(value, list):
-        return [tagged(v) for v in value]
-    if isinstance(value, dict):
-        return {k: tagged(v) for k, v in value.items()}
-    return value
-
-
-def config_json(model: Any) -> str:
-    return json.dumps(tagged(model.get_config()), sort_keys=True, indent=1)
 
 
 def fresh(keras: Any) -> None:

@@ -5,16 +5,15 @@ ends make the same model of the imported class."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
-from typing import Any
 
 import pytest
+from same_model import load_script, tagged
 from typer.testing import CliRunner
 
 from speck.build import CustomLayersNotAllowed
@@ -257,27 +256,6 @@ def test_a_module_that_cannot_be_imported_is_refused(
     assert result.exit_code == 2, result.output
     assert "cannot import 'speck_test_no_such_module.layers'" in result.stderr
     assert "Traceback" not in result.output
-
-
-def tagged(value: Any) -> Any:
-    """Plain JSON data in which a tuple stays apart from a list."""
-    if isinstance(value, tuple):
-        return {"__tuple__": [tagged(v) for v in value]}
-    if isinstance(value, list):
-        return [tagged(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): tagged(v) for k, v in value.items()}
-    return value
-
-
-def load_script(text: str, folder: Path) -> ModuleType:
-    path = folder / "emitted_custom.py"
-    path.write_text(text, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location("speck_test_emitted_custom", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.mark.tf

@@ -4,17 +4,16 @@ the model its `build_model()` makes has the very config and parameter count of t
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from same_model import load_script, tagged
 
 from speck.emit import emit_script
 from speck.pipeline import resolve_file
@@ -28,29 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(p for p in (ROOT / "specs").iterdir() if p.suffix in (".yaml", ".yml", ".json"))
 
 
-def tagged(value: Any) -> Any:
-    """Plain JSON data in which a tuple stays apart from a list."""
-    if isinstance(value, tuple):
-        return {"__tuple__": [tagged(v) for v in value]}
-    if isinstance(value, list):
-        return [tagged(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): tagged(v) for k, v in value.items()}
-    return value
-
-
 def as_json(value: Any, sort_keys: bool = False) -> str:
     return json.dumps(tagged(value), indent=1, default=repr, sort_keys=sort_keys)
-
-
-def load_script(text: str, folder: Path, name: str = "emitted") -> ModuleType:
-    path = folder / f"{name}.py"
-    path.write_text(text, encoding="utf-8")
-    spec = importlib.util.spec_from_file_location(f"speck_test_{name}", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def assert_same_model(spec_path: Path, folder: Path) -> None:

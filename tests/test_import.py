@@ -17,6 +17,7 @@ import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from same_model import config_json
 
 from speck.keras_import import ImportProblem, _short_float, import_model, load_safely
 from speck.spec_text import flow
@@ -43,10 +44,6 @@ def build_text(text: str) -> Any:
     model = build_model(resolved.graph)
     compile_model(model, resolved.plan)
     return model
-
-
-def config_json(model: Any) -> str:
-    return json.dumps(model.get_config(), sort_keys=True)
 
 
 def compile_json(path: Path) -> str:

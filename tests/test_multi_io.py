@@ -7,16 +7,14 @@ inputs and outputs are caught when validating.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import math
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
 import yaml
+from same_model import load_script
 from typer.testing import CliRunner
 
 from speck.cli import app
@@ -97,20 +95,6 @@ def test_speck_train_reports_every_output(tmp_path: Path) -> None:
     assert metrics["plots"]["confusion_matrix"] == "confusion_matrix.png"
     assert (out / "confusion_matrix.png").stat().st_size > 0
     assert "reconstructions" not in metrics["plots"]
-
-
-def load_script(text: str, folder: Path) -> ModuleType:
-    path = folder / "multi_io_script.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location("multi_io_script", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
 
 
 @pytest.mark.tf

@@ -1,0 +1,42 @@
+"""Helpers for holding two models to each other: Keras configs as comparable JSON, and an
+emitted script loaded as a module in this process."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+
+def tagged(value: Any) -> Any:
+    """Plain JSON data in which a tuple stays apart from a list: `(3, 3)` is not `[3, 3]`."""
+    if isinstance(value, tuple):
+        return {"__tuple__": [tagged(v) for v in value]}
+    if isinstance(value, list):
+        return [tagged(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): tagged(v) for k, v in value.items()}
+    return value
+
+
+def config_json(model: Any) -> str:
+    """A model's `get_config()` as JSON that keeps tuples distinct from lists."""
+    return json.dumps(tagged(model.get_config()), sort_keys=True, indent=1)
+
+
+def load_script(text: str, folder: Path, name: str = "emitted") -> ModuleType:
+    """Write a generated script into `folder` and import it as a module (not as `__main__`)."""
+    path = folder / f"{name}.py"
+    path.write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location(f"speck_test_{name}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses and NamedTuples look their module up
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
+    return module
