@@ -606,17 +606,26 @@ def emit_script(
         module, _, class_name = path.partition(":")
         custom[kind] = names.claim(class_name)
         own.add(Import(module, class_name, None if custom[kind] == class_name else custom[kind]))
-    base_dir = os.path.relpath(Path(loaded.file).parent, script_dir or Path.cwd())
+    # Only file sources read paths relative to the spec; a script for any other source does not
+    # depend on where it was written.
+    reads_files = isinstance((plan.data or {}).get("source"), dict)
+    settings = settings_for(resolved)
+    if reads_files:
+        base_dir = os.path.relpath(Path(loaded.file).parent, script_dir or Path.cwd())
+        settings["base_dir"] = Path(base_dir).as_posix()
+    else:
+        del settings["base_dir"]
     description = spec.description or f"Train the model {graph.name}."
     missing = "data:" if plan.data is None else "compile:"
     context = {
         "header": header(spec_path or loaded.file, loaded.sha256),
         "imports": import_block({Import("__future__", "annotations"), *own, *runtime.imports}),
         "trainable": trainable,
+        "reads_files": reads_files,
         "data": statement("DATA = ", literal(plan.data), indent=0),
         "settings": statement(
             "SETTINGS = ",
-            literal(settings_for(resolved, Path(base_dir).as_posix()), sort_keys=False),
+            literal(settings, sort_keys=False),
             indent=0,
         ),
         "build_body": _lines(build_body(graph, names, custom)),

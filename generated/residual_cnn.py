@@ -52,7 +52,6 @@ SETTINGS = {
     "distribute": "default",
     "verbose": "auto",
     "task": "classify",
-    "base_dir": "../specs",
 }
 
 
@@ -1228,7 +1227,6 @@ def main() -> None:
         **SETTINGS,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
-        "base_dir": str(Path(__file__).parent / SETTINGS["base_dir"]),
     }
     metrics = train(
         build_model, compile_model, make_callbacks, DATA, settings, args.out, args.resume
