@@ -115,7 +115,8 @@ def keras_or_exit() -> None:
 @app.command()
 def validate(
     files: Annotated[
-        list[Path], typer.Argument(help="Spec files (YAML or JSON).", show_default=False)
+        list[Path],
+        typer.Argument(help="Spec files (YAML or JSON), or folders of them.", show_default=False),
     ],
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="text, json or github annotations.")
@@ -129,9 +130,12 @@ def validate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
 ) -> None:
     """Check spec files without TensorFlow: syntax, types, Keras names, wiring, shapes."""
-    from speck.pipeline import analyze
+    from speck.pipeline import analyze, spec_files
 
-    analyses = [analyze(f) for f in files]
+    paths = spec_files(files)
+    if not paths:
+        fail(f"no spec files (*.yaml, *.yml, *.json) in {', '.join(map(str, files))}", EXIT_INVALID)
+    analyses = [analyze(f) for f in paths]
     if deep:
         keras_or_exit()
         from speck.deep import deep_check

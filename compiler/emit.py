@@ -711,7 +711,9 @@ def stale_diff(current: str | None, expected: str, path: str) -> str:
 
 def all_specs(folder: Path = Path("specs")) -> list[Path]:
     """The example specs: `specs/*.yaml`, `*.yml` and `*.json`, sorted."""
-    return sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+    from speck.pipeline import spec_files
+
+    return spec_files([folder])
 
 
 def target_of(spec: str | Path, out: str | None = None) -> Path | None:

@@ -22,6 +22,20 @@ if TYPE_CHECKING:
     from speck.overrides import Override
 
 
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+def spec_files(paths: Sequence[str | Path]) -> list[Path]:
+    """Files as given; a folder stands for the spec files directly in it, sorted."""
+    out: list[Path] = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            out += sorted(p for p in path.iterdir() if p.suffix in SPEC_SUFFIXES and p.is_file())
+        else:
+            out.append(path)
+    return out
+
+
 @dataclass
 class Analysis:
     file: str

@@ -10,7 +10,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from conftest import BROKEN_DIR, ROOT, SITECUSTOMIZE, SPECS, run_speck
 from typer.testing import CliRunner
 
@@ -53,6 +52,16 @@ def test_validate_exit_statuses(runner: CliRunner) -> None:
     assert mixed.stderr.rstrip().endswith("1 of 2 specs invalid")
 
 
+def test_validate_takes_folders_of_specs(runner: CliRunner, tmp_path: Path) -> None:
+    whole = runner.invoke(app, ["validate", str(ROOT / "specs")])
+    assert whole.exit_code == 0, whole.output
+    assert whole.stdout.strip() == f"{len(SPECS)} specs valid"
+    (tmp_path / "notes.txt").write_text("not a spec", encoding="utf-8")
+    empty = runner.invoke(app, ["validate", str(tmp_path)])
+    assert empty.exit_code == 2
+    assert "no spec files (*.yaml, *.yml, *.json) in" in empty.stderr
+
+
 def test_validate_reports_warnings_without_failing(runner: CliRunner, tmp_path: Path) -> None:
     spec = tmp_path / "legacy.yaml"
     spec.write_text(
@@ -85,9 +94,8 @@ def test_validate_github_annotations(runner: CliRunner) -> None:
     assert result.stdout.startswith(f"::error file={BAD},line=7,col=53::model.layers[0]")
 
 
-@pytest.mark.parametrize("name", ["missing.yaml", "."])
-def test_an_unreadable_file_is_invalid_input(runner: CliRunner, tmp_path: Path, name: str) -> None:
-    result = runner.invoke(app, ["validate", str(tmp_path / name)])
+def test_an_unreadable_file_is_invalid_input(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["validate", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 2
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert "cannot read file" in result.stderr
