@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from speck.catalog import suggest
 from speck.diagnostics import Diagnostic, SpecPath, did_you_mean
 from speck.graph import KerasObject, ModelGraph, Shape, TrainingPlan
 from speck.resolve import ResolvedSpec, snake_case
@@ -158,7 +159,7 @@ class _Checker:
                 if unknown
                 else f"gives no array for the model's {what[:-1]} {missing[0]!r}"
             )
-            hint = did_you_mean(_closest(unknown[0], missing or wanted)) if unknown else None
+            hint = did_you_mean(suggest(unknown[0], missing or wanted)) if unknown else None
             self.add(
                 ("data", "source", *under, key),
                 f"the data's {key} {problem} ({', '.join(wanted)})",
@@ -328,7 +329,7 @@ class _Checker:
                     self.add(
                         path,
                         f"{kind} monitors {monitor!r}, which the compiled model does not log",
-                        did_you_mean(_closest(monitor, logged)) or f"logged: {', '.join(logged)}",
+                        did_you_mean(suggest(monitor, logged)) or f"logged: {', '.join(logged)}",
                         at="value",
                     )
                 continue
@@ -369,12 +370,6 @@ class _Checker:
 
 def _class_of(loss: str) -> str:
     return "".join(part.capitalize() for part in loss.split("_")) if "_" in loss else loss
-
-
-def _closest(word: str, choices: list[str]) -> str | None:
-    from speck.catalog import suggest
-
-    return suggest(word, choices)
 
 
 def _wrapped_as_dicts(graph: ModelGraph) -> ModelGraph:

@@ -24,7 +24,7 @@ from speck.graph import (
 )
 from speck.spec import FunctionalModel, LayerSpec, SequentialModel, Spec
 from speck.spec.model import parse_reference
-from speck.validate import ACTIVATION_ARGS, OBJECT_ARG_CATEGORIES, WRAPPED_LAYER_ARGS, ValidatedSpec
+from speck.validate import WRAPPED_LAYER_ARGS, ValidatedSpec, object_category
 
 
 @dataclass
@@ -75,17 +75,13 @@ def convert_arg(category: str, name: str, value: Any) -> Any:
     """A nested Keras object given as data becomes a `KerasObject`; other values stay as given."""
     if value is None:
         return None
-    for suffix, sub in OBJECT_ARG_CATEGORIES.items():
-        if name.endswith(suffix) and isinstance(value, dict):
-            return to_keras_object(sub, value)
-    if name == "activity_regularizer" and isinstance(value, dict):
-        return to_keras_object("regularizers", value)
+    sub = object_category(name)
+    if sub is not None and isinstance(value, dict):
+        return to_keras_object(sub, value)
     if category == "layers" and name in WRAPPED_LAYER_ARGS and isinstance(value, dict):
         return to_keras_object("layers", value)
     if name == "learning_rate" and isinstance(value, dict):
         return to_keras_object("schedules", value)
-    if name in ACTIVATION_ARGS:
-        return value
     return value
 
 

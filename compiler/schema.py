@@ -15,10 +15,10 @@ from speck.spec import Spec
 from speck.spec.model import LAYER_ENTRY_KEYS
 from speck.validate import (
     ACTIVATION_ARGS,
-    OBJECT_ARG_CATEGORIES,
     SPECK_CALLBACK_ARGS,
     WRAPPED_LAYER_ARGS,
     loose_number,
+    object_category,
 )
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
@@ -114,9 +114,7 @@ def arg_schema(catalog: Catalog, entry: Entry, arg: Arg, defs: dict[str, Any]) -
         out["description"] = arg.doc
     if arg.default is not None and not arg.required:
         out["default"] = arg.default
-    category = next((c for s, c in OBJECT_ARG_CATEGORIES.items() if arg.name.endswith(s)), None)
-    if arg.name == "activity_regularizer":
-        category = "regularizers"
+    category = object_category(arg.name)
     if category:
         names = sorted({*catalog.aliases(category), *catalog.names(category)})
         classes = {n: {"type": ["object", "null"]} for n in catalog.names(category)}

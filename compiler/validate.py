@@ -31,6 +31,14 @@ OBJECT_ARG_CATEGORIES = {
     "_constraint": "constraints",
 }
 ACTIVATION_ARGS = ("activation", "recurrent_activation")
+
+
+def object_category(arg_name: str) -> str | None:
+    """The catalog category a layer argument names an object of, by Keras' naming:
+    `kernel_initializer` -> initializers, `activity_regularizer` -> regularizers, ..."""
+    return next((c for s, c in OBJECT_ARG_CATEGORIES.items() if arg_name.endswith(s)), None)
+
+
 WRAPPED_LAYER_ARGS = ("layer", "backward_layer")
 SPECK_CALLBACK_ARGS = {"ModelCheckpoint": {legacy.CHECKPOINT_EVERY: "int"}}
 """Arguments speck adds to Keras callbacks (and translates for Keras)."""
@@ -417,9 +425,7 @@ class CatalogChecker:
 
     def value(self, entry: Entry, arg: Arg, value: Any, path: SpecPath) -> None:
         name = arg.name
-        category = next((c for s, c in OBJECT_ARG_CATEGORIES.items() if name.endswith(s)), None)
-        if name == "activity_regularizer":
-            category = "regularizers"
+        category = object_category(name)
         if category and value is not None:
             self.obj(category, value, path)
             return
