@@ -103,6 +103,16 @@ def custom_layer_failed(resolved: ResolvedSpec, exc: Exception) -> NoReturn:
     fail_invalid(SpecError([Diagnostic(str(exc), path, where)]))
 
 
+def check_data_or_exit(resolved: ResolvedSpec) -> None:
+    """Exit 2 at the `data.source` line when a data file cannot be read safely (see
+    `speck.datacheck`); reads only what it needs, imports no TensorFlow."""
+    from speck.datacheck import check_data_files
+
+    problems = check_data_files(resolved)
+    if problems:
+        fail_invalid(SpecError(problems))
+
+
 def keras_or_exit() -> None:
     from speck.build import MissingTensorFlow, keras_module
 
@@ -285,6 +295,7 @@ def train(
         check_trainable(resolved)
         run_dir = run_dir_for(resolved, out)
         check_callback_paths(resolved, run_dir)
+        check_data_or_exit(resolved)
         folder = plan_run_folder(resolved.plan, run_dir)
         check_run_folder(folder, spec_text(resolved), force=force, resume=resume)
         make_folder(run_dir)
