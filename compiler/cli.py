@@ -255,7 +255,10 @@ def train(
         bool, typer.Option("--resume", help="Continue an interrupted run in the run folder.")
     ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Overwrite a finished run in the run folder.")
+        bool,
+        typer.Option(
+            "--force", help="Start over: delete what earlier runs in the run folder created."
+        ),
     ] = False,
     allow_custom_layers: AllowCustomLayers = False,
 ) -> None:

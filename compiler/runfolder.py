@@ -375,7 +375,13 @@ def check_run_folder(
     interrupted = backup.exists()
     finished = [m for m in FINISHED_MARKERS if (out_dir / m).exists()]
     if created is None:
-        found = sorted(p.name for p in out_dir.iterdir() if p.name != LOCK)
+        try:
+            found = sorted(p.name for p in out_dir.iterdir() if p.name != LOCK)
+        except OSError as exc:
+            raise BadOutputLocation(
+                f"the run folder {out_dir} cannot be read: {exc.strerror} (pass --out with a "
+                "folder speck may write in)"
+            ) from None
         if found and not force:
             shown = ", ".join(found[:5]) + (", ..." if len(found) > 5 else "")
             raise RunFolderError(
