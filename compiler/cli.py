@@ -103,6 +103,16 @@ def custom_layer_failed(resolved: ResolvedSpec, exc: Exception) -> NoReturn:
     fail_invalid(SpecError([Diagnostic(str(exc), path, where)]))
 
 
+def check_data_or_exit(resolved: ResolvedSpec) -> None:
+    """Exit 2 at the `data.source` line when a data file cannot be read safely (see
+    `speck.datacheck`); reads only what it needs, imports no TensorFlow."""
+    from speck.datacheck import check_data_files
+
+    problems = check_data_files(resolved)
+    if problems:
+        fail_invalid(SpecError(problems))
+
+
 def keras_or_exit() -> None:
     from speck.build import MissingTensorFlow, keras_module
 
@@ -245,7 +255,10 @@ def train(
         bool, typer.Option("--resume", help="Continue an interrupted run in the run folder.")
     ] = False,
     force: Annotated[
-        bool, typer.Option("--force", help="Overwrite a finished run in the run folder.")
+        bool,
+        typer.Option(
+            "--force", help="Start over: delete what earlier runs in the run folder created."
+        ),
     ] = False,
     allow_custom_layers: AllowCustomLayers = False,
 ) -> None:
@@ -271,30 +284,35 @@ def train(
         if d.severity != "error":
             echo_err(format_diagnostic(d, overrides))
     custom_layers_or_exit(resolved, allow_custom_layers)
-    from speck.train import (
-        NotTrainable,
+    from speck.runfolder import (
+        BadOutputLocation,
         RunFolderError,
-        backup_dir_for,
-        check_run_dir,
-        check_trainable,
-        run_dir_for,
-        spec_text,
-        summary_lines,
-        train_spec,
+        check_callback_paths,
+        check_run_folder,
+        make_folder,
+        plan_run_folder,
     )
+    from speck.train import NotTrainable, check_trainable, run_dir_for, spec_text, summary_lines
 
     try:  # refuse early, before the slow TensorFlow import
         check_trainable(resolved)
         run_dir = run_dir_for(resolved, out)
-        backup = backup_dir_for(resolved.plan, run_dir)
-        text = spec_text(resolved)
-        check_run_dir(run_dir, text, force=force, resume=resume, backup=backup)
+        check_callback_paths(resolved, run_dir)
+        check_data_or_exit(resolved)
+        folder = plan_run_folder(resolved.plan, run_dir)
+        check_run_folder(folder, spec_text(resolved), force=force, resume=resume)
+        make_folder(run_dir)
+    except SpecError as exc:
+        fail_invalid(exc)
+    except BadOutputLocation as exc:
+        fail(str(exc), EXIT_INVALID)
     except RunFolderError as exc:
         fail(str(exc))
     except NotTrainable as exc:
         fail(str(exc), EXIT_INVALID)
     keras_or_exit()
     from speck.build import CustomLayerError, import_custom_layers
+    from speck.train import train_spec
 
     try:  # before the run folder is touched
         import_custom_layers(resolved.graph.custom_layers)
@@ -304,6 +322,8 @@ def train(
         result = train_spec(
             resolved, out, force=force, resume=resume, allow_custom_layers=allow_custom_layers
         )
+    except BadOutputLocation as exc:
+        fail(str(exc), EXIT_INVALID)
     except RunFolderError as exc:
         fail(str(exc))
     except NotTrainable as exc:

@@ -3,47 +3,29 @@
 This module turns the resolved spec into what the shared training function takes: the settings
 as plain data, `build_model`/`compile_model` from `speck.build`, and `make_callbacks` from the
 plan's callbacks (relative paths placed in the run folder, `every_epochs` turned into Keras'
-`save_freq`). It also owns the run folder's rules: `runs/<spec name>/` by default, a finished
-run is never overwritten without `force`, an interrupted one is continued with `resume`, and
-the resolved spec with every default filled in is kept there as `spec.yaml`.
+`save_freq`). The run folder is `runs/<spec name>/` by default; `speck.runfolder` holds its
+rules (a finished run is never overwritten without `force`, an interrupted one is continued
+with `resume`, speck deletes only what it created) and keeps the resolved spec with every
+default filled in there as `spec.yaml`.
 TensorFlow is imported only when training starts.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from speck.graph import KerasObject, TrainingPlan
 from speck.legacy import CHECKPOINT_EVERY
-
-PATH_ARGS = ("log_dir", "filepath", "filename", "backup_dir")
-"""Callback arguments that name a file or folder; relative ones go under the run folder."""
-
-SPEC_FILE = "spec.yaml"
-BACKUP_DIR = "backup"
-FINISHED_MARKERS = ("metrics.json", "model.keras")
-"""Files whose presence means a run folder holds a finished (or saved) run."""
-RUN_ARTIFACTS = (
-    SPEC_FILE,
-    "model.keras",
-    "history.csv",
-    "metrics.json",
-    "history.png",
-    "reconstructions.png",
-    "confusion_matrix.png",
+from speck.runfolder import (
+    PATH_ARGS,
+    check_callback_paths,
+    inside,
+    open_run_folder,
+    plan_run_folder,
 )
-"""What `--force` removes from an old run folder before training again (logs and checkpoints
-stay; the new run's callbacks write over them)."""
-
-
-class RunFolderError(RuntimeError):
-    """The run folder cannot be used as asked; the message says what to do instead."""
 
 
 class NotTrainable(ValueError):
@@ -88,13 +70,13 @@ def settings_for(resolved: Any, base_dir: str | None = None) -> dict[str, Any]:
 
 
 def callback_args(obj: KerasObject, out_dir: Path, steps_per_epoch: int) -> dict[str, Any]:
-    """A callback's arguments for Keras: relative paths under `out_dir`, and speck's
-    `every_epochs: N` on ModelCheckpoint as `save_freq=N * steps_per_epoch`."""
+    """A callback's arguments for Keras: its paths in `out_dir` (`speck.runfolder.inside`
+    raises `OutsideRunFolder` for one that is not), and speck's `every_epochs: N` on
+    ModelCheckpoint as `save_freq=N * steps_per_epoch`."""
     args = dict(obj.args)
     for key in PATH_ARGS:
-        value = args.get(key)
-        if isinstance(value, str) and not Path(value).is_absolute():
-            args[key] = str(out_dir / value)
+        if key in args:
+            args[key] = str(inside(out_dir, args[key]))
     if obj.class_name == "ModelCheckpoint" and CHECKPOINT_EVERY in args:
         args["save_freq"] = int(args.pop(CHECKPOINT_EVERY)) * steps_per_epoch
     return args
@@ -105,14 +87,14 @@ def callbacks_maker(plan: TrainingPlan) -> Callable[[Path, int], list[Any]]:
     from speck.build import make_object
 
     def make_callbacks(out_dir: Path, steps_per_epoch: int) -> list[Any]:
-        return [
-            make_object(
-                KerasObject(
-                    cb.category, cb.class_name, None, callback_args(cb, out_dir, steps_per_epoch)
-                )
-            )
-            for cb in plan.callbacks
-        ]
+        made = []
+        for cb in plan.callbacks:
+            args = callback_args(cb, out_dir, steps_per_epoch)
+            for key in PATH_ARGS:  # a file's or folder's parent folders, as Keras needs them
+                if key in args:
+                    Path(args[key]).parent.mkdir(parents=True, exist_ok=True)
+            made.append(make_object(KerasObject(cb.category, cb.class_name, None, args)))
+        return made
 
     return make_callbacks
 
@@ -123,78 +105,6 @@ def spec_text(resolved: Any) -> str:
 
     header = [f"{resolved.spec.name}: the spec this run trained, every default filled in."]
     return text.spec_text(resolved.spec.dump(), header)
-
-
-def backup_dir_for(plan: TrainingPlan, out_dir: Path) -> Path:
-    """Where the run keeps its resumable state: the spec's own BackupAndRestore folder (under
-    the run folder if relative), else `out_dir/backup`."""
-    for cb in plan.callbacks:
-        if cb.class_name == "BackupAndRestore" and isinstance(cb.args.get("backup_dir"), str):
-            return Path(callback_args(cb, out_dir, 1)["backup_dir"])
-    return out_dir / BACKUP_DIR
-
-
-def check_run_dir(
-    out_dir: Path, text: str, *, force: bool, resume: bool, backup: Path | None = None
-) -> None:
-    """Raise `RunFolderError` unless `out_dir` may be used as asked; changes nothing.
-
-    A folder with a finished run (`metrics.json` or `model.keras`) needs `force`; one with an
-    interrupted run (a backup) needs `resume` or `force`; `resume` needs the same spec as the
-    run it continues (`text`, the new `spec.yaml`), except for the number of epochs.
-    `backup` is where an interrupted run keeps its state (default `out_dir/backup`).
-    """
-    if force and resume:
-        raise RunFolderError("--force starts over and --resume continues; pass one of them")
-    finished = [m for m in FINISHED_MARKERS if (out_dir / m).exists()]
-    backup = backup if backup is not None else out_dir / BACKUP_DIR
-    interrupted = backup.exists()
-    if resume:
-        if finished and not interrupted:
-            raise RunFolderError(
-                f"{out_dir} holds a finished run ({finished[0]}); there is nothing to resume "
-                "(pass --force to train it again)"
-            )
-        old = out_dir / SPEC_FILE
-        if old.exists() and _without_epochs(old.read_text()) != _without_epochs(text):
-            raise RunFolderError(
-                f"the spec differs from the one the run in {out_dir} started with "
-                f"({old}); resume it with that spec, or pass --force to start over"
-            )
-    elif force:
-        return
-    elif finished:
-        raise RunFolderError(
-            f"{out_dir} already holds a run ({finished[0]}); pass --force to overwrite it, "
-            "or --out to train into another folder"
-        )
-    elif interrupted:
-        raise RunFolderError(
-            f"{out_dir} holds an interrupted run; pass --resume to continue it "
-            "or --force to start over"
-        )
-
-
-def prepare_run_dir(
-    out_dir: Path, text: str, *, force: bool, resume: bool, backup: Path | None = None
-) -> None:
-    """Check the folder (`check_run_dir`), clear an old run's files for `force`, and write
-    `spec.yaml` (the resolved spec `text`)."""
-    from speck.runtime.files import write_text_atomically
-
-    check_run_dir(out_dir, text, force=force, resume=resume, backup=backup)
-    if force:
-        for name in RUN_ARTIFACTS:
-            (out_dir / name).unlink(missing_ok=True)
-        shutil.rmtree(backup if backup is not None else out_dir / BACKUP_DIR, ignore_errors=True)
-    write_text_atomically(out_dir / SPEC_FILE, text)
-
-
-def _without_epochs(text: str) -> Any:
-    data = yaml.safe_load(text) or {}
-    if isinstance(data.get("fit"), dict):
-        data["fit"].pop("epochs", None)
-    return data
 
 
 def check_trainable(resolved: Any) -> None:
@@ -218,7 +128,8 @@ def train_spec(
 ) -> RunResult:
     """Train a resolved spec into its run folder; returns the folder and the final metrics.
 
-    Raises `RunFolderError` (the folder cannot be used), `NotTrainable` (no `data:` or
+    Raises `RunFolderError` (the folder cannot be used; `speck.runfolder` has the rules),
+    `SpecError` (a callback path outside the run folder), `NotTrainable` (no `data:` or
     `compile:` section) or `speck.build.CustomLayersNotAllowed` (the model uses custom layers
     and `allow_custom_layers` is false) before anything is written.
     """
@@ -231,19 +142,19 @@ def train_spec(
 
     check_trainable(resolved)
     out_dir = run_dir_for(resolved, out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     plan = resolved.plan
-    backup = backup_dir_for(plan, out_dir)
-    prepare_run_dir(out_dir, spec_text(resolved), force=force, resume=resume, backup=backup)
-    metrics = train(
-        lambda: build_model(resolved.graph, allow_custom_layers),
-        lambda model: compile_model(model, plan),
-        callbacks_maker(plan),
-        plan.data,
-        settings_for(resolved),
-        out_dir,
-        resume=resume,
-    )
+    check_callback_paths(resolved, out_dir)
+    folder = plan_run_folder(plan, out_dir)
+    with open_run_folder(folder, spec_text(resolved), force=force, resume=resume):
+        metrics = train(
+            lambda: build_model(resolved.graph, allow_custom_layers),
+            lambda model: compile_model(model, plan),
+            callbacks_maker(plan),
+            plan.data,
+            settings_for(resolved),
+            out_dir,
+            resume=resume,
+        )
     return RunResult(out_dir, metrics)
 
 

@@ -67,7 +67,8 @@ def completed(out: Path) -> int:
 @pytest.mark.slow
 def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path) -> None:
     from speck.pipeline import resolve_file
-    from speck.train import RunFolderError, train_spec
+    from speck.runfolder import RunFolderError
+    from speck.train import train_spec
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(3000, 16)).astype(np.float32)

@@ -34,14 +34,9 @@ from speck.overrides import (
     parse_path,
 )
 from speck.pipeline import resolve_file
+from speck.runfolder import OutsideRunFolder, RunFolderError, backup_dir_for
 from speck.runtime.training import progress_verbosity
-from speck.train import (
-    RunFolderError,
-    backup_dir_for,
-    callback_args,
-    default_run_dir,
-    prepare_run_dir,
-)
+from speck.train import callback_args, default_run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -257,8 +252,9 @@ def test_callback_paths_go_under_the_run_folder(tmp_path: Path) -> None:
     for kind, (key, value) in cases.items():
         args = callback_args(KerasObject("callbacks", kind, None, {key: value}), tmp_path, 10)
         assert args == {key: str(tmp_path / value)}
-        args = callback_args(KerasObject("callbacks", kind, None, {key: absolute}), tmp_path, 10)
-        assert args == {key: absolute}
+        for outside in (absolute, "../x", "a/../..", "", ".", "~/x", "a\0b"):
+            with pytest.raises(OutsideRunFolder):
+                callback_args(KerasObject("callbacks", kind, None, {key: outside}), tmp_path, 10)
 
 
 def test_every_epochs_becomes_save_freq(tmp_path: Path) -> None:
@@ -304,39 +300,6 @@ def test_progress_is_one_line_per_epoch_when_not_a_terminal() -> None:
     assert progress_verbosity("auto") == 2  # pytest captures stdout
     assert progress_verbosity(1) == 1
     assert progress_verbosity(0) == 0
-
-
-def test_finished_run_is_not_overwritten_without_force(tmp_path: Path) -> None:
-    (tmp_path / "metrics.json").write_text("{}")
-    (tmp_path / "history.csv").write_text("epoch\n0\n")
-    with pytest.raises(RunFolderError, match="--force"):
-        prepare_run_dir(tmp_path, "speck: 1\n", force=False, resume=False)
-    assert (tmp_path / "metrics.json").read_text() == "{}"
-    with pytest.raises(RunFolderError, match="nothing to resume"):
-        prepare_run_dir(tmp_path, "speck: 1\n", force=False, resume=True)
-    with pytest.raises(RunFolderError, match="one of them"):
-        prepare_run_dir(tmp_path, "speck: 1\n", force=True, resume=True)
-    (tmp_path / "checkpoints").mkdir()
-    prepare_run_dir(tmp_path, "speck: 1\n", force=True, resume=False)
-    assert not (tmp_path / "metrics.json").exists()
-    assert not (tmp_path / "history.csv").exists()
-    assert (tmp_path / "checkpoints").is_dir()
-    assert (tmp_path / "spec.yaml").read_text() == "speck: 1\n"
-
-
-def test_interrupted_run_needs_resume_with_the_same_spec(tmp_path: Path) -> None:
-    (tmp_path / "backup").mkdir()
-    (tmp_path / "spec.yaml").write_text("name: a\nfit: {epochs: 4, batch_size: 8}\n")
-    with pytest.raises(RunFolderError, match="--resume"):
-        prepare_run_dir(tmp_path, "name: a\n", force=False, resume=False)
-    with pytest.raises(RunFolderError, match="differs"):
-        prepare_run_dir(
-            tmp_path, "name: a\nfit: {epochs: 4, batch_size: 16}\n", force=False, resume=True
-        )
-    # more epochs are fine: that is how a run is extended
-    prepare_run_dir(
-        tmp_path, "name: a\nfit: {epochs: 9, batch_size: 8}\n", force=False, resume=True
-    )
 
 
 def test_cli_refuses_to_overwrite_before_importing_tensorflow(tiny_data: Path) -> None:

@@ -141,13 +141,23 @@ def sample_photo_patches(
 
 def load_npz(path: str, x_key: Any = "x", y_key: Any = "y") -> tuple[Any, Any]:
     """Inputs and targets of a `.npz` archive by key (`y_key=None`: no targets). A key may be
-    a dict from model input (or output) names to keys; that side is then a dict of arrays."""
+    a dict from model input (or output) names to keys; that side is then a dict of arrays.
+    Arrays of Python objects are refused, never unpickled."""
+    import zipfile
+
+    if not os.path.isfile(path) or not zipfile.is_zipfile(path):
+        raise ValueError(f"{path} is not a .npz archive (a zip of .npy files)")
     with np.load(path, allow_pickle=False) as archive:
         keys = [*named(x_key).values(), *named(y_key).values()]
         for key in keys:
             if key not in archive:
                 raise KeyError(f"{path} has no array {key!r}; it has {sorted(archive.files)}")
-        loaded = {key: archive[key] for key in keys}
+        loaded = {}
+        for key in keys:
+            try:
+                loaded[key] = archive[key]
+            except ValueError as err:
+                raise ValueError(f"{path} array {key!r} cannot be loaded safely: {err}") from None
     x = unnamed(x_key, {name: loaded[key] for name, key in named(x_key).items()})
     y = unnamed(y_key, {name: loaded[key] for name, key in named(y_key).items()})
     check_rows(path, x, y)
@@ -156,9 +166,22 @@ def load_npz(path: str, x_key: Any = "x", y_key: Any = "y") -> tuple[Any, Any]:
 
 def load_npy(x_path: Any, y_path: Any = None) -> tuple[Any, Any]:
     """Inputs and (optionally) targets from `.npy` files; a path may be a dict from model
-    input (or output) names to paths, and that side is then a dict of arrays."""
-    x = unnamed(x_path, {k: np.load(v, allow_pickle=False) for k, v in named(x_path).items()})
-    y = unnamed(y_path, {k: np.load(v, allow_pickle=False) for k, v in named(y_path).items()})
+    input (or output) names to paths, and that side is then a dict of arrays. Arrays of Python
+    objects are refused, never unpickled."""
+
+    def load(path: str) -> np.ndarray:
+        if not os.path.isfile(path):
+            raise ValueError(f"{path} is not a .npy file")
+        with open(path, "rb") as f:
+            if f.read(6) != b"\x93NUMPY":
+                raise ValueError(f"{path} is not a .npy file (no NumPy header)")
+        try:
+            return np.load(path, allow_pickle=False)
+        except ValueError as err:
+            raise ValueError(f"{path} cannot be loaded safely: {err}") from None
+
+    x = unnamed(x_path, {k: load(v) for k, v in named(x_path).items()})
+    y = unnamed(y_path, {k: load(v) for k, v in named(y_path).items()})
     check_rows(", ".join(named(x_path).values()), x, y)
     return x, y
 
@@ -201,15 +224,32 @@ def load_csv(
     becomes float32, and of text becomes class ids in sorted order of `class_names` (inferred
     from the file unless given, so that a test file can reuse the training file's names).
     """
-    with open(path, newline="") as f:
-        reader = csv.reader(f, delimiter=delimiter)
-        header = next(reader)
-        rows = [row for row in reader if row]
+    if not os.path.isfile(path):
+        raise ValueError(f"{path} is not a CSV file")
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            reader = csv.reader(f, delimiter=delimiter)
+            header = next(reader, None)
+            rows = [row for row in reader if row]
+    except UnicodeDecodeError:
+        raise ValueError(f"{path} is not UTF-8 text") from None
+    except csv.Error as err:
+        raise ValueError(f"{path} line {reader.line_num}: {err}") from None
+    if not header:
+        raise ValueError(f"{path} is empty; it needs a header row of column names")
+    index: dict[str, int] = {}
+    for i, name in enumerate(header):
+        index.setdefault(name, i)
     features = features or [name for name in header if name != label]
-    missing = [name for name in [*features, label] if name is not None and name not in header]
+    missing = [name for name in [*features, label] if name is not None and name not in index]
     if missing:
         raise KeyError(f"{path} has no column {missing[0]!r}; its columns are {header}")
-    columns = [header.index(name) for name in features]
+    columns = [index[name] for name in features]
+    short = next((i for i, row in enumerate(rows) if len(row) < len(header)), None)
+    if short is not None:
+        raise ValueError(
+            f"{path}: row {short + 2} has {len(rows[short])} fields; the header has {len(header)}"
+        )
     x = np.empty((len(rows), len(columns)), dtype=np.float32)
     for i, row in enumerate(rows):
         for j, column in enumerate(columns):
@@ -221,7 +261,7 @@ def load_csv(
                 ) from None
     if label is None:
         return x, None, None
-    values = [row[header.index(label)] for row in rows]
+    values = [row[index[label]] for row in rows]
     try:
         numbers = np.array([float(v) for v in values])
     except ValueError:
@@ -229,7 +269,8 @@ def load_csv(
         unknown = sorted(set(values) - set(class_names))
         if unknown:
             raise ValueError(f"{path}: labels {unknown} are not among {class_names}") from None
-        return x, np.array([class_names.index(v) for v in values], dtype=np.int64), class_names
+        ids = {name: i for i, name in reversed(list(enumerate(class_names)))}
+        return x, np.array([ids[v] for v in values], dtype=np.int64), class_names
     if np.all(numbers == np.round(numbers)):
         return x, numbers.astype(np.int64), None
     return x, numbers.astype(np.float32), None
@@ -243,6 +284,9 @@ def load_image_folder(
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Every image under `directory/<class>/` resized, in memory: `(x, y, class_names)`."""
     import keras
+
+    if not os.path.isdir(directory):
+        raise ValueError(f"{directory} is not a folder of class subfolders of images")
 
     dataset = keras.utils.image_dataset_from_directory(
         directory,
