@@ -83,24 +83,19 @@ AllowCustomLayers = Annotated[
 def custom_layers_or_exit(resolved: ResolvedSpec, allowed: bool, what: str = "build") -> None:
     """Exit 2, naming the spec's `custom_layers` line and the flag, unless the user allowed
     importing the custom layers the model uses (nothing to allow when it uses none)."""
-    from speck.build import not_allowed
+    from speck.api import check_custom_layers
 
-    custom = resolved.graph.custom_layers
-    if not custom or allowed:
-        return
-    where = resolved.validated.source.locate(("custom_layers",))
-    message = str(not_allowed(custom))
-    if what == "emit":
-        message += " (the script imports them)"
-    fail_invalid(SpecError([Diagnostic(message, ("custom_layers",), where)]))
+    try:
+        check_custom_layers(resolved, allowed, what)
+    except SpecError as exc:
+        fail_invalid(exc)
 
 
 def custom_layer_failed(resolved: ResolvedSpec, exc: Exception) -> NoReturn:
     """A custom layer could not be imported or is not a Keras layer: say where it is named."""
-    name = getattr(exc, "name", None)
-    path = ("custom_layers", name) if name else ("custom_layers",)
-    where = resolved.validated.source.locate(path)
-    fail_invalid(SpecError([Diagnostic(str(exc), path, where)]))
+    from speck import api
+
+    fail_invalid(api.custom_layer_failed(resolved, exc))
 
 
 def keras_or_exit() -> None:
