@@ -33,10 +33,20 @@ from typing import TYPE_CHECKING, Any
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from speck.api import InvalidSpec, SpecWarning, build, emit, load, train, validate
+    from speck.api import (
+        InvalidSpec,
+        RunFolderError,
+        SpecWarning,
+        build,
+        emit,
+        load,
+        train,
+        validate,
+    )
 
 __all__ = [
     "InvalidSpec",
+    "RunFolderError",
     "SpecWarning",
     "__version__",
     "build",

@@ -24,12 +24,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from speck.diagnostics import Diagnostic, SpecError
+from speck.train import RunFolderError
 
 if TYPE_CHECKING:
     from speck.overrides import Override
     from speck.resolve import ResolvedSpec
 
-__all__ = ["InvalidSpec", "SpecWarning", "build", "emit", "load", "train", "validate"]
+__all__ = [
+    "InvalidSpec",
+    "RunFolderError",
+    "SpecWarning",
+    "build",
+    "emit",
+    "load",
+    "train",
+    "validate",
+]
 
 Overrides = Iterable[str] | str
 
@@ -147,7 +157,7 @@ def train(
     does, and return its metrics (what `metrics.json` holds).
 
     A folder that already holds a run needs `force=True` (start over) or `resume=True`
-    (continue an interrupted run); otherwise `speck.train.RunFolderError` is raised before
+    (continue an interrupted run); otherwise `RunFolderError` is raised before
     anything is written. A spec without `data:` or `compile:` raises `InvalidSpec`."""
     from speck.train import NotTrainable, check_trainable, train_spec
 

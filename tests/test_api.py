@@ -180,7 +180,5 @@ def test_train_returns_the_run_metrics(tiny: Path) -> None:
     metrics = speck.train(tiny, out=out, overrides=["fit.epochs=1"])
     assert metrics == json.loads((out / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["epochs"] == 1
-    from speck.train import RunFolderError
-
-    with pytest.raises(RunFolderError, match="--force"):
+    with pytest.raises(speck.RunFolderError, match="--force"):
         speck.train(tiny, out=out)
