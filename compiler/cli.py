@@ -12,22 +12,93 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+import typer.core
 
 from speck.diagnostics import Diagnostic, SpecError, to_json
 
 if TYPE_CHECKING:
     from speck.resolve import ResolvedSpec
 
-app = typer.Typer(
+
+class _Argument(typer.core.TyperArgument):
+    """An argument shown by its name alone: `SPEC`, `[SPECS]...`."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return [name + ("..." if self.nargs != 1 else "")]
+
+
+def _plain(params: list[Any]) -> list[Any]:
+    """Help in the usual notation, not typer's type labels (`--force <bool>`, `{spec}`): a flag
+    alone (`--force`), an option with its value named after it (`--out OUT`), an argument by
+    its name (`SPEC`)."""
+    for param in params:
+        if isinstance(param, typer.core.TyperOption) and param.metavar is None:
+            long = next((o for o in param.opts if o.startswith("--")), param.name or "value")
+            param.metavar = "" if param.is_flag else long.lstrip("-").upper().replace("-", "_")
+        elif type(param) is typer.core.TyperArgument:
+            param.__class__ = _Argument  # the same parameter, only shown differently
+            if param.metavar is None:
+                param.metavar = (param.name or "arg").upper()
+    return params
+
+
+class _Command(typer.core.TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain(super().get_params(ctx))
+
+
+class _Group(typer.core.TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain(super().get_params(ctx))
+
+
+class _App(typer.Typer):
+    """Every command shows its help in the plain notation (`_plain`)."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
+
+app = _App(
     name="speck",
     help="A declarative model-spec compiler for TensorFlow/Keras.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from speck import __version__
+
+        typer.echo(f"speck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _speck(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print speck's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """A declarative model-spec compiler for TensorFlow/Keras."""
+
 
 EXIT_INVALID = 2
 
@@ -163,7 +234,9 @@ def validate(
 @app.command()
 def build(
     spec: Annotated[Path, typer.Argument(help="The spec file.", show_default=False)],
-    save: Annotated[Path | None, typer.Option("--save", help="Save the model (.keras).")] = None,
+    save: Annotated[
+        Path | None, typer.Option("--save", metavar="FILE", help="Save the model (.keras).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing --save file.")
