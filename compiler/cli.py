@@ -461,18 +461,53 @@ def emit(
 @app.command()
 def schema(
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to this file (- for standard output)."
+        ),
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 with a diff if the file is stale."),
+    ] = False,
 ) -> None:
-    """Print the JSON Schema (Draft-07) of the spec format, for editors and other tools."""
-    from speck.schema import spec_schema
+    """Write the JSON Schema (Draft-07) of the spec format, for editors and other tools.
 
-    text = json.dumps(spec_schema(), indent=2) + "\n"
-    if output is None:
+    Without --output it prints the schema; compiler/speck.schema.json in the repository is
+    this schema, for editors to point at (speck schema -o compiler/speck.schema.json).
+    """
+    from speck.emit import write_atomically
+    from speck.schema import schema_text
+
+    text = schema_text()
+    if check:
+        import difflib
+
+        from speck.schema import SCHEMA_FILE
+
+        from speck.emit import display_path
+
+        target = Path(display_path(output or SCHEMA_FILE))
+        current = target.read_text(encoding="utf-8") if target.is_file() else ""
+        diff = "".join(
+            difflib.unified_diff(
+                current.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                fromfile=str(target),
+                tofile=f"{target} (speck schema)",
+            )
+        )
+        if diff:
+            typer.echo(diff, nl=False)
+            echo_err(f"{target} is stale; run speck schema --output {target}")
+            raise typer.Exit(code=1)
+        typer.echo(f"{target} is up to date")
+        return
+    if output is None or str(output) == "-":
         typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {output}")
+        return
+    write_atomically(output, text)
+    typer.echo(f"wrote {output}")
 
 
 @app.command("import")

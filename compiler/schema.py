@@ -124,29 +124,45 @@ def _legacy_fit(defs: dict[str, Any]) -> None:
         fit[old] = deprecated({"type": "integer", "minimum": 1}, old, repr(new))
 
 
+JSON_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
+
+
 def _section_types(schema: dict[str, Any]) -> None:
-    """A type on every section and on the properties pydantic leaves untyped (a union of
-    models, an optional model), so that an editor completes `model:` and `compile:` with a
-    colon and a new line, not a bare word or `null`."""
+    """A type on the properties pydantic leaves untyped (a union of models, an optional model,
+    a mixed enum), so that an editor completes `model:` and `compile:` with a colon and a new
+    line, not a bare word or `null`."""
     defs = schema.get("definitions", {})
 
-    def is_object(ref: dict[str, Any]) -> bool:
-        target = defs.get(ref["$ref"].rsplit("/", 1)[-1], {})
-        return target.get("type") == "object" or "properties" in target
+    def types(node: dict[str, Any], depth: int = 0) -> set[str]:
+        """The JSON types a schema node admits (empty: not known)."""
+        if depth > 8:
+            return set()
+        if "$ref" in node:
+            return types(defs.get(node["$ref"].rsplit("/", 1)[-1], {}), depth + 1)
+        if "type" in node:
+            kind = node["type"]
+            return set(kind) if isinstance(kind, list) else {kind}
+        if "properties" in node:
+            return {"object"}
+        if "enum" in node:
+            return {_json_type(v) for v in node["enum"]}
+        options = node.get("anyOf") or node.get("oneOf") or node.get("allOf") or []
+        found = [types(o, depth + 1) for o in options]
+        return set().union(*found) if found and all(found) else set()
 
     for node in [schema, *defs.values()]:
         for prop in node.get("properties", {}).values():
-            if "type" in prop or not isinstance(prop, dict):
+            if not isinstance(prop, dict) or "type" in prop:
                 continue
-            options = prop.get("anyOf") or prop.get("oneOf") or prop.get("allOf") or []
-            refs = [o for o in options if "$ref" in o and is_object(o)]
-            if refs and len(refs) + sum(o == {"type": "null"} for o in options) == len(options):
-                nullable = len(refs) < len(options)
-                prop["type"] = ["object", "null"] if nullable else "object"
-                if prop.get("default", 0) is None:
-                    del prop["default"]  # an editor would insert `compile: null`
-            elif "$ref" in prop and is_object(prop):
-                prop["type"] = "object"
+            found = types(prop)
+            if not found:
+                continue
+            ordered = [t for t in JSON_TYPES if t in found]
+            if "integer" in found and "number" in found:
+                ordered.remove("integer")
+            prop["type"] = ordered[0] if len(ordered) == 1 else ordered
+            if "object" in found and prop.get("default", 0) is None:
+                del prop["default"]  # an editor would insert `compile: null`
 
 
 def _shorthands(defs: dict[str, Any]) -> None:
@@ -205,19 +221,31 @@ def arg_schema(catalog: Catalog, entry: Entry, arg: Arg, defs: dict[str, Any]) -
         out["default"] = arg.default
     category = object_category(arg.name)
     if category:
-        names = sorted({*catalog.aliases(category), *catalog.names(category)})
-        classes = {n: {"type": ["object", "null"]} for n in catalog.names(category)}
-        out["anyOf"] = [
-            {"type": "string", "enum": names},
-            {"type": "object", "properties": classes, "minProperties": 1, "maxProperties": 1},
-            {"type": "null"},
-        ]
+        if category not in defs:  # once per category: a name, or {ClassName: {arguments}}
+            names = sorted({*catalog.aliases(category), *catalog.names(category)})
+            classes = {n: {"type": ["object", "null"]} for n in catalog.names(category)}
+            defs[category] = {
+                "anyOf": [
+                    {"type": "string", "enum": names},
+                    {
+                        "type": "object",
+                        "properties": classes,
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                    },
+                ]
+            }
+        out["type"] = ["string", "object", "null"]
+        out["anyOf"] = [_ref(category), {"type": "null"}]
         return out
     if arg.name in ACTIVATION_ARGS:
-        out["anyOf"] = [
-            {"type": "string", "enum": sorted(catalog.aliases("activations"))},
-            {"type": "null"},
-        ]
+        if "activations" not in defs:
+            defs["activations"] = {
+                "type": "string",
+                "enum": sorted(catalog.aliases("activations")),
+            }
+        out["type"] = ["string", "null"]
+        out["anyOf"] = [_ref("activations"), {"type": "null"}]
         return out
     if entry.category == "layers" and arg.name in WRAPPED_LAYER_ARGS:
         out["$comment"] = "a layer as {Type: {arguments}}"
@@ -286,8 +314,15 @@ def _loose_type(arg: Arg) -> dict[str, Any]:
 
 
 def entry_args_schema(catalog: Catalog, entry: Entry, defs: dict[str, Any]) -> dict[str, Any]:
-    props = {name: arg_schema(catalog, entry, arg, defs) for name, arg in entry.args.items()}
-    _legacy_args(catalog, entry, props)
+    base = _base_keys(catalog) if entry.category == "layers" else set()
+    props: dict[str, Any] = {}
+    for name, arg in entry.args.items():
+        if _key(arg) in base:  # an argument every layer takes: one definition for all
+            defs.setdefault(f"layer.{name}", arg_schema(catalog, entry, arg, defs))
+            props[name] = _ref(f"layer.{name}")
+        else:
+            props[name] = arg_schema(catalog, entry, arg, defs)
+    _legacy_args(catalog, entry, props, defs)
     out: dict[str, Any] = {
         "type": ["object", "null"],
         "properties": props,
@@ -302,16 +337,29 @@ def entry_args_schema(catalog: Catalog, entry: Entry, defs: dict[str, Any]) -> d
     return out
 
 
-def _legacy_args(catalog: Catalog, entry: Entry, props: dict[str, Any]) -> None:
+def _key(arg: Arg) -> tuple[str, bool, str, str]:
+    return (arg.name, arg.required, repr(arg.default), arg.kind)
+
+
+def _base_keys(catalog: Catalog) -> set[tuple[str, bool, str, str]]:
+    """The base-layer arguments, as a layer that takes them through **kwargs lists them."""
+    return {_key(a) for a in catalog.layer_base_args()}
+
+
+def _legacy_args(
+    catalog: Catalog, entry: Entry, props: dict[str, Any], defs: dict[str, Any]
+) -> None:
     """The legacy spellings `speck.legacy` translates, as deprecated properties of the entry."""
     renames: dict[str, str] = {}
     removed: tuple[str, ...] = ()
     if entry.category == "layers":
-        base = {(a.name, a.required, repr(a.default), a.kind) for a in catalog.layer_base_args()}
+        base = _base_keys(catalog)
         for name in legacy.INPUT_ARGS:
             arg = entry.args.get(name)
-            if arg is None or (arg.name, arg.required, repr(arg.default), arg.kind) in base:
-                props[name] = deprecated(KNOWN_ARGS[name], name, "the shape as the model's `input`")
+            if arg is None or _key(arg) in base:
+                where = "the shape as the model's `input`"
+                defs[f"layer.{name}"] = deprecated(KNOWN_ARGS[name], name, where)
+                props[name] = _ref(f"layer.{name}")
         renames = dict(legacy.LAYER_ARG_RENAMES)
         if entry.name == "Dropout":
             renames["p"] = "rate"
