@@ -124,7 +124,9 @@ def _legacy_fit(defs: dict[str, Any]) -> None:
         fit[old] = deprecated({"type": "integer", "minimum": 1}, old, repr(new))
 
 
-JSON_TYPES = ("object", "array", "string", "integer", "number", "boolean", "null")
+JSON_TYPES = ("string", "integer", "number", "boolean", "object", "array", "null")
+"""In the order an editor should prefer: yaml-language-server completes a property by the first
+of its types (`kernel_size: 3` rather than a list, `optimizer: adam` rather than a mapping)."""
 
 
 def _section_types(schema: dict[str, Any]) -> None:
@@ -152,8 +154,8 @@ def _section_types(schema: dict[str, Any]) -> None:
 
     for node in [schema, *defs.values()]:
         for prop in node.get("properties", {}).values():
-            if not isinstance(prop, dict) or "type" in prop:
-                continue
+            if not isinstance(prop, dict) or "type" in prop or "$ref" in prop:
+                continue  # (a reference is typed where it points)
             found = types(prop)
             if not found:
                 continue
@@ -217,10 +219,11 @@ def arg_schema(catalog: Catalog, entry: Entry, arg: Arg, defs: dict[str, Any]) -
     out: dict[str, Any] = {}
     if arg.doc:
         out["description"] = arg.doc
-    if arg.default is not None and not arg.required:
-        out["default"] = arg.default
+    if arg.default is not None and not arg.required and not isinstance(arg.default, list | dict):
+        out["default"] = arg.default  # (an editor inserts a list default as `1,1`, a string)
     category = object_category(arg.name)
     if category:
+        out.pop("default", None)  # an editor would insert every initializer into a snippet
         if category not in defs:  # once per category: a name, or {ClassName: {arguments}}
             names = sorted({*catalog.aliases(category), *catalog.names(category)})
             classes = {n: {"type": ["object", "null"]} for n in catalog.names(category)}
@@ -248,8 +251,11 @@ def arg_schema(catalog: Catalog, entry: Entry, arg: Arg, defs: dict[str, Any]) -
         out["anyOf"] = [_ref("activations"), {"type": "null"}]
         return out
     if entry.category == "layers" and arg.name in WRAPPED_LAYER_ARGS:
-        out["$comment"] = "a layer as {Type: {arguments}}"
+        out["description"] = (
+            out.get("description", "") + " A layer as {Type: {arguments}}."
+        ).strip()
         out["type"] = "object"
+        out["allOf"] = [_ref("LayerSpec")]
         return out
     if arg.name == "learning_rate" and entry.category == "optimizers":
         number: dict[str, Any] = {"type": "number"}
