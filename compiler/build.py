@@ -27,10 +27,12 @@ class MissingTensorFlow(RuntimeError):
 
 
 def keras_module() -> ModuleType:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+    from speck.tf_logs import quiet_start_up
+
     try:
-        import keras
-        import tensorflow  # noqa: F401  (Keras runs on the TensorFlow backend)
+        with quiet_start_up():  # TensorFlow's C++ start-up chatter stays out
+            import keras
+            import tensorflow  # noqa: F401  (Keras runs on the TensorFlow backend)
     except ImportError as exc:
         raise MissingTensorFlow(f"{INSTALL_HINT} ({exc})") from None
     return keras
