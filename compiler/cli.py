@@ -483,9 +483,8 @@ def schema(
     if check:
         import difflib
 
-        from speck.schema import SCHEMA_FILE
-
         from speck.emit import display_path
+        from speck.schema import SCHEMA_FILE
 
         target = Path(display_path(output or SCHEMA_FILE))
         current = target.read_text(encoding="utf-8") if target.is_file() else ""
