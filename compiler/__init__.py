@@ -69,6 +69,10 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'speck' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_API})
+
+
 class _Package(ModuleType):
     """The import system binds each submodule it loads to an attribute of its package; for
     the modules named like an API function (`speck.build`, ...), the function keeps the name."""
