@@ -27,10 +27,12 @@ class MissingTensorFlow(RuntimeError):
 
 
 def keras_module() -> ModuleType:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
+    from speck.tf_logs import quiet_start_up
+
     try:
-        import keras
-        import tensorflow  # noqa: F401  (Keras runs on the TensorFlow backend)
+        with quiet_start_up():  # TensorFlow's C++ start-up chatter stays out
+            import keras
+            import tensorflow  # noqa: F401  (Keras runs on the TensorFlow backend)
     except ImportError as exc:
         raise MissingTensorFlow(f"{INSTALL_HINT} ({exc})") from None
     return keras
@@ -198,7 +200,21 @@ def compile_args(plan: TrainingPlan) -> dict[str, Any]:
     return args
 
 
+SUMMARY_COLUMNS = 200
+"""Room for Keras' summary table at its own default width (88 to 120 columns)."""
+
+
 def summary_text(model: Any) -> str:
+    """Keras' model summary as text, whole: Keras draws it with rich, which takes its width from
+    `COLUMNS` or the terminal and cuts the table at 80 columns when the output is piped."""
     lines: list[str] = []
-    model.summary(print_fn=lambda line, *a, **k: lines.append(line), line_length=90)
+    saved = os.environ.get("COLUMNS")
+    os.environ["COLUMNS"] = str(SUMMARY_COLUMNS)
+    try:
+        model.summary(print_fn=lambda line, *a, **k: lines.append(line))
+    finally:
+        if saved is None:
+            os.environ.pop("COLUMNS", None)
+        else:
+            os.environ["COLUMNS"] = saved
     return "\n".join(lines)

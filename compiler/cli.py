@@ -12,22 +12,93 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
+import typer.core
 
 from speck.diagnostics import Diagnostic, SpecError, to_json
 
 if TYPE_CHECKING:
     from speck.resolve import ResolvedSpec
 
-app = typer.Typer(
+
+class _Argument(typer.core.TyperArgument):
+    """An argument shown by its name alone: `SPEC`, `[SPECS]...`."""
+
+    def display_type_rich(self, ctx: Any) -> str | None:
+        return None
+
+    def get_usage_pieces(self, ctx: Any) -> list[str]:
+        name = self.display_name_raw if self.required else f"[{self.display_name_raw}]"
+        return [name + ("..." if self.nargs != 1 else "")]
+
+
+def _plain(params: list[Any]) -> list[Any]:
+    """Help in the usual notation, not typer's type labels (`--force <bool>`, `{spec}`): a flag
+    alone (`--force`), an option with its value named after it (`--out OUT`), an argument by
+    its name (`SPEC`)."""
+    for param in params:
+        if isinstance(param, typer.core.TyperOption) and param.metavar is None:
+            long = next((o for o in param.opts if o.startswith("--")), param.name or "value")
+            param.metavar = "" if param.is_flag else long.lstrip("-").upper().replace("-", "_")
+        elif type(param) is typer.core.TyperArgument:
+            param.__class__ = _Argument  # the same parameter, only shown differently
+            if param.metavar is None:
+                param.metavar = (param.name or "arg").upper()
+    return params
+
+
+class _Command(typer.core.TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain(super().get_params(ctx))
+
+
+class _Group(typer.core.TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _plain(super().get_params(ctx))
+
+
+class _App(typer.Typer):
+    """Every command shows its help in the plain notation (`_plain`)."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", _Command)
+        return super().command(*args, **kwargs)
+
+
+app = _App(
     name="speck",
     help="A declarative model-spec compiler for TensorFlow/Keras.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=_Group,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from speck import __version__
+
+        typer.echo(f"speck {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _speck(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            help="Print speck's version and exit.",
+            callback=_print_version,
+            is_eager=True,
+        ),
+    ] = False,
+) -> None:
+    """A declarative model-spec compiler for TensorFlow/Keras."""
+
 
 EXIT_INVALID = 2
 
@@ -83,24 +154,19 @@ AllowCustomLayers = Annotated[
 def custom_layers_or_exit(resolved: ResolvedSpec, allowed: bool, what: str = "build") -> None:
     """Exit 2, naming the spec's `custom_layers` line and the flag, unless the user allowed
     importing the custom layers the model uses (nothing to allow when it uses none)."""
-    from speck.build import not_allowed
+    from speck.api import check_custom_layers
 
-    custom = resolved.graph.custom_layers
-    if not custom or allowed:
-        return
-    where = resolved.validated.source.locate(("custom_layers",))
-    message = str(not_allowed(custom))
-    if what == "emit":
-        message += " (the script imports them)"
-    fail_invalid(SpecError([Diagnostic(message, ("custom_layers",), where)]))
+    try:
+        check_custom_layers(resolved, allowed, what)
+    except SpecError as exc:
+        fail_invalid(exc)
 
 
 def custom_layer_failed(resolved: ResolvedSpec, exc: Exception) -> NoReturn:
     """A custom layer could not be imported or is not a Keras layer: say where it is named."""
-    name = getattr(exc, "name", None)
-    path = ("custom_layers", name) if name else ("custom_layers",)
-    where = resolved.validated.source.locate(path)
-    fail_invalid(SpecError([Diagnostic(str(exc), path, where)]))
+    from speck import api
+
+    fail_invalid(api.custom_layer_failed(resolved, exc))
 
 
 def check_data_or_exit(resolved: ResolvedSpec) -> None:
@@ -178,7 +244,9 @@ def validate(
 @app.command()
 def build(
     spec: Annotated[Path, typer.Argument(help="The spec file.", show_default=False)],
-    save: Annotated[Path | None, typer.Option("--save", help="Save the model (.keras).")] = None,
+    save: Annotated[
+        Path | None, typer.Option("--save", metavar="FILE", help="Save the model (.keras).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing --save file.")
@@ -413,18 +481,52 @@ def emit(
 @app.command()
 def schema(
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file.")
+        Path | None,
+        typer.Option(
+            "--output", "-o", metavar="FILE", help="Write to this file (- for standard output)."
+        ),
     ] = None,
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="Write nothing; exit 1 with a diff if the file is stale."),
+    ] = False,
 ) -> None:
-    """Print the JSON Schema (Draft-07) of the spec format, for editors and other tools."""
-    from speck.schema import spec_schema
+    """Write the JSON Schema (Draft-07) of the spec format, for editors and other tools.
 
-    text = json.dumps(spec_schema(), indent=2) + "\n"
-    if output is None:
+    Without --output it prints the schema; compiler/speck.schema.json in the repository is
+    this schema, for editors to point at (speck schema -o compiler/speck.schema.json).
+    """
+    from speck.emit import write_atomically
+    from speck.schema import schema_text
+
+    text = schema_text()
+    if check:
+        import difflib
+
+        from speck.emit import display_path
+        from speck.schema import SCHEMA_FILE
+
+        target = Path(display_path(output or SCHEMA_FILE))
+        current = target.read_text(encoding="utf-8") if target.is_file() else ""
+        diff = "".join(
+            difflib.unified_diff(
+                current.splitlines(keepends=True),
+                text.splitlines(keepends=True),
+                fromfile=str(target),
+                tofile=f"{target} (speck schema)",
+            )
+        )
+        if diff:
+            typer.echo(diff, nl=False)
+            echo_err(f"{target} is stale; run speck schema --output {target}")
+            raise typer.Exit(code=1)
+        typer.echo(f"{target} is up to date")
+        return
+    if output is None or str(output) == "-":
         typer.echo(text, nl=False)
-    else:
-        output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {output}")
+        return
+    write_atomically(output, text)
+    typer.echo(f"wrote {output}")
 
 
 @app.command("import")

@@ -197,3 +197,14 @@ def test_speck_build_save_and_force(keras: Any, runner: CliRunner, tmp_path: Pat
     assert again.exit_code == 1 and "--force" in again.stderr
     forced = runner.invoke(app, ["build", spec, "--save", str(target), "--force"])
     assert forced.exit_code == 0, forced.output
+
+
+@pytest.mark.parametrize("name", ["digits_mlp", "multi_io"])
+def test_build_piped_prints_the_whole_summary_table(runner: CliRunner, name: str) -> None:
+    """CliRunner's output is not a terminal: rich used to cut the table at 80 columns."""
+    result = runner.invoke(app, ["build", str(SPECS_DIR / f"{name}.yaml")])
+    assert result.exit_code == 0, result.output
+    table = [line for line in result.stdout.splitlines() if line and line[0] in "┏┃┡│├└"]
+    assert table and "Param #" in table[1]
+    assert all(line[-1] in "┓┃┩│┤┘" for line in table), table
+    assert len({len(line) for line in table}) == 1  # every row as wide as the header

@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import BROKEN_DIR, ROOT, SITECUSTOMIZE, SPECS, run_speck
 from typer.testing import CliRunner
 
@@ -123,3 +125,49 @@ def test_build_save_refuses_to_overwrite(runner: CliRunner, tmp_path: Path) -> N
 def test_no_arguments_prints_help(runner: CliRunner) -> None:
     result = runner.invoke(app, [])
     assert "validate" in result.output and "schema" in result.output
+
+
+def test_version(runner: CliRunner) -> None:
+    from importlib.metadata import version
+
+    import speck
+
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"speck {speck.__version__}\n"
+    assert speck.__version__ == version("speck")  # the package's metadata (pyproject.toml)
+
+
+TYPE_LABEL = re.compile(r"<(bool|path|str|int|float|list\[\w+\]|\w+)>|\{\w+\}")
+
+
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        ([], "Usage: speck [OPTIONS] COMMAND [ARGS]..."),
+        (["validate"], "Usage: speck validate [OPTIONS] FILES..."),
+        (["build"], "Usage: speck build [OPTIONS] SPEC"),
+        (["train"], "Usage: speck train [OPTIONS] SPEC"),
+        (["emit"], "Usage: speck emit [OPTIONS] [SPECS]..."),
+        (["schema"], "Usage: speck schema [OPTIONS]"),
+        (["import"], "Usage: speck import [OPTIONS] MODEL"),
+    ],
+)
+def test_help_shows_flags_without_type_labels(
+    runner: CliRunner, command: list[str], usage: str
+) -> None:
+    result = runner.invoke(app, [*command, "--help"], terminal_width=120)
+    assert result.exit_code == 0
+    text = result.stdout
+    assert usage in text
+    assert TYPE_LABEL.findall(text) == [], text
+    assert re.search(r"--help +Show this message", text)
+
+
+def test_help_names_option_values(runner: CliRunner) -> None:
+    text = runner.invoke(app, ["train", "--help"], terminal_width=120).stdout
+    assert re.search(r"--force +Overwrite", text)  # a flag alone
+    assert re.search(r"--epochs +EPOCHS +Same as", text)  # an option with its value
+    assert re.search(r"\* +SPEC +The spec file", text)
+    text = runner.invoke(app, ["build", "--help"], terminal_width=120).stdout
+    assert re.search(r"--save +FILE +Save the model", text)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import functools
+import importlib
 import json
 import math
 import os
@@ -24,11 +25,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from speck import emit, render
+from speck import render
 from speck.cli import app
 from speck.graph import KerasObject
 from speck.pipeline import resolve_file
 from speck.render import Atom, Bracket, Chain, Code, Item, call, literal, statement, string
+
+# `speck.emit` is the library function; the module goes by its full name
+emit = importlib.import_module("speck.emit")
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted(p for p in (ROOT / "specs").iterdir() if p.suffix in (".yaml", ".yml", ".json"))
