@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from speck.diagnostics import Diagnostic, SpecError
-from speck.train import RunFolderError
+from speck.runfolder import RunFolderError
 
 if TYPE_CHECKING:
     from speck.overrides import Override

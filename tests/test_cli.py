@@ -166,7 +166,7 @@ def test_help_shows_flags_without_type_labels(
 
 def test_help_names_option_values(runner: CliRunner) -> None:
     text = runner.invoke(app, ["train", "--help"], terminal_width=120).stdout
-    assert re.search(r"--force +Overwrite", text)  # a flag alone
+    assert re.search(r"--force +Start over", text)  # a flag alone
     assert re.search(r"--epochs +EPOCHS +Same as", text)  # an option with its value
     assert re.search(r"\* +SPEC +The spec file", text)
     text = runner.invoke(app, ["build", "--help"], terminal_width=120).stdout
