@@ -373,3 +373,198 @@ def test_per_output_losses_must_name_outputs() -> None:
 def test_warnings_alone_do_not_fail() -> None:
     diags = ok(ONE + "compile: {optimizer: {SGD: {lr: 0.1}}, loss: mse}\n")
     assert [d.severity for d in diags] == ["warning"]
+
+
+# --- paths a callback writes stay in the run folder ------------------------------------------
+
+
+def callback_errors(callback: str) -> list[str]:
+    return [
+        d.message + (f" ({d.suggestion})" if d.suggestion else "")
+        for d in problems(ONE + f"callbacks:\n  - {callback}\n")
+        if d.severity == "error"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("callback", "message"),
+    [
+        (
+            "CSVLogger: {filename: /tmp/logs/train.csv}",
+            "filename is an absolute path, outside the run folder. Received: "
+            "filename='/tmp/logs/train.csv' (write train.csv; relative paths are placed in "
+            "the run folder)",
+        ),
+        (
+            "BackupAndRestore: {backup_dir: ..}",
+            "backup_dir goes up out of the run folder with '..'. Received: backup_dir='..' "
+            "(write backup; relative paths are placed in the run folder)",
+        ),
+        (
+            "CSVLogger: {filename: logs/../../train.csv}",
+            "filename goes up out of the run folder with '..'. Received: "
+            "filename='logs/../../train.csv' (write logs/train.csv; relative paths are placed "
+            "in the run folder)",
+        ),
+        (
+            "TensorBoard: {log_dir: ~/logs}",
+            "log_dir starts with ~, which is not your home folder here but a folder named '~'. "
+            "Received: log_dir='~/logs' (write logs; relative paths are placed in the run "
+            "folder)",
+        ),
+        (
+            'BackupAndRestore: {backup_dir: ""}',
+            "backup_dir is empty. Received: backup_dir='' (write backup; relative paths are "
+            "placed in the run folder)",
+        ),
+        (
+            "BackupAndRestore: {backup_dir: .}",
+            "backup_dir names the run folder itself, which speck manages. Received: "
+            "backup_dir='.' (write a folder or file inside it, e.g. backup)",
+        ),
+        (
+            "TensorBoard: {log_dir: ./}",
+            "log_dir names the run folder itself, which speck manages. Received: "
+            "log_dir='./' (write a folder or file inside it, e.g. logs)",
+        ),
+        (
+            'CSVLogger: {filename: "a\\0b.csv"}',
+            "filename holds a NUL character, which no file name may. Received: "
+            "filename='a\\x00b.csv' (write ab.csv; relative paths are placed in the run folder)",
+        ),
+        (
+            "CSVLogger: {filename: null}",
+            "filename is a path relative to the run folder. Received: None (write e.g. "
+            "logs/train.csv; relative paths are placed in the run folder)",
+        ),
+        (
+            "CSVLogger: {filename: {a: 1}}",
+            "filename is a path relative to the run folder. Received: {'a': 1} (write e.g. "
+            "logs/train.csv; relative paths are placed in the run folder)",
+        ),
+        (
+            f"CSVLogger: {{filename: logs/{'x' * 256}.csv}}",
+            "filename has a name of 260 bytes; a file name may be at most 255. Received: "
+            f"filename='logs/{'x' * 51}... "  # the value is cut at 60 characters
+            "(write a shorter name)",
+        ),
+        (
+            f"TensorBoard: {{log_dir: {'/'.join(['d' * 200] * 21)}}}",
+            "log_dir is 4,220 bytes long; a path may be at most 4,096. Received: "
+            f"log_dir='{'d' * 56}... "
+            "(write a shorter path)",
+        ),
+    ],
+)
+def test_callback_paths_stay_inside_the_run_folder(callback: str, message: str) -> None:
+    assert callback_errors(callback) == [message]
+
+
+def test_a_callback_path_error_is_at_its_value() -> None:
+    (diag,) = problems(ONE + "callbacks:\n  - CSVLogger: {filename: /etc/passwd}\n")
+    assert diag.format() == (
+        "s.yaml:5:27: callbacks[0].CSVLogger.filename: filename is an absolute path, outside "
+        "the run folder. Received: filename='/etc/passwd' (write passwd; relative paths are "
+        "placed in the run folder)"
+    )
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "CSVLogger: {filename: logs/train.csv}",
+        "ModelCheckpoint: {filepath: 'checkpoints/{epoch:02d}.keras'}",
+        "TensorBoard: {log_dir: logs/run.1}",
+        "BackupAndRestore: {backup_dir: backup}",
+        "TensorBoard: {}",
+    ],
+)
+def test_relative_callback_paths_are_fine(callback: str) -> None:
+    ok(ONE + f"callbacks:\n  - {callback}\n")
+
+
+def test_every_callback_argument_that_names_a_path_is_checked() -> None:
+    from speck.validate import OUTPUT_PATH_ARGS
+
+    catalog = load_catalog()
+    words = {"dir", "path", "file", "filename", "filepath", "directory"}
+    named = {
+        (cls, arg)
+        for cls in catalog.names("callbacks")
+        for arg in catalog.get("callbacks", cls).args  # type: ignore[union-attr]
+        if words & set(arg.split("_"))
+    }
+    not_files = {("RemoteMonitor", "path")}  # the URL path on the monitoring server
+    assert named - not_files == set(OUTPUT_PATH_ARGS.items())
+
+
+# --- values Keras cannot take ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        (
+            "seed: 4294967296\n" + ONE,
+            "s.yaml:3:7: seed: Input should be less than or equal to 4294967295 (seeds are "
+            "32-bit unsigned integers). Received: 4294967296 (write at most 4,294,967,295)",
+        ),
+        (
+            "model: {input: [2147483648], layers: [Dense: {units: 1}]}\n",
+            "s.yaml:3:17: model.input[0]: Input should be less than or equal to 2147483647 "
+            "(TensorFlow takes sizes as 32-bit integers). Received: 2147483648 "
+            "(write at most 2,147,483,647)",
+        ),
+        (
+            ONE + "fit: {batch_size: 9223372036854775808}\n",
+            "s.yaml:4:19: fit.batch_size: Input should be less than or equal to 2147483647 "
+            "(TensorFlow takes sizes as 32-bit integers). Received: 9223372036854775808 "
+            "(write at most 2,147,483,647)",
+        ),
+        (
+            ONE + "fit: {epochs: 100000000000000000000000000000000}\n",
+            "s.yaml:4:15: fit.epochs: Input should be less than or equal to "
+            "9223372036854775807 (TensorFlow's integers are 64-bit). Received: "
+            "100000000000000000000000000000000 (write at most 9,223,372,036,854,775,807)",
+        ),
+        (
+            "model: {input: [4], layers: [Dense: {units: 9223372036854775808}]}\n",
+            "s.yaml:3:45: model.layers[0].Dense.units: units is beyond the 64-bit integers "
+            "TensorFlow holds. Received: units=9223372036854775808 (write a number from "
+            "-9,223,372,036,854,775,808 to 9,223,372,036,854,775,807)",
+        ),
+        (
+            ONE + "compile: {loss: mse, optimizer: {SGD: {learning_rate: .nan}}}\n",
+            "s.yaml:4:55: compile.optimizer.SGD.learning_rate: learning_rate is NaN (not a "
+            "number). Received: learning_rate=nan (write a number; with NaN, Keras computes NaN)",
+        ),
+        (
+            ONE + "compile: {loss: mse, optimizer: {Adam: {beta_1: -.inf}}}\n",
+            "s.yaml:4:49: compile.optimizer.Adam.beta_1: beta_1 must be finite. Received: "
+            "beta_1=-inf (write a finite number; Keras would compute NaN or infinity with it)",
+        ),
+        (
+            ONE + "compile: {loss: mse, loss_weights: {dense: .inf}}\n",
+            "s.yaml:4:44: compile.loss_weights.dense: Input should be a finite number. "
+            "Received: inf (write a finite number; Keras would compute NaN with it)",
+        ),
+    ],
+)
+def test_values_keras_cannot_take_are_refused(body: str, line: str) -> None:
+    assert line in lines(body)
+
+
+def test_infinity_where_it_means_no_bound_is_fine() -> None:
+    ok(
+        "model: {input: [4], layers: [Dense: {units: 1}]}\n"
+        "compile: {loss: mse, optimizer: {SGD: {clipnorm: .inf}}}\n"
+        "callbacks: [EarlyStopping: {monitor: loss, baseline: .inf}]\n"
+    )
+
+
+def test_the_largest_values_keras_takes_are_fine() -> None:
+    ok(
+        "seed: 4294967295\n"
+        "model: {input: [2147483647], layers: [Dropout: {rate: 0.5, seed: 9223372036854775807}]}\n"
+        "fit: {epochs: 9223372036854775807, batch_size: 2147483647}\n"
+    )
