@@ -5,6 +5,7 @@ catalog checks of Keras names, arguments and values. No TensorFlow."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 from conftest import SPECS
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from speck.catalog import load_catalog
 from speck.diagnostics import Diagnostic, SpecError, format_path
 from speck.load import load_text
+from speck.pipeline import analyze
 from speck.resolve import resolve
 from speck.spec import Spec
 from speck.validate import (
@@ -568,3 +570,36 @@ def test_the_largest_values_keras_takes_are_fine() -> None:
         "model: {input: [2147483647], layers: [Dropout: {rate: 0.5, seed: 9223372036854775807}]}\n"
         "fit: {epochs: 9223372036854775807, batch_size: 2147483647}\n"
     )
+
+
+# --- the model's size ------------------------------------------------------------------------
+
+
+def analyzed(body: str, tmp_path: Path) -> list[str]:
+    path = tmp_path / "s.yaml"
+    path.write_text(HEAD + body, encoding="utf-8")
+    return [d.format(with_severity=True) for d in analyze(path).diagnostics]
+
+
+def test_a_model_too_large_to_build_is_an_error_at_its_largest_layer(tmp_path: Path) -> None:
+    body = "model: {input: [100000], layers: [Dense: {units: 1000}, Dense: {units: 100000}]}\n"
+    # 100000 * 1000 + 1000 = 100,001,000; 1000 * 100000 + 100000 = 100,100,000;
+    # 200,101,000 in all. Ten times the second layer's units: past 10**10 parameters.
+    assert analyzed(body, tmp_path) == [
+        f"{tmp_path / 's.yaml'}:3:57: warning: model.layers[1].Dense: the model has "
+        "200,101,000 parameters (800.4 MB as float32); layer 'dense_1' alone has 100,100,000 "
+        "(400.4 MB) (training needs several times that in memory, for gradients and optimizer "
+        "state)"
+    ]
+    body = "model: {input: [100000], layers: [Dense: {units: 1000}, Dense: {units: 10000000}]}\n"
+    # 1000 * 10**7 + 10**7 = 10,010,000,000 in the second; 10,110,001,000 in all.
+    assert analyzed(body, tmp_path) == [
+        f"{tmp_path / 's.yaml'}:3:57: error: model.layers[1].Dense: the model has "
+        "10,110,001,000 parameters (40.4 GB as float32); layer 'dense_1' alone has "
+        "10,010,000,000 (40.0 GB): past the 10,000,000,000 parameters (40.0 GB) speck builds "
+        "(make the layer smaller: fewer units or filters, or a smaller input)"
+    ]
+
+
+def test_a_model_of_ordinary_size_gets_no_word(tmp_path: Path) -> None:
+    assert analyzed("model: {input: [10000], layers: [Dense: {units: 9999}]}\n", tmp_path) == []
