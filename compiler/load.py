@@ -172,6 +172,14 @@ def load_text(text: str, file: str = "<string>") -> LoadedSpec:
         msg = f"nesting deeper than {MAX_DEPTH} levels"
         raise SpecError([Diagnostic(msg, (), loc, suggestion=_FLATTER)]) from None
     except yaml.MarkedYAMLError as exc:
+        if json_data is not _NOT_JSON:
+            # JSON the YAML reader cannot follow (a key over YAML's 1,024 characters): the
+            # JSON parser's values stand, placed at the top of the file.
+            source = SourceMap(file)
+            problems = _json_constants(json_data, source)
+            if problems:
+                raise SpecError(problems) from None
+            return LoadedSpec(file=file, text=text, data=json_data, source=source)
         raise SpecError([_syntax_error(exc, file)]) from None
     except yaml.reader.ReaderError as exc:  # a control character; its place is an offset
         before = text[: exc.position]

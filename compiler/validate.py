@@ -688,7 +688,7 @@ def check_output_path(name: str, value: Any, default: Any) -> tuple[str, str | N
         problem = "starts with ~, which is not your home folder here but a folder named '~'"
         relative = "/".join(kept[1:]) or example
         hint = f"write {relative}; {placed}"
-    elif value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", value):
+    elif value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[/\\]", value):
         problem = "is an absolute path, outside the run folder"
         hint = f"write {kept[-1] if kept else example}; {placed}"
     elif ".." in parts:

@@ -380,3 +380,10 @@ def test_valid_json_keeps_its_positions() -> None:
     loaded = load_text('{\n  "model": {\n    "units": 3\n  }\n}\n', "s.json")
     assert loaded.data == {"model": {"units": 3}}
     assert loaded.source.locate(("model", "units"), prefer="value") == Location("s.json", 3, 14)
+
+
+def test_json_that_yaml_cannot_follow_is_still_read() -> None:
+    key = "k" * 1100  # YAML's keys are at most 1,024 characters; JSON's are not
+    loaded = load_text(json.dumps({key: 1, "b": [2]}), "s.json")
+    assert loaded.data == {key: 1, "b": [2]}
+    assert loaded.source.locate(("b", 0)) == Location("s.json", 1, 1)
