@@ -43,6 +43,7 @@ from speck.render import (
     identifier,
     keras_object,
     literal,
+    mapping_item,
     statement,
     string,
 )
@@ -476,7 +477,7 @@ def _one_or_list(exprs: list[Expr]) -> Expr:
 
 def _ordered_dict(value: dict[str, Any], order: Sequence[str], render: Any) -> Expr:
     keys = sorted(value, key=lambda k: (k not in order, order.index(k) if k in order else 0, k))
-    return Bracket("", "{", tuple(Item(render(value[k]), f"{string(k)}: ") for k in keys), "}")
+    return Bracket("", "{", tuple(mapping_item(k, render(value[k])) for k in keys), "}")
 
 
 def compile_body(plan: TrainingPlan, graph: ModelGraph) -> list[Code]:

@@ -203,6 +203,37 @@ def test_layout_is_what_ruff_format_writes() -> None:
     assert result.returncode == 0, result.stdout[:4000]
 
 
+def long_value(rng: random.Random, depth: int = 0) -> Any:
+    """Plain data with long words and long mapping keys, as spec names can make them."""
+    word = rng.choice(["a", "x" * 60, "n" * 150, "path/" * 40, "é" * 120, "q'\"" * 30])
+    kind = rng.choice(["str", "str", "list", "dict"] if depth < 3 else ["str"])
+    if kind == "str":
+        return " ".join([word] * rng.randint(1, 3)) if rng.random() < 0.3 else word
+    if kind == "list":
+        return [long_value(rng, depth + 1) for _ in range(rng.randint(1, 3))]
+    return {
+        rng.choice(["k", "k" * 45, "m" * 300]) + str(i): long_value(rng, depth + 1)
+        for i in range(3)
+    }
+
+
+@needs_ruff
+def test_long_strings_and_keys_are_laid_out_as_ruff_format_writes_them(tmp_path: Path) -> None:
+    rng = random.Random(20261201)
+    statements = [statement(f"v{i} = ", literal(long_value(rng)), 0) for i in range(150)]
+    statements += [
+        statement(f"w{i} = ", call("f", kwargs=[("name", literal(long_value(rng, 3)))]), 0)
+        for i in range(50)
+    ]
+    text = "\n".join(statements) + "\n"
+    result = ruff("format", "--diff", "--stdin-filename", "generated/layout.py", "-", text=text)
+    assert result.returncode == 0, result.stdout[:4000]
+    path = tmp_path / "layout.py"
+    path.write_text("def f(**kwargs):\n    pass\n\n\n" + text, encoding="utf-8")
+    result = ruff("check", "--no-cache", str(path))
+    assert result.returncode == 0, result.stdout[:4000]
+
+
 # --- copying runtime functions ----------------------------------------------------------------
 
 DATA_SOURCE = '''\
@@ -742,5 +773,6 @@ def test_long_node_names_make_short_variables(tmp_path: Path) -> None:
     text = emit.emit_script(resolve_file(write_spec(tmp_path, spec)))
     assert f"{'n' * 40} = keras.Input(" in text
     assert f"{'n' * 40}_ = layers.Dense(" in text  # the cut name is taken: a suffix
-    assert f'"{long}"' in text and f'"{long}_out"' in text  # the layers keep their names
-    assert all(len(line) <= 100 for line in text.splitlines() if " " in line.strip())
+    constants = {n.value for n in ast.walk(ast.parse(text)) if isinstance(n, ast.Constant)}
+    assert {long, long + "_out"} <= constants  # the layers keep their names
+    assert max(len(line) for line in text.splitlines()) <= 100
