@@ -328,6 +328,23 @@ def test_unused_input_and_layer() -> None:
     }
 
 
+def test_sharing_weights_does_not_use_the_shared_nodes_output() -> None:
+    # `twin` reuses `first`'s Dense on b; nothing reads `first` itself, so a reaches nothing.
+    diags = problems(
+        functional(
+            "    - {name: first, Dense: {units: 1}, from: a}\n"
+            "    - {name: twin, shares: first, from: b}\n"
+            "    - {name: out, Dense: {units: 1}, from: twin}",
+            "[out]",
+        )
+    )
+    got = {(d.severity, format_path(d.path)): d.message for d in diags}
+    assert got == {
+        ("error", "model.inputs.a"): "input 'a' does not reach any output",
+        ("warning", "model.layers[0]"): "layer 'first' does not reach any output",
+    }
+
+
 def test_cycles_duplicates_and_shares() -> None:
     got = wiring("""\
         - {name: x, Dense: {units: 4}, from: [a, y]}
