@@ -438,9 +438,17 @@ class CatalogChecker:
         for key, value in args.items():
             apath = (*path, key)
             if key in extra:
-                if not _is_int(value) or value < 1:
+                if not _is_int(value) or not 1 <= value <= INT64_MAX:
+                    problem = (
+                        "a positive integer"
+                        if not _is_int(value) or value < 1
+                        else ("at most 2**63 - 1, the largest integer TensorFlow holds")
+                    )
                     self.error(
-                        apath, f"must be a positive integer. Received: {value!r}", at="value"
+                        apath,
+                        f"must be {problem}. Received: {_short(value)}",
+                        f"write a number from 1 to {INT64_MAX:,}" if _is_int(value) else None,
+                        at="value",
                     )
                 continue
             arg = entry.args.get(key)

@@ -147,7 +147,8 @@ def node_names(data: Any) -> list[str]:
         return []
     names = list(model["inputs"]) if isinstance(model.get("inputs"), dict) else []
     names += [model["input_name"]] if isinstance(model.get("input_name"), str) else []
-    for layer in model.get("layers") or []:
+    layers = model.get("layers")
+    for layer in layers if isinstance(layers, list) else []:
         if isinstance(layer, dict) and isinstance(layer.get("name"), str):
             names.append(layer["name"])
     return sorted({n for n in names if isinstance(n, str)})

@@ -620,3 +620,15 @@ def test_a_model_too_large_to_build_is_an_error_at_its_largest_layer(tmp_path: P
 
 def test_a_model_of_ordinary_size_gets_no_word(tmp_path: Path) -> None:
     assert analyzed("model: {input: [10000], layers: [Dense: {units: 9999}]}\n", tmp_path) == []
+
+
+def test_speck_own_callback_arguments_have_bounds_too() -> None:
+    body = (
+        ONE
+        + "callbacks: [ModelCheckpoint: {filepath: m.keras, every_epochs: 10000000000000000000}]\n"
+    )
+    assert lines(body) == [
+        "s.yaml:4:64: callbacks[0].ModelCheckpoint.every_epochs: must be at most 2**63 - 1, the "
+        "largest integer TensorFlow holds. Received: 10000000000000000000 (write a number from "
+        "1 to 9,223,372,036,854,775,807)"
+    ]
