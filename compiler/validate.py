@@ -221,9 +221,14 @@ def pydantic_diagnostics(
         by_path.setdefault(path, []).append(dict(err))
     out = []
     done: set[SpecPath] = set()
+    # A number that is not finite fits one member of a union (`float | str`, `dict | list`);
+    # the other members' type errors at or above it say nothing more.
+    not_finite = [p for e, p in zip(errors, paths, strict=True) if e["type"] == "finite_number"]
     for err, path in zip(errors, paths, strict=True):
         loc = tuple(err["loc"])
         kind = err["type"]
+        if kind in _TYPE_WORDS and any(p[: len(path)] == path for p in not_finite):
+            continue
         same = by_path[path]
         if len(same) > 1 and all(e["type"] in _TYPE_WORDS for e in same):
             if path in done:

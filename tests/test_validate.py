@@ -573,6 +573,19 @@ def test_values_keras_cannot_take_are_refused(body: str, line: str) -> None:
     assert line in lines(body)
 
 
+def test_a_number_that_is_not_finite_is_one_error_even_in_a_union() -> None:
+    body = (
+        ONE
+        + "data: {source: sklearn/iris, scale: .nan}\ncompile: {loss: mse, loss_weights: [.inf]}\n"
+    )
+    assert lines(body) == [
+        "s.yaml:4:37: data.scale: Input should be a finite number. Received: nan (write a "
+        "finite number; Keras would compute NaN with it)",
+        "s.yaml:5:37: compile.loss_weights[0]: Input should be a finite number. Received: inf "
+        "(write a finite number; Keras would compute NaN with it)",
+    ]
+
+
 def test_infinity_where_it_means_no_bound_is_fine() -> None:
     ok(
         "model: {input: [4], layers: [Dense: {units: 1}]}\n"
