@@ -31,12 +31,30 @@ MONITORING_CALLBACKS = ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint")
 LR_SETTING_CALLBACKS = ("ReduceLROnPlateau", "LearningRateScheduler")
 
 
+MAX_PARAMS = 10**10
+"""More weights than speck builds: 40 GB as float32, several times that to train, which no
+single accelerator holds (Keras allocates the weights as soon as a layer is built)."""
+LARGE_PARAMS = 10**8
+"""A model this large (400 MB of float32 weights) deserves a word before it is built."""
+BYTES_PER_PARAM = 4
+"""float32, Keras' default dtype."""
+
+
 def check(resolved: ResolvedSpec) -> tuple[dict[str, NodeShape], list[Diagnostic]]:
     """Every node's static shape, and the problems found."""
     checker = _Checker(resolved)
     shapes = checker.shapes()
+    checker.size(shapes)
     checker.training(shapes)
     return shapes, checker.out
+
+
+def format_bytes(n: int) -> str:
+    """`n` bytes in the largest unit that keeps a number of at least 1 (decimal units)."""
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n} bytes"
 
 
 def loss_name(obj: KerasObject) -> str:
@@ -121,6 +139,40 @@ class _Checker:
             else:
                 self.add(path, p.message, p.fix, "error", at)
         return shapes
+
+    def size(self, shapes: dict[str, NodeShape]) -> None:
+        """The weights must fit in a machine's memory: an error past `MAX_PARAMS`, a warning
+        past `LARGE_PARAMS`, at the layer with the most of them."""
+        counts = {
+            n.name: shapes[n.name].params
+            for n in self.graph.layers
+            if n.shares is None and n.name in shapes and shapes[n.name].params is not None
+        }
+        total = sum(c for c in counts.values() if c is not None)
+        if total <= LARGE_PARAMS:
+            return
+        biggest = max(counts, key=lambda name: counts[name] or 0)
+        own = counts[biggest] or 0
+        weights = f"{total:,} parameters ({format_bytes(total * BYTES_PER_PARAM)} as float32)"
+        part = (
+            f"; layer {biggest!r} alone has {own:,} ({format_bytes(own * BYTES_PER_PARAM)})"
+            if own != total
+            else f", all in layer {biggest!r}"
+        )
+        if total > MAX_PARAMS:
+            self.add(
+                self.layer_path(biggest),
+                f"the model has {weights}{part}: past the {MAX_PARAMS:,} parameters "
+                f"({format_bytes(MAX_PARAMS * BYTES_PER_PARAM)}) speck builds",
+                "make the layer smaller: fewer units or filters, or a smaller input",
+            )
+        else:
+            self.add(
+                self.layer_path(biggest),
+                f"the model has {weights}{part}",
+                "training needs several times that in memory, for gradients and optimizer state",
+                "warning",
+            )
 
     def output_shape(self, shapes: dict[str, NodeShape], name: str) -> Shape | None:
         ref = next((r for r in self.graph.outputs if r.node == name), None)

@@ -179,6 +179,18 @@ def check_data_or_exit(resolved: ResolvedSpec) -> None:
         fail_invalid(SpecError(problems))
 
 
+def custom_layers_are_layers_or_exit(resolved: ResolvedSpec) -> None:
+    """Import the custom layers (the user allowed it) and check each is a Keras layer, as
+    build does, so that no script imports what it cannot use."""
+    keras_or_exit()
+    from speck.build import CustomLayerError, import_custom_layers
+
+    try:
+        import_custom_layers(resolved.graph.custom_layers)
+    except CustomLayerError as exc:
+        custom_layer_failed(resolved, exc)
+
+
 def keras_or_exit() -> None:
     from speck.build import MissingTensorFlow, keras_module
 
@@ -452,6 +464,8 @@ def emit(
         resolved = resolve_or_exit(spec)
         if not check:  # --check writes nothing, so there is no script to allow
             custom_layers_or_exit(resolved, allow_custom_layers, "emit")
+            if resolved.graph.custom_layers:
+                custom_layers_are_layers_or_exit(resolved)
         target = target_of(spec, out)
         text = script_for(resolved, spec, target, allow_custom_layers or check)
         if target is None:

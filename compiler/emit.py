@@ -24,7 +24,7 @@ import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from speck.build import POSITIONAL_INPUT_LAYERS, not_allowed
@@ -43,6 +43,7 @@ from speck.render import (
     identifier,
     keras_object,
     literal,
+    mapping_item,
     statement,
     string,
 )
@@ -353,8 +354,14 @@ def _from_import(module: str, names: list[str]) -> str:
 # --- naming ----------------------------------------------------------------------------------
 
 
+MAX_VARIABLE = 40
+"""The longest variable name a script uses: a longer node name is cut (its layer keeps the
+full name), so that every line fits in `LINE_LENGTH`."""
+
+
 class Names:
-    """Python names for the script's variables: the spec's names where free, else suffixed."""
+    """Python names for the script's variables: the spec's names where free, else suffixed;
+    cut to `MAX_VARIABLE` characters."""
 
     def __init__(self, taken: Iterable[str]) -> None:
         self.taken = set(taken) | set(dir(builtins))
@@ -363,6 +370,8 @@ class Names:
         base = re.sub(r"\W", "_", wanted, flags=re.ASCII) or "node"
         if base[0].isdigit():
             base = f"_{base}"
+        if len(base) > MAX_VARIABLE:
+            base = base[:MAX_VARIABLE].rstrip("_") or base[:MAX_VARIABLE]
         stem = base.rstrip("_") or base
         suffixes = ([] if base.endswith("_") else ["_"]) + [f"_{n}" for n in range(2, 10_000)]
         candidate = base
@@ -468,7 +477,7 @@ def _one_or_list(exprs: list[Expr]) -> Expr:
 
 def _ordered_dict(value: dict[str, Any], order: Sequence[str], render: Any) -> Expr:
     keys = sorted(value, key=lambda k: (k not in order, order.index(k) if k in order else 0, k))
-    return Bracket("", "{", tuple(Item(render(value[k]), f"{string(k)}: ") for k in keys), "}")
+    return Bracket("", "{", tuple(mapping_item(k, render(value[k])) for k in keys), "}")
 
 
 def compile_body(plan: TrainingPlan, graph: ModelGraph) -> list[Code]:
@@ -538,14 +547,51 @@ def _safe_path_text(path: str) -> Code:
     return string(path)
 
 
+_HEADER_END = " -- do not edit by hand."
+_CUT = "..."
+
+
 def header(spec_path: str, sha256: str) -> Code:
-    shown = _safe_path_text(spec_path)
+    """The script's first lines: the spec it came from, its hash, and how to regenerate it.
+    A spec path too long for the line is named by its file name, cut in the middle if that is
+    too long too (`is_own_output` reads it back either way)."""
+    shown = _shown_path(spec_path, LINE_LENGTH - len(HEADER_MARK) - len(_HEADER_END))
     if not re.fullmatch(r"[0-9a-f]{64}", sha256):
         raise ValueError("a sha256 is 64 hexadecimal digits")
     return Code(
-        f"{HEADER_MARK}{shown} -- do not edit by hand.\n"
+        f"{HEADER_MARK}{shown}{_HEADER_END}\n"
         f"# Spec sha256: {sha256}\n"
         f"# Regenerate with: speck emit {shown}"
+    )
+
+
+def _shown_path(path: str, room: int) -> Code:
+    """`path` for a comment in at most `room` characters: whole, else its file name, else
+    the file name's start and end around `...`."""
+    for text in (path, PurePosixPath(path.replace("\\", "/")).name or path):
+        shown = _safe_path_text(text)
+        if len(shown) <= room:
+            return shown
+    keep = room - len(_CUT)
+    while keep > 0:
+        head = (keep + 1) // 2
+        shown = _safe_path_text(text[:head] + _CUT + text[len(text) - (keep - head) :])
+        if len(shown) <= room:
+            return shown
+        keep -= 1
+    return Code(_CUT)
+
+
+def _named_in_header(named: str, spec_name: str) -> bool:
+    """Whether a header's spec name (as `_shown_path` wrote it) is the file `spec_name`."""
+    name = PurePosixPath(named.replace("\\", "/")).name
+    if name == spec_name:
+        return True
+    head, cut, tail = name.partition(_CUT)
+    return bool(cut) and (
+        spec_name.startswith(head)
+        and spec_name.endswith(tail)
+        and len(spec_name) > len(head) + len(tail)
     )
 
 
@@ -679,7 +725,7 @@ def is_own_output(path: Path, spec: str | Path) -> bool:
             named = ast.literal_eval(named)
         except (ValueError, SyntaxError):
             return False
-    return Path(str(named)).name == Path(spec).name
+    return _named_in_header(str(named), Path(spec).name)
 
 
 def write_atomically(path: Path, text: str) -> None:

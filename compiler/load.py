@@ -9,7 +9,11 @@ billion-laughs file fails fast), duplicate keys are errors, and the text must be
 from __future__ import annotations
 
 import hashlib
+import json
+import math
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,16 +83,63 @@ class LoadedSpec:
 def load_file(path: str | Path) -> LoadedSpec:
     """Read and load one spec file; raises `SpecError` with positions on any problem."""
     name = str(path)
+    return load_bytes(read_spec_bytes(name), name)
+
+
+def read_spec_bytes(file: str) -> bytes:
+    """The bytes of a spec file, which must be a regular file of at most `MAX_BYTES`. A FIFO,
+    a device (`/dev/zero`) or a folder is refused before anything is read (opening does not
+    wait for a FIFO's writer), and at most one byte past the limit is ever read."""
+    where = Location(file, 1, 1)
     try:
-        raw = Path(path).read_bytes()
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except OSError as exc:
-        raise SpecError([Diagnostic(f"cannot read file: {exc.strerror}", (), None)]) from None
-    return load_bytes(raw, name)
+        raise SpecError([_unreadable(file, exc)]) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = _FILE_KINDS.get(stat.S_IFMT(mode), "not a regular file")
+            msg = f"this is {kind}; a spec is a regular file"
+            hint = "name a .yaml, .yml or .json file"
+            raise SpecError([Diagnostic(msg, (), where, suggestion=hint)])
+        chunks = []
+        left = MAX_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    except OSError as exc:
+        raise SpecError([_unreadable(file, exc)]) from None
+    finally:
+        os.close(fd)
+    return b"".join(chunks)
+
+
+_FILE_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a named pipe (FIFO)",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFSOCK: "a socket",
+}
+
+
+def _unreadable(file: str, exc: OSError) -> Diagnostic:
+    where = Location(file, 1, 1)
+    if isinstance(exc, FileNotFoundError):
+        hint = "check the path; `speck validate FOLDER` checks every spec in a folder"
+        return Diagnostic("the spec file does not exist", (), where, suggestion=hint)
+    if isinstance(exc, IsADirectoryError):
+        return Diagnostic("this is a folder; a spec is a regular file", (), where)
+    reason = (exc.strerror or str(exc)).lower()
+    return Diagnostic(f"cannot read the file: {reason}", (), where)
 
 
 def load_bytes(raw: bytes, file: str) -> LoadedSpec:
     if len(raw) > MAX_BYTES:
-        msg = f"file is {len(raw):,} bytes; a spec may be at most {MAX_BYTES:,}"
+        msg = f"file is larger than {MAX_BYTES:,} bytes; a spec may be at most {MAX_BYTES:,}"
         raise SpecError([Diagnostic(msg, (), Location(file, 1, 1))])
     try:
         text = raw.decode("utf-8")
@@ -113,6 +164,7 @@ def load_text(text: str, file: str = "<string>") -> LoadedSpec:
         raise SpecError(
             [Diagnostic("the file is empty", (), Location(file, 1, 1), suggestion=hint)]
         )
+    json_data = _strict_json(text, file) if is_json(file) else _NOT_JSON
     try:
         documents, alias_marks = _compose_all(text)
     except _TooDeep as exc:
@@ -120,6 +172,14 @@ def load_text(text: str, file: str = "<string>") -> LoadedSpec:
         msg = f"nesting deeper than {MAX_DEPTH} levels"
         raise SpecError([Diagnostic(msg, (), loc, suggestion=_FLATTER)]) from None
     except yaml.MarkedYAMLError as exc:
+        if json_data is not _NOT_JSON:
+            # JSON the YAML reader cannot follow (a key over YAML's 1,024 characters): the
+            # JSON parser's values stand, placed at the top of the file.
+            source = SourceMap(file)
+            problems = _json_constants(json_data, source)
+            if problems:
+                raise SpecError(problems) from None
+            return LoadedSpec(file=file, text=text, data=json_data, source=source)
         raise SpecError([_syntax_error(exc, file)]) from None
     except yaml.reader.ReaderError as exc:  # a control character; its place is an offset
         before = text[: exc.position]
@@ -139,9 +199,74 @@ def load_text(text: str, file: str = "<string>") -> LoadedSpec:
         raise SpecError([Diagnostic(msg, (), loc)])
     builder = _Builder(file, alias_marks)
     data = builder.build(documents[0], (), 0)
+    if json_data is not _NOT_JSON:
+        builder.problems += _json_constants(json_data, builder.source)
+        data = json_data  # the JSON parser's values; the YAML tree gave the positions
     if builder.problems:
         raise SpecError(builder.problems)
     return LoadedSpec(file=file, text=text, data=data, source=builder.source)
+
+
+def is_json(file: str) -> bool:
+    return file.lower().endswith(".json")
+
+
+_NOT_JSON = object()
+
+
+@dataclass(frozen=True)
+class _Constant:
+    """`NaN`, `Infinity` or `-Infinity`: Python's JSON parser reads them; JSON has none."""
+
+    text: str
+
+
+def _strict_json(text: str, file: str) -> Any:
+    """A `.json` spec parsed by a JSON parser, so that what YAML would forgive (comments,
+    trailing commas, single quotes) is an error at its place. Returns `_NOT_JSON` for a
+    document too deep for the parser, which the YAML reader's own bound then reports."""
+    try:
+        return json.loads(text, parse_constant=_Constant)
+    except RecursionError:
+        return _NOT_JSON
+    except json.JSONDecodeError as exc:
+        raise SpecError([_json_error(exc, text, file)]) from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise SpecError([Diagnostic(f"not valid JSON: {exc}", (), Location(file, 1, 1))]) from None
+
+
+def _json_error(exc: json.JSONDecodeError, text: str, file: str) -> Diagnostic:
+    pos, line, column = exc.pos, exc.lineno, exc.colno
+    here = text[pos : pos + 1]
+    before = text[:pos].rstrip()
+    hint = "a .json spec must be strict JSON; or write it as YAML in a .yaml file"
+    message = f"not valid JSON: {exc.msg}"
+    if here in ("}", "]") and before.endswith(","):
+        pos = len(before) - 1
+        line = text.count("\n", 0, pos) + 1
+        column = pos - (text.rfind("\n", 0, pos) + 1) + 1
+        message = "not valid JSON: a trailing comma"
+        hint = "remove the ','; JSON allows no comma before a closing bracket"
+    elif here in ("/", "#"):
+        message = "not valid JSON: a comment"
+        hint = "JSON has no comments; remove it, or write the spec as YAML in a .yaml file"
+    elif here == "'":
+        message = "not valid JSON: a single-quoted string"
+        hint = 'JSON strings are in double quotes: "..."'
+    return Diagnostic(message, (), Location(file, line, column), suggestion=hint)
+
+
+def _json_constants(data: Any, source: SourceMap, path: SpecPath = ()) -> list[Diagnostic]:
+    """Where a JSON document holds `NaN` or `Infinity`, which JSON does not have."""
+    if isinstance(data, _Constant):
+        msg = f"not valid JSON: {data.text} is not a JSON number"
+        hint = "write a finite number"
+        return [Diagnostic(msg, path, source.locate(path, prefer="value"), suggestion=hint)]
+    if isinstance(data, dict):
+        return [d for k, v in data.items() for d in _json_constants(v, source, (*path, k))]
+    if isinstance(data, list):
+        return [d for i, v in enumerate(data) for d in _json_constants(v, source, (*path, i))]
+    return []
 
 
 _FLATTER = "a spec needs only a few levels; write it flatter"
@@ -267,8 +392,57 @@ def _mark(file: str, mark: yaml.Mark) -> Location:
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _STR_TAG = "tag:yaml.org,2002:str"
-_EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)[eE][-+]?[0-9]+$")
-"""`1e-3`: a number in JSON and YAML 1.2, but a string to YAML 1.1's resolver."""
+_INT_TAG = "tag:yaml.org,2002:int"
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+_NUMBER_TAGS = (_STR_TAG, _INT_TAG, _FLOAT_TAG)
+_BAD = object()
+"""A number too long to convert (Python's bound on integer digits)."""
+
+_CORE_INT = re.compile(r"[-+]?[0-9]+")
+_CORE_OCT = re.compile(r"0o[0-7]+")
+_CORE_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_CORE_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_CORE_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+_CORE_NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+_NUMBERISH = re.compile(r"[-+]?\.?[0-9]")
+"""What every YAML 1.1 or 1.2 number starts with, save `.inf` and `.nan`."""
+
+
+def yaml12_number(text: str) -> Any:
+    """The number a plain scalar is in YAML 1.2's core schema, or None if it is not one
+    (`_BAD` if it has more digits than Python converts)."""
+    try:
+        if _CORE_INT.fullmatch(text):
+            return int(text)
+        if _CORE_OCT.fullmatch(text):
+            return int(text[2:], 8)
+        if _CORE_HEX.fullmatch(text):
+            return int(text[2:], 16)
+    except ValueError:
+        return _BAD
+    if _CORE_FLOAT.fullmatch(text):
+        return float(text)
+    if _CORE_INF.fullmatch(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _CORE_NAN.fullmatch(text):
+        return math.nan
+    return None
+
+
+def _yaml11_value(node: yaml.ScalarNode, scalars: yaml.SafeLoader) -> Any:
+    """What PyYAML's YAML 1.1 resolver makes of a plain scalar: a number, or its text."""
+    if node.tag == _STR_TAG:
+        return node.value
+    try:
+        return scalars.construct_object(node, deep=True)
+    except ValueError:
+        return _BAD
+
+
+def _same_number(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return type(a) is type(b) and a == b
 
 
 class _Builder:
@@ -318,12 +492,12 @@ class _Builder:
         if node.tag == "tag:yaml.org,2002:timestamp" and isinstance(node, yaml.ScalarNode):
             return node.value  # a date-looking word is just text in a spec
         if (
-            node.tag == _STR_TAG
-            and isinstance(node, yaml.ScalarNode)
+            isinstance(node, yaml.ScalarNode)
             and not node.style  # plain, not quoted
-            and _EXPONENT_FLOAT.match(node.value)
+            and node.tag in _NUMBER_TAGS
+            and (node.tag != _STR_TAG or _NUMBERISH.match(node.value))
         ):
-            return float(node.value)
+            return self._number(node, path, loc)
         if node.tag not in _CORE_TAGS:
             self._refuse_tag(node, path, loc)
             return None
@@ -336,7 +510,7 @@ class _Builder:
             ]
         try:
             value = self._scalars.construct_object(node, deep=True)
-        except yaml.YAMLError as exc:  # e.g. an int the resolver matched but cannot convert
+        except (yaml.YAMLError, ValueError) as exc:  # e.g. an int of too many digits
             self.problems.append(Diagnostic(f"bad scalar: {exc}", path, loc))
             return None
         if isinstance(value, str) and _SURROGATE.search(value):
@@ -349,6 +523,34 @@ class _Builder:
                 self.problems.append(Diagnostic(msg, path, loc))
                 return None
         return value
+
+    def _number(self, node: yaml.ScalarNode, path: SpecPath, loc: Location) -> Any:
+        """A plain scalar read as YAML 1.2's core schema (the schema of JSON) reads it. Where
+        YAML 1.1 (PyYAML's resolver, and older tools) reads the same text otherwise, as with
+        `010` (8 in 1.1), `1:30` (90), `0b11`, `1_000` or `0o10` (text in 1.1), the form is
+        refused at its place: a number never changes silently."""
+        text = node.value
+        old = _yaml11_value(node, self._scalars)
+        new = yaml12_number(text)
+        if new is None and node.tag == _STR_TAG:
+            return text  # text in both
+        if old is _BAD or new is _BAD:
+            message = f"a number of {len(text):,} characters is too long to read"
+            self.problems.append(Diagnostic(message, path, loc, suggestion="write a smaller one"))
+            return None
+        if _same_number(old, new) or (isinstance(new, float) and "e" in text.lower()):
+            return new  # (`1e-3` is text to YAML 1.1's resolver, but no one means that)
+        if new is None:
+            message = f"{text} is the number {old!r} in YAML 1.1 but the text {text!r} in YAML 1.2"
+            hint = f"write {old!r}, or quote '{text}' if you mean the text"
+        elif isinstance(old, str):
+            message = f"{text} is the number {new!r} in YAML 1.2 but the text {text!r} in YAML 1.1"
+            hint = f"write {new!r}, or quote '{text}' if you mean the text"
+        else:
+            message = f"{text} is {old!r} in YAML 1.1 and {new!r} in YAML 1.2"
+            hint = f"write {old!r} or {new!r}"
+        self.problems.append(Diagnostic(message, path, loc, suggestion=hint))
+        return None
 
     def _mapping(self, node: yaml.MappingNode, path: SpecPath, depth: int) -> dict[Any, Any]:
         out: dict[Any, Any] = {}

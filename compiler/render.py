@@ -91,15 +91,60 @@ class Text(Expr):
 
 
 def _pieces(text: str, width: int) -> list[str]:
-    """`text` cut after spaces into pieces whose literals fit in `width` (where it can be)."""
+    """`text` cut after spaces into pieces whose literals fit in `width`; a word too long for
+    one piece (a path, a 5,000-character name) is cut wherever it must be."""
     words = re.findall(r"\S*\s*", text)
     pieces: list[str] = []
     for word in (w for w in words if w):
         if pieces and len(string(pieces[-1] + word)) <= width:
             pieces[-1] += word
-        else:
+        elif len(string(word)) <= width:
             pieces.append(word)
+        else:
+            pieces += _cut(word, width)
     return pieces or [text]
+
+
+def _cut(word: str, width: int) -> list[str]:
+    """`word` in pieces whose literals fit in `width` (at least one character each)."""
+    out: list[str] = []
+    piece = ""
+    for ch in word:
+        if piece and len(string(piece + ch)) > width:
+            out.append(piece)
+            piece = ""
+        piece += ch
+    return [*out, piece] if piece else out
+
+
+@dataclass(frozen=True)
+class Keyed(Expr):
+    """`key: value` in a mapping, where the key is a string literal too long to share its
+    line: the key splits in parentheses as a long string does, and the value follows it."""
+
+    key: Text
+    value: Expr
+
+    def flat(self) -> str:
+        return f"{self.key.flat()}: {self.value.flat()}"
+
+    def lines(self, indent: int, prefix: str = "", suffix: str = "") -> list[str]:
+        one = INDENT * indent + prefix + self.flat() + suffix
+        if len(one) <= LINE_LENGTH:
+            return [one]
+        *head, last = self.key.lines(indent, prefix, ": ")
+        return [*head, *self.value.lines(indent, last.lstrip(), suffix)]
+
+
+LONG_KEY = 40
+"""A string key longer than this is laid out by `Keyed`, which can split it."""
+
+
+def mapping_item(key: str | int, value: Expr) -> Item:
+    """One `key: value` of a mapping literal."""
+    if isinstance(key, str) and len(key) > LONG_KEY:
+        return Item(Keyed(Text(key), value))
+    return Item(value, f"{literal(key).flat()}: ")
 
 
 @dataclass(frozen=True)
@@ -292,9 +337,7 @@ def literal(value: Any, objects: ObjectRenderer | None = None, sort_keys: bool =
                 raise TypeError(f"cannot render a mapping key of type {type(key).__name__}")
         if sort_keys:
             keys.sort(key=lambda k: (isinstance(k, str), k))
-        items = tuple(
-            Item(literal(value[k], objects, sort_keys), f"{literal(k).flat()}: ") for k in keys
-        )
+        items = tuple(mapping_item(k, literal(value[k], objects, sort_keys)) for k in keys)
         return Bracket("", "{", items, "}")
     raise TypeError(f"cannot render a value of type {type(value).__name__} into a script")
 

@@ -315,10 +315,9 @@ class _Resolver:
                 continue
             reached.add(name)
             if name in by_name:
+                # Only what a node reads: a layer that shares another's weights does not use
+                # the other's output, nor the inputs that other node was called on.
                 stack += [r.node for r in by_name[name].inputs]
-                shares = by_name[name].shares
-                if shares:
-                    stack.append(shares)
         for node in inputs:
             if node.name not in reached:
                 self.error(

@@ -9,6 +9,7 @@ and column of the key), and every Keras name and argument is checked against the
 from __future__ import annotations
 
 import keyword
+import math
 import re
 import types
 import typing
@@ -23,7 +24,7 @@ from speck.catalog import Arg, Catalog, Entry, load_catalog, suggest
 from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
 from speck.load import LoadedSpec, SourceMap
 from speck.spec import Spec
-from speck.spec.model import LAYER_ENTRY_KEYS
+from speck.spec.model import INT64_MAX, LAYER_ENTRY_KEYS, LIMIT_REASONS
 
 OBJECT_ARG_CATEGORIES = {
     "_initializer": "initializers",
@@ -38,6 +39,20 @@ def object_category(arg_name: str) -> str | None:
     `kernel_initializer` -> initializers, `activity_regularizer` -> regularizers, ..."""
     return next((c for s, c in OBJECT_ARG_CATEGORIES.items() if arg_name.endswith(s)), None)
 
+
+OUTPUT_PATH_ARGS = {
+    "BackupAndRestore": "backup_dir",
+    "CSVLogger": "filename",
+    "ModelCheckpoint": "filepath",
+    "OrbaxCheckpoint": "directory",
+    "TensorBoard": "log_dir",
+}
+"""The callback arguments that name a file or folder Keras writes (or deletes): each must
+stay inside the run folder, where speck places relative paths."""
+MAX_PATH_BYTES = 4096
+"""PATH_MAX on Linux; a longer path cannot be opened."""
+MAX_NAME_BYTES = 255
+"""NAME_MAX of common file systems (ext4, APFS, NTFS): the longest one file or folder name."""
 
 WRAPPED_LAYER_ARGS = ("layer", "backward_layer")
 SPECK_CALLBACK_ARGS = {"ModelCheckpoint": {legacy.CHECKPOINT_EVERY: "int"}}
@@ -206,9 +221,14 @@ def pydantic_diagnostics(
         by_path.setdefault(path, []).append(dict(err))
     out = []
     done: set[SpecPath] = set()
+    # A number that is not finite fits one member of a union (`float | str`, `dict | list`);
+    # the other members' type errors at or above it say nothing more.
+    not_finite = [p for e, p in zip(errors, paths, strict=True) if e["type"] == "finite_number"]
     for err, path in zip(errors, paths, strict=True):
         loc = tuple(err["loc"])
         kind = err["type"]
+        if kind in _TYPE_WORDS and any(p[: len(path)] == path for p in not_finite):
+            continue
         same = by_path[path]
         if len(same) > 1 and all(e["type"] in _TYPE_WORDS for e in same):
             if path in done:
@@ -250,12 +270,29 @@ def pydantic_diagnostics(
             if isinstance(err["input"], str):
                 hint = did_you_mean(suggest(err["input"], expected))
             message = f"{message}. Received: {_short(err['input'])}"
+        elif kind in ("less_than_equal", "greater_than_equal") and _limit(err) is not None:
+            limit = _limit(err)
+            reason = LIMIT_REASONS[-limit - 1 if limit < 0 else limit]
+            message = f"{message} ({reason}). Received: {_short(err['input'])}"
+            hint = f"write at {'most' if kind == 'less_than_equal' else 'least'} {limit:,}"
+        elif kind == "finite_number":
+            message = f"{message}. Received: {_short(err['input'])}"
+            hint = "write a finite number; Keras would compute NaN with it"
         elif "input" in err and kind not in ("value_error", "assertion_error"):
             message = f"{message}. Received: {_short(err['input'])}"
         if loc and loc[-1] == "[key]":
             at = "key"  # a mapping key itself is wrong (a bad node name)
         out.append(Diagnostic(message, path, source.locate(path, prefer=at), suggestion=hint))
     return out
+
+
+def _limit(err: Any) -> int | None:
+    """The bound an error names, where it is one of TensorFlow's (`LIMIT_REASONS`)."""
+    ctx = err.get("ctx") or {}
+    limit = ctx.get("le", ctx.get("ge"))
+    if not isinstance(limit, int) or (-limit - 1 if limit < 0 else limit) not in LIMIT_REASONS:
+        return None
+    return limit
 
 
 def _misspelled(
@@ -406,9 +443,17 @@ class CatalogChecker:
         for key, value in args.items():
             apath = (*path, key)
             if key in extra:
-                if not _is_int(value) or value < 1:
+                if not _is_int(value) or not 1 <= value <= INT64_MAX:
+                    problem = (
+                        "a positive integer"
+                        if not _is_int(value) or value < 1
+                        else ("at most 2**63 - 1, the largest integer TensorFlow holds")
+                    )
                     self.error(
-                        apath, f"must be a positive integer. Received: {value!r}", at="value"
+                        apath,
+                        f"must be {problem}. Received: {_short(value)}",
+                        f"write a number from 1 to {INT64_MAX:,}" if _is_int(value) else None,
+                        at="value",
                     )
                 continue
             arg = entry.args.get(key)
@@ -443,7 +488,10 @@ class CatalogChecker:
         if name == "learning_rate" and isinstance(value, dict):
             self.obj("schedules", value, path)
             return
-        problem = check_value(arg, value)
+        if entry.category == "callbacks" and OUTPUT_PATH_ARGS.get(entry.name) == name:
+            problem = check_output_path(name, value, arg.default)
+        else:
+            problem = check_extremes(name, value) or check_value(arg, value)
         if problem:
             message, hint = problem
             self.error(path, message, hint, at="value")
@@ -626,4 +674,106 @@ def _check_range(arg: Arg, value: float) -> tuple[str, str | None] | None:
     if high is not None and (value > high or (arg.exclusive_maximum and value == high)):
         op = "<" if arg.exclusive_maximum else "<="
         return (f"must be {op} {high:g}. Received: {arg.name}={value!r}", None)
+    return None
+
+
+def check_output_path(name: str, value: Any, default: Any) -> tuple[str, str | None] | None:
+    """A path a callback writes to: a relative path that stays inside the run folder, where
+    speck places it. Returns (message, hint) when it does not."""
+    example = default if isinstance(default, str) and default else _PATH_EXAMPLES.get(name, "out")
+    placed = "relative paths are placed in the run folder"
+    if not isinstance(value, str):
+        return (
+            f"{name} is a path relative to the run folder. Received: {_short(value)}",
+            f"write e.g. {example}; {placed}",
+        )
+    parts = re.split(r"[/\\]", value)
+    kept = [p for p in parts if p not in ("", ".", "..")]
+    relative = "/".join(kept) if kept and not value.startswith("~") else example
+    hint = f"write {relative}; {placed}"
+    problem = None
+    if value == "":
+        problem = "is empty"
+    elif "\0" in value:
+        problem = "holds a NUL character, which no file name may"
+        hint = f"write {value.replace(chr(0), '')}; {placed}"
+    elif value.startswith("~"):
+        problem = "starts with ~, which is not your home folder here but a folder named '~'"
+        relative = "/".join(kept[1:]) or example
+        hint = f"write {relative}; {placed}"
+    elif value.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:[/\\]", value):
+        problem = "is an absolute path, outside the run folder"
+        hint = f"write {kept[-1] if kept else example}; {placed}"
+    elif ".." in parts:
+        problem = "goes up out of the run folder with '..'"
+    elif not kept:
+        problem = "names the run folder itself, which speck manages"
+        hint = f"write a folder or file inside it, e.g. {example}"
+    elif len(value.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
+        size = len(value.encode("utf-8", "surrogatepass"))
+        problem = f"is {size:,} bytes long; a path may be at most {MAX_PATH_BYTES:,}"
+        hint = "write a shorter path"
+    else:
+        long = next(
+            (p for p in kept if len(p.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES), None
+        )
+        if long is not None:
+            size = len(long.encode("utf-8", "surrogatepass"))
+            problem = f"has a name of {size:,} bytes; a file name may be at most {MAX_NAME_BYTES}"
+            hint = "write a shorter name"
+    if problem is None:
+        return None
+    return (f"{name} {problem}. Received: {name}={_short(value)}", hint)
+
+
+_PATH_EXAMPLES = {
+    "backup_dir": "backup",
+    "filename": "logs/train.csv",
+    "filepath": "checkpoints/model.keras",
+    "directory": "checkpoints",
+    "log_dir": "logs",
+}
+
+
+INFINITY_ALLOWED = frozenset(
+    {
+        "baseline",  # EarlyStopping: no baseline to beat
+        "initial_value_threshold",  # ModelCheckpoint: save the first model
+        "max_value",  # MaxNorm, MinMaxNorm, ReLU: no ceiling
+        "clipnorm",  # optimizers: no clipping
+        "clipvalue",
+        "global_clipnorm",
+        "boundaries",  # PiecewiseConstantDecay, Discretization: open-ended bins
+        "bin_boundaries",
+    }
+)
+"""Float arguments where an infinite value means "no bound" rather than a broken number."""
+
+
+def check_extremes(name: str, value: Any) -> tuple[str, str | None] | None:
+    """Numbers no Keras argument can take: NaN, infinity (except where it means no bound, see
+    `INFINITY_ALLOWED`) and integers beyond TensorFlow's int64, in a value or in any list or
+    mapping inside it."""
+    if isinstance(value, float):
+        if math.isnan(value):
+            return (
+                f"{name} is NaN (not a number). Received: {name}={value!r}",
+                "write a number; with NaN, Keras computes NaN",
+            )
+        if math.isinf(value) and name not in INFINITY_ALLOWED:
+            return (
+                f"{name} must be finite. Received: {name}={value!r}",
+                "write a finite number; Keras would compute NaN or infinity with it",
+            )
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if not -INT64_MAX - 1 <= value <= INT64_MAX:
+            return (
+                f"{name} is beyond the 64-bit integers TensorFlow holds. Received: "
+                f"{name}={_short(value)}",
+                f"write a number from {-INT64_MAX - 1:,} to {INT64_MAX:,}",
+            )
+    elif isinstance(value, list | tuple):
+        return next(filter(None, (check_extremes(name, v) for v in value)), None)
+    elif isinstance(value, dict):
+        return next(filter(None, (check_extremes(name, v) for v in value.values())), None)
     return None

@@ -8,7 +8,7 @@ Each text file says what it expects on its first lines, as comments:
 
 (several `# expect:` lines for a file with several problems; lines count from the top of the
 file, comment lines included). Files that cannot carry a comment (binary, empty, a control
-character) have their expectation in `SIDECAR` below.
+character, JSON) have their expectation in `SIDECAR` below.
 """
 
 from __future__ import annotations
@@ -43,6 +43,12 @@ SIDECAR: dict[str, list[Expected]] = {
     "empty.yaml": [Expected(1, 1, "(top level)", "the file is empty")],
     # "name: a<NUL>b": the NUL is the 8th character of line 2.
     "nul_byte.yaml": [Expected(2, 8, "(top level)", "character U+0000 is not allowed")],
+    # JSON has no comments. The comma after the one layer's `}}`, the 40th character of line 6.
+    "json_trailing_comma.json": [Expected(6, 40, "(top level)", "not valid JSON: a trailing")],
+    # `NaN`, which Python's JSON parser (and YAML) reads, is the 54th character of line 5.
+    "json_nan.json": [
+        Expected(5, 54, "compile.optimizer.SGD.learning_rate", "NaN is not a JSON number")
+    ],
 }
 
 

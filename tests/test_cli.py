@@ -97,10 +97,15 @@ def test_validate_github_annotations(runner: CliRunner) -> None:
 
 
 def test_an_unreadable_file_is_invalid_input(runner: CliRunner, tmp_path: Path) -> None:
-    result = runner.invoke(app, ["validate", str(tmp_path / "missing.yaml")])
+    missing = tmp_path / "missing.yaml"
+    result = runner.invoke(app, ["validate", str(missing)])
     assert result.exit_code == 2
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert "cannot read file" in result.stderr
+    assert result.stderr.startswith(
+        f"{missing}:1:1: error: (top level): the spec file does not exist (check the path"
+    )
+    result = runner.invoke(app, ["validate", "--format", "json", str(missing)])
+    assert [d["file"] for d in json.loads(result.stdout)] == [str(missing)]
 
 
 def test_build_refuses_bad_specs_before_tensorflow(runner: CliRunner) -> None:

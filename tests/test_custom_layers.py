@@ -274,6 +274,7 @@ def test_the_emitted_script_imports_the_class_and_builds_the_same_model(
     assert emitted.count_params() == live.count_params() == PARAMS
 
 
+@pytest.mark.tf
 def test_emit_writes_the_script_with_the_flag(
     package: Path, tmp_path: Path, runner: CliRunner
 ) -> None:
@@ -282,7 +283,24 @@ def test_emit_writes_the_script_with_the_flag(
     result = runner.invoke(app, ["emit", str(spec), "-o", str(out), "--allow-custom-layers"])
     assert result.exit_code == 0, result.output
     assert f"from {MODULE}.layers import ScaledDense" in out.read_text(encoding="utf-8")
-    assert MODULE not in sys.modules  # emitting writes the import; it does not run it
+    assert f"{MODULE}.layers" in sys.modules  # imported to check it is a Keras layer
+
+
+@pytest.mark.tf
+def test_emit_refuses_a_class_that_is_not_a_keras_layer(
+    package: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    spec = write_spec(tmp_path, f"{MODULE}.layers:NotALayer")
+    out = tmp_path / "custom.py"
+    result = runner.invoke(app, ["emit", str(spec), "-o", str(out), "--allow-custom-layers"])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.stderr.splitlines() if ": error: " in line]
+    assert errors == [
+        f"{spec}:4:3: error: custom_layers.ScaledDense: {MODULE}.layers:NotALayer is not a "
+        "Keras layer class (a subclass of keras.layers.Layer). Received: "
+        f"<class '{MODULE}.layers.NotALayer'>"
+    ]
+    assert not out.exists()
 
 
 def test_a_custom_class_name_that_clashes_is_imported_under_another_name(tmp_path: Path) -> None:

@@ -4,13 +4,14 @@ size, tags, merge keys), encodings, and the plain values it yields."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from speck.diagnostics import SpecError
+from speck.diagnostics import Diagnostic, SpecError
 from speck.graph import Location
 from speck.load import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_bytes, load_file, load_text
 
@@ -208,10 +209,55 @@ def test_control_characters_are_placed() -> None:
     )
 
 
-def test_load_file_reports_an_unreadable_file(tmp_path: Path) -> None:
+def file_error(path: Path) -> Diagnostic:
     with pytest.raises(SpecError) as info:
-        load_file(tmp_path / "missing.yaml")
-    assert "cannot read file" in str(info.value)
+        load_file(path)
+    (diag,) = info.value.diagnostics
+    return diag
+
+
+def test_a_missing_file_is_named(tmp_path: Path) -> None:
+    diag = file_error(tmp_path / "missing.yaml")
+    assert diag.location == Location(str(tmp_path / "missing.yaml"), 1, 1)
+    assert diag.message == "the spec file does not exist"
+    assert diag.as_dict()["file"] == str(tmp_path / "missing.yaml")
+
+
+def test_a_folder_is_not_a_spec(tmp_path: Path) -> None:
+    assert file_error(tmp_path).message == "this is a folder; a spec is a regular file"
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
+    fifo = tmp_path / "x.yaml"
+    os.mkfifo(fifo)
+    # Opening a FIFO for reading would block until a writer comes; none ever does here.
+    assert file_error(fifo).message == "this is a named pipe (FIFO); a spec is a regular file"
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero here")
+def test_a_device_is_refused_before_reading() -> None:
+    assert file_error(Path("/dev/zero")).message == (
+        "this is a character device; a spec is a regular file"
+    )
+
+
+def test_a_large_file_is_read_only_up_to_the_bound(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.yaml"
+    path.write_bytes(b"#" * (3 * MAX_BYTES))
+    read: list[int] = []
+    real_read = os.read
+
+    def counting_read(fd: int, n: int) -> bytes:
+        chunk = real_read(fd, n)
+        read.append(len(chunk))
+        return chunk
+
+    monkeypatch.setattr(os, "read", counting_read)
+    assert "a spec may be at most" in file_error(path).message
+    assert sum(read) == MAX_BYTES + 1
 
 
 def test_sha256_is_of_the_text(tmp_path: Path) -> None:
@@ -239,3 +285,105 @@ json_values = st.recursive(
 def test_any_json_document_loads_to_itself(data: dict[str, object]) -> None:
     text = json.dumps(data)
     assert load_text(text, "s.json").data == data
+
+
+# --- YAML 1.2 numbers -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "hint"),
+    [
+        ("010", "010 is 8 in YAML 1.1 and 10 in YAML 1.2", "write 8 or 10"),
+        ("1:30", "1:30 is the number 90 in YAML 1.1 but the text '1:30' in YAML 1.2", "write 90"),
+        ("0b11", "0b11 is the number 3 in YAML 1.1 but the text '0b11' in YAML 1.2", "write 3"),
+        ("1_0", "1_0 is the number 10 in YAML 1.1 but the text '1_0' in YAML 1.2", "write 10"),
+        ("-0x10", "-0x10 is the number -16 in YAML 1.1", "write -16"),
+        ("0o10", "0o10 is the number 8 in YAML 1.2 but the text '0o10' in YAML 1.1", "write 8"),
+        ("09", "09 is the number 9 in YAML 1.2 but the text '09' in YAML 1.1", "write 9"),
+    ],
+)
+def test_numbers_that_yaml_1_1_and_1_2_read_apart_are_refused(
+    text: str, message: str, hint: str
+) -> None:
+    with pytest.raises(SpecError) as info:
+        load_text(f"model:\n  units: {text}\n", "s.yaml")
+    (diag,) = info.value.diagnostics
+    assert diag.location == Location("s.yaml", 2, 10)
+    assert diag.path == ("model", "units")
+    assert diag.message.startswith(message)
+    assert diag.suggestion is not None and diag.suggestion.startswith(hint)
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0x10", 16),  # hexadecimal is the same number in both
+        ("00", 0),
+        ("+5", 5),
+        ("1.", 1.0),
+        ("-2.5e-3", -0.0025),
+        ("1e3", 1000.0),  # text to YAML 1.1's resolver, but a number to everyone else
+        ("'010'", "010"),  # quoted: the text
+        ("1.2.3", "1.2.3"),
+    ],
+)
+def test_numbers_both_read_alike_are_kept(text: str, value: object) -> None:
+    loaded = load_text(f"units: {text}\n").data["units"]
+    assert loaded == value and type(loaded) is type(value)
+
+
+def test_a_number_too_long_to_convert_is_an_error_not_a_crash() -> None:
+    assert "too long to read" in error_of("units: 1" + "0" * 5000 + "\n")
+
+
+# --- JSON specs are JSON ----------------------------------------------------------------------
+
+
+def json_error(text: str) -> Diagnostic:
+    with pytest.raises(SpecError) as info:
+        load_text(text, "s.json")
+    (diag,) = info.value.diagnostics
+    return diag
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "column", "message"),
+    [
+        ('{"a": 1,\n "b": [1, 2,]\n}', 2, 12, "a trailing comma"),
+        ('{"a": 1,\n}', 1, 8, "a trailing comma"),
+        ('{\n  // a note\n  "a": 1\n}', 2, 3, "a comment"),
+        ("{'a': 1}", 1, 2, "a single-quoted string"),
+        ('{"a": 1} {"b": 2}', 1, 10, "Extra data"),
+    ],
+)
+def test_a_json_spec_that_yaml_would_accept_is_refused_at_its_place(
+    text: str, line: int, column: int, message: str
+) -> None:
+    diag = json_error(text)
+    assert diag.location == Location("s.json", line, column)
+    assert message in diag.message
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_json_has_no_nan_or_infinity(constant: str) -> None:
+    diag = json_error('{"fit": {\n  "lr": ' + constant + "}}")
+    assert diag.path == ("fit", "lr")
+    assert diag.location == Location("s.json", 2, 9)
+    assert diag.message == f"not valid JSON: {constant} is not a JSON number"
+
+
+def test_the_same_text_in_a_yaml_file_is_yaml() -> None:
+    assert load_text('{"a": [1, 2,],}', "s.yaml").data == {"a": [1, 2]}
+
+
+def test_valid_json_keeps_its_positions() -> None:
+    loaded = load_text('{\n  "model": {\n    "units": 3\n  }\n}\n', "s.json")
+    assert loaded.data == {"model": {"units": 3}}
+    assert loaded.source.locate(("model", "units"), prefer="value") == Location("s.json", 3, 14)
+
+
+def test_json_that_yaml_cannot_follow_is_still_read() -> None:
+    key = "k" * 1100  # YAML's keys are at most 1,024 characters; JSON's are not
+    loaded = load_text(json.dumps({key: 1, "b": [2]}), "s.json")
+    assert loaded.data == {key: 1, "b": [2]}
+    assert loaded.source.locate(("b", 0)) == Location("s.json", 1, 1)

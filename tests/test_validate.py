@@ -5,6 +5,7 @@ catalog checks of Keras names, arguments and values. No TensorFlow."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
 from conftest import SPECS
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from speck.catalog import load_catalog
 from speck.diagnostics import Diagnostic, SpecError, format_path
 from speck.load import load_text
+from speck.pipeline import analyze
 from speck.resolve import resolve
 from speck.spec import Spec
 from speck.validate import (
@@ -326,6 +328,23 @@ def test_unused_input_and_layer() -> None:
     }
 
 
+def test_sharing_weights_does_not_use_the_shared_nodes_output() -> None:
+    # `twin` reuses `first`'s Dense on b; nothing reads `first` itself, so a reaches nothing.
+    diags = problems(
+        functional(
+            "    - {name: first, Dense: {units: 1}, from: a}\n"
+            "    - {name: twin, shares: first, from: b}\n"
+            "    - {name: out, Dense: {units: 1}, from: twin}",
+            "[out]",
+        )
+    )
+    got = {(d.severity, format_path(d.path)): d.message for d in diags}
+    assert got == {
+        ("error", "model.inputs.a"): "input 'a' does not reach any output",
+        ("warning", "model.layers[0]"): "layer 'first' does not reach any output",
+    }
+
+
 def test_cycles_duplicates_and_shares() -> None:
     got = wiring("""\
         - {name: x, Dense: {units: 4}, from: [a, y]}
@@ -373,3 +392,256 @@ def test_per_output_losses_must_name_outputs() -> None:
 def test_warnings_alone_do_not_fail() -> None:
     diags = ok(ONE + "compile: {optimizer: {SGD: {lr: 0.1}}, loss: mse}\n")
     assert [d.severity for d in diags] == ["warning"]
+
+
+# --- paths a callback writes stay in the run folder ------------------------------------------
+
+
+def callback_errors(callback: str) -> list[str]:
+    return [
+        d.message + (f" ({d.suggestion})" if d.suggestion else "")
+        for d in problems(ONE + f"callbacks:\n  - {callback}\n")
+        if d.severity == "error"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("callback", "message"),
+    [
+        (
+            "CSVLogger: {filename: /tmp/logs/train.csv}",
+            "filename is an absolute path, outside the run folder. Received: "
+            "filename='/tmp/logs/train.csv' (write train.csv; relative paths are placed in "
+            "the run folder)",
+        ),
+        (
+            "BackupAndRestore: {backup_dir: ..}",
+            "backup_dir goes up out of the run folder with '..'. Received: backup_dir='..' "
+            "(write backup; relative paths are placed in the run folder)",
+        ),
+        (
+            "CSVLogger: {filename: logs/../../train.csv}",
+            "filename goes up out of the run folder with '..'. Received: "
+            "filename='logs/../../train.csv' (write logs/train.csv; relative paths are placed "
+            "in the run folder)",
+        ),
+        (
+            "TensorBoard: {log_dir: ~/logs}",
+            "log_dir starts with ~, which is not your home folder here but a folder named '~'. "
+            "Received: log_dir='~/logs' (write logs; relative paths are placed in the run "
+            "folder)",
+        ),
+        (
+            'BackupAndRestore: {backup_dir: ""}',
+            "backup_dir is empty. Received: backup_dir='' (write backup; relative paths are "
+            "placed in the run folder)",
+        ),
+        (
+            "BackupAndRestore: {backup_dir: .}",
+            "backup_dir names the run folder itself, which speck manages. Received: "
+            "backup_dir='.' (write a folder or file inside it, e.g. backup)",
+        ),
+        (
+            "TensorBoard: {log_dir: ./}",
+            "log_dir names the run folder itself, which speck manages. Received: "
+            "log_dir='./' (write a folder or file inside it, e.g. logs)",
+        ),
+        (
+            'CSVLogger: {filename: "a\\0b.csv"}',
+            "filename holds a NUL character, which no file name may. Received: "
+            "filename='a\\x00b.csv' (write ab.csv; relative paths are placed in the run folder)",
+        ),
+        (
+            "CSVLogger: {filename: null}",
+            "filename is a path relative to the run folder. Received: None (write e.g. "
+            "logs/train.csv; relative paths are placed in the run folder)",
+        ),
+        (
+            "CSVLogger: {filename: {a: 1}}",
+            "filename is a path relative to the run folder. Received: {'a': 1} (write e.g. "
+            "logs/train.csv; relative paths are placed in the run folder)",
+        ),
+        (
+            f"CSVLogger: {{filename: logs/{'x' * 256}.csv}}",
+            "filename has a name of 260 bytes; a file name may be at most 255. Received: "
+            f"filename='logs/{'x' * 51}... "  # the value is cut at 60 characters
+            "(write a shorter name)",
+        ),
+        (
+            f"TensorBoard: {{log_dir: {'/'.join(['d' * 200] * 21)}}}",
+            "log_dir is 4,220 bytes long; a path may be at most 4,096. Received: "
+            f"log_dir='{'d' * 56}... "
+            "(write a shorter path)",
+        ),
+    ],
+)
+def test_callback_paths_stay_inside_the_run_folder(callback: str, message: str) -> None:
+    assert callback_errors(callback) == [message]
+
+
+def test_a_callback_path_error_is_at_its_value() -> None:
+    (diag,) = problems(ONE + "callbacks:\n  - CSVLogger: {filename: /etc/passwd}\n")
+    assert diag.format() == (
+        "s.yaml:5:27: callbacks[0].CSVLogger.filename: filename is an absolute path, outside "
+        "the run folder. Received: filename='/etc/passwd' (write passwd; relative paths are "
+        "placed in the run folder)"
+    )
+
+
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "CSVLogger: {filename: logs/train.csv}",
+        "ModelCheckpoint: {filepath: 'checkpoints/{epoch:02d}.keras'}",
+        "TensorBoard: {log_dir: logs/run.1}",
+        "BackupAndRestore: {backup_dir: backup}",
+        "TensorBoard: {}",
+    ],
+)
+def test_relative_callback_paths_are_fine(callback: str) -> None:
+    ok(ONE + f"callbacks:\n  - {callback}\n")
+
+
+def test_every_callback_argument_that_names_a_path_is_checked() -> None:
+    from speck.validate import OUTPUT_PATH_ARGS
+
+    catalog = load_catalog()
+    words = {"dir", "path", "file", "filename", "filepath", "directory"}
+    named = {
+        (cls, arg)
+        for cls in catalog.names("callbacks")
+        for arg in catalog.get("callbacks", cls).args  # type: ignore[union-attr]
+        if words & set(arg.split("_"))
+    }
+    not_files = {("RemoteMonitor", "path")}  # the URL path on the monitoring server
+    assert named - not_files == set(OUTPUT_PATH_ARGS.items())
+
+
+# --- values Keras cannot take ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        (
+            "seed: 4294967296\n" + ONE,
+            "s.yaml:3:7: seed: Input should be less than or equal to 4294967295 (seeds are "
+            "32-bit unsigned integers). Received: 4294967296 (write at most 4,294,967,295)",
+        ),
+        (
+            "model: {input: [2147483648], layers: [Dense: {units: 1}]}\n",
+            "s.yaml:3:17: model.input[0]: Input should be less than or equal to 2147483647 "
+            "(TensorFlow takes sizes as 32-bit integers). Received: 2147483648 "
+            "(write at most 2,147,483,647)",
+        ),
+        (
+            ONE + "fit: {batch_size: 9223372036854775808}\n",
+            "s.yaml:4:19: fit.batch_size: Input should be less than or equal to 2147483647 "
+            "(TensorFlow takes sizes as 32-bit integers). Received: 9223372036854775808 "
+            "(write at most 2,147,483,647)",
+        ),
+        (
+            ONE + "fit: {epochs: 100000000000000000000000000000000}\n",
+            "s.yaml:4:15: fit.epochs: Input should be less than or equal to "
+            "9223372036854775807 (TensorFlow's integers are 64-bit). Received: "
+            "100000000000000000000000000000000 (write at most 9,223,372,036,854,775,807)",
+        ),
+        (
+            "model: {input: [4], layers: [Dense: {units: 9223372036854775808}]}\n",
+            "s.yaml:3:45: model.layers[0].Dense.units: units is beyond the 64-bit integers "
+            "TensorFlow holds. Received: units=9223372036854775808 (write a number from "
+            "-9,223,372,036,854,775,808 to 9,223,372,036,854,775,807)",
+        ),
+        (
+            ONE + "compile: {loss: mse, optimizer: {SGD: {learning_rate: .nan}}}\n",
+            "s.yaml:4:55: compile.optimizer.SGD.learning_rate: learning_rate is NaN (not a "
+            "number). Received: learning_rate=nan (write a number; with NaN, Keras computes NaN)",
+        ),
+        (
+            ONE + "compile: {loss: mse, optimizer: {Adam: {beta_1: -.inf}}}\n",
+            "s.yaml:4:49: compile.optimizer.Adam.beta_1: beta_1 must be finite. Received: "
+            "beta_1=-inf (write a finite number; Keras would compute NaN or infinity with it)",
+        ),
+        (
+            ONE + "compile: {loss: mse, loss_weights: {dense: .inf}}\n",
+            "s.yaml:4:44: compile.loss_weights.dense: Input should be a finite number. "
+            "Received: inf (write a finite number; Keras would compute NaN with it)",
+        ),
+    ],
+)
+def test_values_keras_cannot_take_are_refused(body: str, line: str) -> None:
+    assert line in lines(body)
+
+
+def test_a_number_that_is_not_finite_is_one_error_even_in_a_union() -> None:
+    body = (
+        ONE
+        + "data: {source: sklearn/iris, scale: .nan}\ncompile: {loss: mse, loss_weights: [.inf]}\n"
+    )
+    assert lines(body) == [
+        "s.yaml:4:37: data.scale: Input should be a finite number. Received: nan (write a "
+        "finite number; Keras would compute NaN with it)",
+        "s.yaml:5:37: compile.loss_weights[0]: Input should be a finite number. Received: inf "
+        "(write a finite number; Keras would compute NaN with it)",
+    ]
+
+
+def test_infinity_where_it_means_no_bound_is_fine() -> None:
+    ok(
+        "model: {input: [4], layers: [Dense: {units: 1}]}\n"
+        "compile: {loss: mse, optimizer: {SGD: {clipnorm: .inf}}}\n"
+        "callbacks: [EarlyStopping: {monitor: loss, baseline: .inf}]\n"
+    )
+
+
+def test_the_largest_values_keras_takes_are_fine() -> None:
+    ok(
+        "seed: 4294967295\n"
+        "model: {input: [2147483647], layers: [Dropout: {rate: 0.5, seed: 9223372036854775807}]}\n"
+        "fit: {epochs: 9223372036854775807, batch_size: 2147483647}\n"
+    )
+
+
+# --- the model's size ------------------------------------------------------------------------
+
+
+def analyzed(body: str, tmp_path: Path) -> list[str]:
+    path = tmp_path / "s.yaml"
+    path.write_text(HEAD + body, encoding="utf-8")
+    return [d.format(with_severity=True) for d in analyze(path).diagnostics]
+
+
+def test_a_model_too_large_to_build_is_an_error_at_its_largest_layer(tmp_path: Path) -> None:
+    body = "model: {input: [100000], layers: [Dense: {units: 1000}, Dense: {units: 100000}]}\n"
+    # 100000 * 1000 + 1000 = 100,001,000; 1000 * 100000 + 100000 = 100,100,000;
+    # 200,101,000 in all. Ten times the second layer's units: past 10**10 parameters.
+    assert analyzed(body, tmp_path) == [
+        f"{tmp_path / 's.yaml'}:3:57: warning: model.layers[1].Dense: the model has "
+        "200,101,000 parameters (800.4 MB as float32); layer 'dense_1' alone has 100,100,000 "
+        "(400.4 MB) (training needs several times that in memory, for gradients and optimizer "
+        "state)"
+    ]
+    body = "model: {input: [100000], layers: [Dense: {units: 1000}, Dense: {units: 10000000}]}\n"
+    # 1000 * 10**7 + 10**7 = 10,010,000,000 in the second; 10,110,001,000 in all.
+    assert analyzed(body, tmp_path) == [
+        f"{tmp_path / 's.yaml'}:3:57: error: model.layers[1].Dense: the model has "
+        "10,110,001,000 parameters (40.4 GB as float32); layer 'dense_1' alone has "
+        "10,010,000,000 (40.0 GB): past the 10,000,000,000 parameters (40.0 GB) speck builds "
+        "(make the layer smaller: fewer units or filters, or a smaller input)"
+    ]
+
+
+def test_a_model_of_ordinary_size_gets_no_word(tmp_path: Path) -> None:
+    assert analyzed("model: {input: [10000], layers: [Dense: {units: 9999}]}\n", tmp_path) == []
+
+
+def test_speck_own_callback_arguments_have_bounds_too() -> None:
+    body = (
+        ONE
+        + "callbacks: [ModelCheckpoint: {filepath: m.keras, every_epochs: 10000000000000000000}]\n"
+    )
+    assert lines(body) == [
+        "s.yaml:4:64: callbacks[0].ModelCheckpoint.every_epochs: must be at most 2**63 - 1, the "
+        "largest integer TensorFlow holds. Received: 10000000000000000000 (write a number from "
+        "1 to 9,223,372,036,854,775,807)"
+    ]

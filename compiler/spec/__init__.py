@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Field
 
 from speck.spec.data import DataSpec
 from speck.spec.model import (
+    SEED_MAX,
     FunctionalModel,
     InputSpec,
     LayerSpec,
@@ -86,7 +87,10 @@ class Spec(StrictModel):
     )
     description: str = Field("", description="What this spec is for, in a sentence.")
     seed: int | None = Field(
-        None, ge=0, description="Random seed for weights, shuffling and noise; unset: not seeded."
+        None,
+        ge=0,
+        le=SEED_MAX,
+        description="Random seed for weights, shuffling and noise; unset: not seeded.",
     )
     data: DataSpec | None = Field(
         None, description="Where the data comes from and how to shape it."

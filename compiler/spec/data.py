@@ -33,7 +33,7 @@ from pydantic import (
     model_validator,
 )
 
-from speck.spec.model import StrictModel
+from speck.spec.model import SEED_MAX, StrictModel
 
 KERAS_SOURCES = (
     "mnist",
@@ -91,7 +91,7 @@ class _SequenceOptions(StrictModel):
     maxlen: int | None = Field(
         None, ge=1, description="Keras drops sequences longer than this (see sequence_length)."
     )
-    seed: int = Field(113, description="Seed of Keras' own shuffle of the file.")
+    seed: int = Field(113, ge=0, le=SEED_MAX, description="Seed of Keras' own shuffle of the file.")
     start_char: int | None = Field(1, description="Index that marks a sequence's start.")
     oov_char: int | None = Field(2, description="Index of out-of-vocabulary words.")
     index_from: int = Field(3, ge=0, description="Offset added to word indices.")
@@ -109,7 +109,9 @@ class _Cifar100Options(StrictModel):
 
 class _BostonOptions(StrictModel):
     test_split: float = Field(0.2, ge=0, lt=1, description="Fraction Keras holds out as test.")
-    seed: int = Field(113, description="Seed of Keras' own shuffle before splitting.")
+    seed: int = Field(
+        113, ge=0, le=SEED_MAX, description="Seed of Keras' own shuffle before splitting."
+    )
 
 
 class _PatchOptions(StrictModel):

@@ -19,9 +19,11 @@ from pydantic import (
     Discriminator,
     Field,
     Tag,
+    field_validator,
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 LAYER_ENTRY_KEYS = ("name", "from", "shares")
 """Keys of a layer entry besides its one layer-type key."""
@@ -61,14 +63,56 @@ def parse_reference(value: str) -> tuple[str, int | None]:
     return name, None if index is None else int(index)
 
 
+INT32_MAX = 2**31 - 1
+"""The largest size TensorFlow takes in a 32-bit shape: a batch of 2**31 fails with "Invalid
+value in tensor used for shape", and its GPU kernels index tensors with 32-bit integers."""
+INT64_MAX = 2**63 - 1
+"""The largest integer TensorFlow holds: a larger one fails to convert to a tensor ("out-of-range
+integer"), and Keras counts training steps in an int64 (`optimizer.iterations`)."""
+SEED_MAX = 2**32 - 1
+"""`keras.utils.set_random_seed` and NumPy's `RandomState` take seeds from 0 to 2**32 - 1."""
+
+LIMIT_REASONS = {
+    INT32_MAX: "TensorFlow takes sizes as 32-bit integers",
+    INT64_MAX: "TensorFlow's integers are 64-bit",
+    SEED_MAX: "seeds are 32-bit unsigned integers",
+}
+"""Why each bound is where it is, for the messages of values past it."""
+
+
+def _check_int64(value: Any) -> None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value > INT64_MAX:
+            raise PydanticCustomError(
+                "less_than_equal", "Input should be less than or equal to {le}", {"le": INT64_MAX}
+            )
+        if value < -INT64_MAX - 1:
+            raise PydanticCustomError(
+                "greater_than_equal",
+                "Input should be greater than or equal to {ge}",
+                {"ge": -INT64_MAX - 1},
+            )
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_int64(item)
+
+
 class StrictModel(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
+    """Unknown keys are errors; numbers are finite, and integers fit in TensorFlow's int64."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True, allow_inf_nan=False)
+
+    @field_validator("*")
+    @classmethod
+    def _int64(cls, value: Any) -> Any:
+        _check_int64(value)
+        return value
 
 
 class InputSpec(StrictModel):
     """An input tensor: its shape without the batch dimension (`null` for any size)."""
 
-    shape: list[Annotated[int, Field(ge=1)] | None] = Field(
+    shape: list[Annotated[int, Field(ge=1, le=INT32_MAX)] | None] = Field(
         description="Shape without the batch dimension, e.g. [28, 28, 1]; null for any size."
     )
     dtype: Literal[DTYPES] = Field("float32", description="Element type.")  # type: ignore[valid-type]

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from speck.spec.model import StrictModel
+from speck.spec.model import INT32_MAX, StrictModel
 
 ObjectSpec = Annotated[
     str | dict[str, dict[str, Any] | None],
@@ -40,7 +40,7 @@ class FitSpec(StrictModel):
     """What `model.fit` receives (the data comes from the `data:` section)."""
 
     epochs: int = Field(1, ge=1, description="Number of passes over the training data.")
-    batch_size: int = Field(32, ge=1, description="Samples per gradient step.")
+    batch_size: int = Field(32, ge=1, le=INT32_MAX, description="Samples per gradient step.")
     shuffle: bool = Field(True, description="Shuffle the training data every epoch.")
     validation_freq: int = Field(1, ge=1, description="Validate every N epochs.")
     steps_per_epoch: int | None = Field(None, ge=1, description="Cap the steps of each epoch.")
