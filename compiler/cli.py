@@ -272,6 +272,7 @@ def train(
             echo_err(format_diagnostic(d, overrides))
     custom_layers_or_exit(resolved, allow_custom_layers)
     from speck.train import (
+        DataError,
         NotTrainable,
         RunFolderError,
         backup_dir_for,
@@ -308,6 +309,9 @@ def train(
         fail(str(exc))
     except NotTrainable as exc:
         fail(str(exc), EXIT_INVALID)
+    except DataError as exc:
+        where = str(exc.location) if exc.location else str(spec)
+        fail(f"{where}: error: data.source: {exc}", EXIT_INVALID)
     for line in summary_lines(result):
         typer.echo(line)
 

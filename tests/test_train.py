@@ -34,7 +34,6 @@ from speck.overrides import (
     parse_path,
 )
 from speck.pipeline import resolve_file
-from speck.runtime.training import progress_verbosity
 from speck.train import (
     RunFolderError,
     backup_dir_for,
@@ -300,12 +299,6 @@ def classifier_spec_plan(folder: Path) -> Any:
     return resolve_file(write_spec(folder, classifier_spec(), "plain.yaml"), []).plan
 
 
-def test_progress_is_one_line_per_epoch_when_not_a_terminal() -> None:
-    assert progress_verbosity("auto") == 2  # pytest captures stdout
-    assert progress_verbosity(1) == 1
-    assert progress_verbosity(0) == 0
-
-
 def test_finished_run_is_not_overwritten_without_force(tmp_path: Path) -> None:
     (tmp_path / "metrics.json").write_text("{}")
     (tmp_path / "history.csv").write_text("epoch\n0\n")
@@ -370,7 +363,7 @@ def test_classifier_run_folder(tiny_data: Path) -> None:
     spec = classifier_spec(
         callbacks=[
             {"ModelCheckpoint": {"filepath": "ckpt/e{epoch}.keras", "every_epochs": 2}},
-            {"CSVLogger": {"filename": "own_log.csv"}},
+            {"CSVLogger": {"filename": "logs/own_log.csv"}},  # its folder is made
             {"EarlyStopping": {"monitor": "val_loss", "patience": 10}},
             {"ReduceLROnPlateau": {"monitor": "val_loss", "patience": 1, "factor": 0.5}},
             "TerminateOnNaN",
@@ -394,14 +387,14 @@ def test_classifier_run_folder(tiny_data: Path) -> None:
         "model.keras",
         "history.csv",
         "metrics.json",
-        "history.png",
         "confusion_matrix.png",
         "ckpt",
-        "own_log.csv",
+        "logs",
         "tb",
     } <= names
     assert "backup" not in names  # removed once training finished
-    assert "reconstructions.png" not in names
+    assert "reconstructions.png" not in names and "history.png" not in names
+    assert not [name for name in names if ".partial-" in name]
     # every_epochs: 2 over 4 epochs: checkpoints after epochs 2 and 4 only
     assert sorted(p.name for p in (out / "ckpt").iterdir()) == ["e2.keras", "e4.keras"]
     assert any((out / "tb" / "train").iterdir())
@@ -409,25 +402,27 @@ def test_classifier_run_folder(tiny_data: Path) -> None:
     rows = read_history(out / "history.csv")
     assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
-    assert len(read_history(out / "own_log.csv")) == 4
+    assert len(read_history(out / "logs" / "own_log.csv")) == 4
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics == result.metrics
     assert metrics["name"] == "tiny-classifier"
     assert metrics["epochs"] == 4
-    assert set(metrics["final"]) == {"train", "validation", "test"}
+    # final weights: validation from fit's last epoch, test evaluated; train as fit logged it
+    assert set(metrics["final"]) == {"validation", "test"}
+    assert metrics["validated_on"] == "validation"
     for split in metrics["final"].values():
         assert set(split) == {"loss", "accuracy"}
         assert 0 <= split["accuracy"] <= 1
+    last = rows[-1]
+    assert metrics["final"]["validation"]["loss"] == pytest.approx(float(last["val_loss"]))
+    assert metrics["train_last_epoch"]["loss"] == pytest.approx(float(last["loss"]))
     # 20% of 60 rows held out for test, then 20% of the other 48 for validation
     assert metrics["samples"] == {"train": 38, "validation": 10, "test": 12}
     assert metrics["wall_time_s"] > 0
     assert metrics["samples_per_second"] > 0
-    assert set(metrics["versions"]) >= {"python", "tensorflow", "keras", "numpy"}
-    assert metrics["plots"] == {
-        "history": "history.png",
-        "confusion_matrix": "confusion_matrix.png",
-    }
+    assert set(metrics["versions"]) >= {"tensorflow", "keras", "numpy", "matplotlib"}
+    assert metrics["plots"] == {"confusion_matrix": "confusion_matrix.png"}
     assert metrics["files"]["tensorboard"] == "tb"
     matrix = np.array(metrics["confusion_matrix"])
     assert matrix.shape == (3, 3)
@@ -498,7 +493,7 @@ def test_denoising_autoencoder_draws_reconstructions(tiny_data: Path) -> None:
     assert not (out / "confusion_matrix.png").exists()
     assert not (out / "backup").exists() and not (out / "state").exists()
     assert result.metrics["plots"]["reconstructions"] == "reconstructions.png"
-    assert set(result.metrics["final"]) == {"train", "validation"}
+    assert set(result.metrics["final"]) == {"validation"}
 
 
 @pytest.mark.tf
