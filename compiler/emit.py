@@ -1,13 +1,15 @@
-"""Back end 2, emit: the resolved graph and training plan -> a standalone training script.
+"""Back end 2, emit: the resolved graph and training plan -> the spec's training program.
 
-The script is what a person would write: `build_model()` names its variables after the spec's
-nodes, `compile_model()` and `make_callbacks()` spell the spec's Keras objects out, and the data
-and training steps are the very functions `speck train` runs, copied from `speck.runtime` by
-reading their source with `ast` (never importing them), together with the other runtime
-functions and module imports they use. The file's outline is a Jinja2 template; every statement
-in it is rendered here from `speck.render`, the one literal renderer, and the template prints
-nothing but the `Code` that renderer makes. The output is deterministic and already formatted
-as `ruff format` would write it. Nothing here imports TensorFlow.
+The program is what a person would write, and it is what `speck train` runs: `load_data()` is
+straight-line code for the plan's data steps (`speck.emit_data`), `build_model()` names its
+variables after the spec's nodes, `compile_model()` and `make_callbacks()` spell the spec's
+Keras objects out, and `run()` trains, evaluates, saves and draws the task's one figure. The
+helpers that code calls are copied from `speck.runtime` by reading their source with `ast` (never
+importing them), with the other runtime functions and module imports they use, and nothing else.
+The file's outline is a Jinja2 template; every statement in it is rendered here from
+`speck.render`, the one literal renderer, and the template prints nothing but the `Code` that
+renderer makes. The output is deterministic and already formatted as `ruff format` would write
+it. Emit reads only the IR (`resolved.graph`, `resolved.plan`). Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -61,9 +63,6 @@ RUNTIME_DIR = Path(__file__).with_name("runtime")
 RUNTIME_MODULES = ("data", "files", "training")
 """The runtime modules whose functions scripts copy, in the order the copies appear."""
 
-RUNTIME_ENTRY = ("training", "train")
-"""The runtime function a script calls; what it uses comes along with it."""
-
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
 SCRIPT_NAMES = frozenset(
@@ -88,14 +87,6 @@ SCRIPT_NAMES = frozenset(
     }
 )
 """Module-level names every script defines itself."""
-
-SCRIPT_IMPORTS = (
-    ("argparse", None, None),
-    ("pathlib", "Path", None),
-    ("keras", None, None),
-    ("keras", "layers", None),
-)
-"""What the template's own code imports: `(module, name, alias)`, name None for `import x`."""
 
 CHECKPOINT_EVERY = "every_epochs"
 """speck's ModelCheckpoint argument: every N epochs, i.e. `save_freq=N * steps_per_epoch`."""
@@ -299,12 +290,6 @@ def runtime_sources() -> dict[str, str]:
         if path.exists():
             out[name] = path.read_text(encoding="utf-8")
     return out
-
-
-@cache
-def runtime_copy() -> Copied:
-    """What every script carries of the runtime: `train` and all it uses."""
-    return copy_definitions(runtime_sources(), [RUNTIME_ENTRY], skip=())
 
 
 # --- imports ---------------------------------------------------------------------------------
@@ -553,7 +538,7 @@ def callbacks_body(plan: TrainingPlan) -> list[Code]:
     does not make them), then the spec's callbacks and the run folder's own."""
     lines = [Code("    import keras"), Code("")]
     for cb in plan.callbacks:
-        for key in ("filename", "filepath"):
+        for key in ("filename",) if cb.class_name == "CSVLogger" else ():
             value = cb.args.get(key)
             if isinstance(value, str) and not os.path.isabs(value):
                 folder = call("os.path.dirname", [_under_run(value)])
@@ -698,7 +683,9 @@ def emit_script(
     context["imports"] = import_block({*own, *copied.imports})
     context["runtime"] = [Code(block) for block in copied.blocks]
     if trainable:
-        context["needs"] = Code(_needs("\n".join([context["imports"], glue, *copied.blocks])))
+        needs = _needs("\n".join([context["imports"], glue, *copied.blocks]))
+        apart = len(NEEDS_LINE + needs) > LINE_LENGTH - 1
+        context["needs"] = Code(("\n" if apart else " ") + f"Needs {needs}.")
     return _template().render(**context)
 
 
@@ -751,6 +738,8 @@ DEPENDENCIES = {
     "sklearn": "scikit-learn",
     "matplotlib": "matplotlib",
 }
+NEEDS_LINE = "history.csv, metrics.json, confusion_matrix.png). Needs "
+"""The docstring's second line, up to where it names the libraries (the longest form)."""
 
 
 def _needs(text: str) -> str:
@@ -857,6 +846,9 @@ def run_files(plan: TrainingPlan) -> dict[str, str]:
     return files
 
 
+LOG = '(out_dir / "history.csv")'
+
+
 def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
     """The statements of `run`: the data, the model, fit, final metrics, save, the figure,
     metrics.json, and the backup removed last (so a run killed at any point can be resumed)."""
@@ -866,10 +858,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
     figure = data.figure
     several = len(graph.outputs) > 1
     x_rows = "row_count(x)" if _named_inputs(data) else "len(x)"
-    out: list[str | Code] = ["import keras"]
-    if figure:
-        out.append("import matplotlib")
-    out.append("import tensorflow as tf")
+    out: list[str | Code] = ["import keras", "import tensorflow as tf"]
     backup = "backup"
     out += [
         "",
@@ -898,16 +887,20 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
     if plan.steps_per_epoch:
         out.append(f"steps = {literal(plan.steps_per_epoch).flat()}")
     else:
-        out.append(f"steps = math.ceil({x_rows} / batch_size)")
+        out.append(f"steps = math.ceil({x_rows} / batch_size)  # per epoch")
     out += [
-        'log = out_dir / "history.csv"',
-        "if resume and log.exists():  # the epoch log only as far as the backup goes",
-        "    rows = log.read_text().splitlines(keepends=True)[: initial_epoch + 1]",
-        '    write_atomically(log, lambda tmp: Path(tmp).write_text("".join(rows)))',
+        f"if resume and {LOG}.exists():  # the log as far as the backup goes",
+        f"    rows = {LOG}.read_text().splitlines(True)[: initial_epoch + 1]",
+        f'    write_atomically({LOG[1:-1]}, lambda tmp: Path(tmp).write_text("".join(rows)))',
         "callbacks = make_callbacks(out_dir, steps, resume)",
     ]
     if any(CHECKPOINT_EVERY in cb.args for cb in plan.callbacks):
-        out.append("align_checkpoints(callbacks, initial_epoch, steps)")
+        out += [
+            "for cb in callbacks:  # resumed, save after the same epochs as an uninterrupted run",
+            "    if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance("
+            "cb.save_freq, int):",
+            "        cb._batches_seen_since_last_saving = initial_epoch * steps % cb.save_freq",
+        ]
     pipeline = [] if data.cache else ["cache=False"]
     train_args = ["x", "y", "batch_size"]
     if plan.shuffle:
@@ -997,7 +990,9 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
             out.append(f"scores = {predict}")
             ((name, kind),) = data.class_outputs
             y_true = f"{y_f}[{string(name)}]" if named else y_f
-            out.append(statement("matrix = ", _matrix(y_true, "scores", kind)))
+            one_hot = [st.args["classes"] for st in data.steps if st.op == "one_hot"]
+            known = str(int(one_hot[0])) if one_hot and one_hot[0] is not None else ""
+            out.append(statement("matrix = ", _matrix(y_true, "scores", kind, known)))
         title = Atom(f'f"{{NAME}}: {shown} split"')
         plot = [Atom("matrix"), Atom('out_dir / "confusion_matrix.png"'), title]
         out.append(statement("", call("plot_confusion_matrix", plot)))
@@ -1006,11 +1001,10 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         for s in data.splits
     }
     samples = _dict([(s, Atom(text)) for s, text in rows.items()])
-    libraries = "(tf, keras, np, matplotlib)" if figure else "(tf, keras, np)"
+    libraries = "(tf, keras, np)"
     metrics: list[tuple[str, Expr]] = [
         ("name", Atom("NAME")),
         ("epochs", Atom("initial_epoch + len(history.epoch)")),
-        ("epochs_this_run", Atom("len(history.epoch)")),
         ("resumed_from_epoch", Atom("initial_epoch if resume else None")),
         ("final", Atom("final")),
         (
@@ -1052,7 +1046,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
     return [line if isinstance(line, Code) else _indented(line) for line in out]
 
 
-def _matrix(y: str, scores: str, kind: str) -> Expr:
+def _matrix(y: str, scores: str, kind: str, classes: str = "") -> Expr:
     """Counts of (true class, predicted class), as the targets' encoding (decided from the
     loss) says to read targets and scores."""
     if kind in ("binary", "binary_logits"):

@@ -148,10 +148,13 @@ def step_lines(step: DataStep) -> list[Code]:
         return _each(a["arrays"], lambda n: call("flatten_labels", [Atom(n)]))
     if op == "keep":
         labels = literal(list(a["labels"]))
-        return [
-            _line(f"{x}, {y} = ", call("keep_labels", [Atom(x), Atom(y), labels]))
-            for x, y in (ARRAYS[s] for s in a["splits"])
-        ]
+        pairs = [ARRAYS[s] for s in a["splits"]]
+        kept = [call("keep_labels", [Atom(x), Atom(y), labels]) for x, y in pairs]
+        together = f"    {', '.join(f'({x}, {y})' for x, y in pairs)} = "
+        together += ", ".join(k.flat() for k in kept)
+        if len(pairs) > 1 and len(together) <= LINE_LENGTH:
+            return [Code(together)]
+        return [_line(f"{x}, {y} = ", k) for (x, y), k in zip(pairs, kept, strict=True)]
     if op == "limit":
         x, y = ARRAYS[a["split"]]
         return [_line(f"{x}, {y} = ", call("first_rows", [Atom(x), Atom(y), literal(a["rows"])]))]

@@ -1,7 +1,7 @@
 """Lowering the `data:` section into the IR: an ordered list of `DataStep`s and the decisions the
 run makes about its splits (which one validates, which figure to draw).
 
-Every choice the old run-time `prepare_data` made by looking at its input is made here, once:
+Every choice a run would otherwise make by looking at its data is made here, once:
 which splits exist after each step, which arrays a step applies to, whether labels need
 flattening or floats widening. The steps and their order are those of the spec's `DataSpec`
 docstring, and the random draws (one NumPy generator from the seed) come in the same order:

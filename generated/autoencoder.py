@@ -2,8 +2,7 @@
 # Spec sha256: 8f6d166d49727dc3fd9c8321ef162915dfb01c50f013a17ee68158a7ed0d7085
 # Regenerate with: speck emit specs/autoencoder.yaml
 """Training program: load_data -> build_model -> fit -> evaluate -> a run folder (model.keras,
-history.csv, metrics.json, reconstructions.png).
-Needs TensorFlow, NumPy and matplotlib.
+history.csv, metrics.json, reconstructions.png). Needs TensorFlow, NumPy and matplotlib.
 """
 
 import argparse
@@ -14,7 +13,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +31,7 @@ def load_data() -> tuple[Any, ...]:
     rng = np.random.default_rng(SEED)
     (x, y), (x_test, y_test) = keras.datasets.cifar10.load_data()
     y, y_test = y.reshape(-1), y_test.reshape(-1)
-    x, y = keep_labels(x, y, [1])
-    x_test, y_test = keep_labels(x_test, y_test, [1])
+    (x, y), (x_test, y_test) = keep_labels(x, y, [1]), keep_labels(x_test, y_test, [1])
     x, x_test = scale(x, 1 / 255), scale(x_test, 1 / 255)
     x, y = add_gaussian_noise(x, 0.2, clip=(0.0, 1.0), rng=rng), x
     x_test, y_test = add_gaussian_noise(x_test, 0.2, clip=(0.0, 1.0), rng=rng), x_test
@@ -72,7 +69,6 @@ def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[An
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
-    os.makedirs(os.path.dirname(out_dir / "checkpoints/autoencoder.keras"), exist_ok=True)
     return [
         keras.callbacks.TensorBoard(log_dir=str(out_dir / "logs/autoencoder"), write_images=True),
         keras.callbacks.ModelCheckpoint(
@@ -88,7 +84,6 @@ def run(
 ) -> dict[str, Any]:
     """Train into the run folder `out_dir` and fill it; returns what metrics.json holds."""
     import keras
-    import matplotlib
     import tensorflow as tf
 
     started = time.perf_counter()
@@ -104,13 +99,14 @@ def run(
     (x, y), (x_test, y_test) = load_data()
     model = build_model()
     compile_model(model)
-    steps = math.ceil(len(x) / batch_size)
-    log = out_dir / "history.csv"
-    if resume and log.exists():  # the epoch log only as far as the backup goes
-        rows = log.read_text().splitlines(keepends=True)[: initial_epoch + 1]
-        write_atomically(log, lambda tmp: Path(tmp).write_text("".join(rows)))
+    steps = math.ceil(len(x) / batch_size)  # per epoch
+    if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
+        rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
+        write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
     callbacks = make_callbacks(out_dir, steps, resume)
-    align_checkpoints(callbacks, initial_epoch, steps)
+    for cb in callbacks:  # resumed, save after the same epochs as an uninterrupted run
+        if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance(cb.save_freq, int):
+            cb._batches_seen_since_last_saving = initial_epoch * steps % cb.save_freq
     train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
     val_data = make_dataset(x_test, y_test, batch_size)
     fit_started = time.perf_counter()
@@ -131,7 +127,6 @@ def run(
     metrics = {
         "name": NAME,
         "epochs": initial_epoch + len(history.epoch),
-        "epochs_this_run": len(history.epoch),
         "resumed_from_epoch": initial_epoch if resume else None,
         "final": final,
         "train_last_epoch": {k: v[-1] for k, v in history.history.items() if k[:4] != "val_"},
@@ -146,7 +141,7 @@ def run(
             "checkpoints": "checkpoints/autoencoder.keras",
         },
         "plots": {"reconstructions": "reconstructions.png"},
-        "versions": {m.__name__: m.__version__ for m in (tf, keras, np, matplotlib)},
+        "versions": {m.__name__: m.__version__ for m in (tf, keras, np)},
     }
     text = json.dumps(metrics, indent=2) + "\n"
     write_atomically(out_dir / "metrics.json", lambda tmp: Path(tmp).write_text(text))
@@ -157,11 +152,9 @@ def run(
 # The helpers from here on are speck's runtime library, copied unchanged.
 def take_rows(arrays: Any, rows: Any) -> Any:
     """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if arrays is None:
-        return None
     if isinstance(arrays, dict):
         return {name: array[rows] for name, array in arrays.items()}
-    return arrays[rows]
+    return None if arrays is None else arrays[rows]
 
 
 def keep_labels(x: Any, y: Any, labels: list[int]) -> tuple[Any, Any]:
@@ -203,9 +196,8 @@ def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) ->
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def write_atomically(path: Path, write: Callable[[str], Any]) -> Path:
+def write_atomically(path: Path, write: Any) -> Path:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
@@ -217,27 +209,9 @@ def write_atomically(path: Path, write: Callable[[str], Any]) -> Path:
     return path
 
 
-def align_checkpoints(callbacks: list[Any], initial_epoch: int, steps_per_epoch: int) -> None:
-    """Make a resumed run's `ModelCheckpoint`s that save every N batches (speck's
-    `every_epochs`) save after the same epochs as an uninterrupted run would."""
-    import keras
-
-    for cb in callbacks:
-        if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance(cb.save_freq, int):
-            cb._batches_seen_since_last_saving = (initial_epoch * steps_per_epoch) % cb.save_freq
-
-
-def as_image(array: Any) -> np.ndarray:
-    """An example as `imshow` shows it: one channel as grey, values stretched into [0, 1]."""
-    image = np.squeeze(np.asarray(array, dtype=np.float32), axis=-1 if array.shape[-1] == 1 else ())
-    low, high = float(image.min()), float(image.max())
-    if low < 0 or high > 1:
-        image = (image - low) / (high - low) if high > low else np.zeros_like(image)
-    return image
-
-
 def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path) -> Path:
-    """Rows of inputs, the model's outputs and targets, as the tutorial's reconstructions."""
+    """Rows of inputs, the model's outputs and targets, as the tutorial's reconstructions (one
+    channel shown grey, values clipped to [0, 1])."""
     from matplotlib.figure import Figure
 
     rows = [("input", inputs), ("output", outputs), ("target", targets)]
@@ -246,9 +220,9 @@ def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path) ->
     axes = figure.subplots(len(rows), count, squeeze=False)
     for r, (label, images) in enumerate(rows):
         for i in range(count):
-            axes[r, i].imshow(as_image(images[i]), cmap="gray", vmin=0, vmax=1)
-            axes[r, i].set_xticks([])
-            axes[r, i].set_yticks([])
+            image = np.clip(images[i][..., 0] if images[i].shape[-1] == 1 else images[i], 0, 1)
+            axes[r, i].imshow(image, cmap="gray", vmin=0, vmax=1)
+            axes[r, i].set(xticks=[], yticks=[])
         axes[r, 0].set_ylabel(label, fontsize=14)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
@@ -264,8 +238,7 @@ def main() -> None:
     parser.add_argument("--summary", action="store_true", help="print the model and exit")
     args = parser.parse_args()
     if args.summary:
-        build_model().summary()
-        return
+        return build_model().summary()
     metrics = run(args.out, args.epochs, args.batch_size, args.resume)
     print(json.dumps(metrics["final"], indent=2))
 

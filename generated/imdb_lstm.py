@@ -2,8 +2,7 @@
 # Spec sha256: 618bf258ed71460deed08814bd5199b0fa373e1db59031bfd12eca74306a7d4d
 # Regenerate with: speck emit specs/imdb_lstm.yaml
 """Training program: load_data -> build_model -> fit -> evaluate -> a run folder (model.keras,
-history.csv, metrics.json, confusion_matrix.png).
-Needs TensorFlow, NumPy and matplotlib.
+history.csv, metrics.json, confusion_matrix.png). Needs TensorFlow, NumPy and matplotlib.
 """
 
 import argparse
@@ -14,7 +13,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +84,6 @@ def run(
 ) -> dict[str, Any]:
     """Train into the run folder `out_dir` and fill it; returns what metrics.json holds."""
     import keras
-    import matplotlib
     import tensorflow as tf
 
     started = time.perf_counter()
@@ -102,11 +99,10 @@ def run(
     (x, y), (x_val, y_val), (x_test, y_test) = load_data()
     model = build_model()
     compile_model(model)
-    steps = math.ceil(len(x) / batch_size)
-    log = out_dir / "history.csv"
-    if resume and log.exists():  # the epoch log only as far as the backup goes
-        rows = log.read_text().splitlines(keepends=True)[: initial_epoch + 1]
-        write_atomically(log, lambda tmp: Path(tmp).write_text("".join(rows)))
+    steps = math.ceil(len(x) / batch_size)  # per epoch
+    if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
+        rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
+        write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
     callbacks = make_callbacks(out_dir, steps, resume)
     train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
     val_data = make_dataset(x_val, y_val, batch_size)
@@ -132,7 +128,6 @@ def run(
     metrics = {
         "name": NAME,
         "epochs": initial_epoch + len(history.epoch),
-        "epochs_this_run": len(history.epoch),
         "resumed_from_epoch": initial_epoch if resume else None,
         "final": final,
         "train_last_epoch": {k: v[-1] for k, v in history.history.items() if k[:4] != "val_"},
@@ -143,7 +138,7 @@ def run(
         "samples_per_second": round(len(x) * len(history.epoch) / fit_seconds, 1),
         "parameters": model.count_params(),
         "plots": {"confusion_matrix": "confusion_matrix.png"},
-        "versions": {m.__name__: m.__version__ for m in (tf, keras, np, matplotlib)},
+        "versions": {m.__name__: m.__version__ for m in (tf, keras, np)},
         "confusion_matrix": matrix.tolist(),
     }
     text = json.dumps(metrics, indent=2) + "\n"
@@ -155,11 +150,9 @@ def run(
 # The helpers from here on are speck's runtime library, copied unchanged.
 def take_rows(arrays: Any, rows: Any) -> Any:
     """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if arrays is None:
-        return None
     if isinstance(arrays, dict):
         return {name: array[rows] for name, array in arrays.items()}
-    return arrays[rows]
+    return None if arrays is None else arrays[rows]
 
 
 def pad_sequences(sequences: Any, length: int | None = None) -> np.ndarray:
@@ -169,9 +162,7 @@ def pad_sequences(sequences: Any, length: int | None = None) -> np.ndarray:
     return keras.utils.pad_sequences(list(sequences), maxlen=length)
 
 
-def split(
-    x: Any, y: Any, fraction: float, rng: np.random.Generator | None = None
-) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows (the same of every array of a dict), in order:
     `(x_rest, y_rest), (x_held, y_held)`."""
     rng = rng if rng is not None else np.random.default_rng()
@@ -196,9 +187,8 @@ def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) ->
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def write_atomically(path: Path, write: Callable[[str], Any]) -> Path:
+def write_atomically(path: Path, write: Any) -> Path:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
@@ -210,7 +200,7 @@ def write_atomically(path: Path, write: Callable[[str], Any]) -> Path:
     return path
 
 
-def plot_confusion_matrix(matrix: Any, path: Path, title: str = "") -> Path:
+def plot_confusion_matrix(matrix: Any, path: Path, title: str) -> Path:
     """True (rows) against predicted class (columns), with counts; a dict: a panel per output."""
     from matplotlib.figure import Figure
 
@@ -220,16 +210,15 @@ def plot_confusion_matrix(matrix: Any, path: Path, title: str = "") -> Path:
     axes = figure.subplots(1, len(panels), squeeze=False, width_ratios=sizes)[0]
     for ax, (output, counts) in zip(axes, panels.items(), strict=True):
         figure.colorbar(ax.imshow(counts, cmap="Blues"), ax=ax, shrink=0.8)
-        ax.set(xlabel="predicted class", ylabel="true class")
         accuracy = f"accuracy {np.trace(counts) / max(1, counts.sum()):.3f}"
-        ax.set_title(f"{output}: {accuracy}" if output else accuracy)
+        label = f"{output}: {accuracy}" if output else accuracy
+        ax.set(xlabel="predicted class", ylabel="true class", title=label)
         if len(counts) <= 20:
             ax.set(xticks=range(len(counts)), yticks=range(len(counts)))
             for (i, j), count in np.ndenumerate(counts):
                 color = "white" if count > counts.max() / 2 else "black"
                 ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
-    if title:
-        figure.suptitle(title)
+    figure.suptitle(title)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
@@ -244,8 +233,7 @@ def main() -> None:
     parser.add_argument("--summary", action="store_true", help="print the model and exit")
     args = parser.parse_args()
     if args.summary:
-        build_model().summary()
-        return
+        return build_model().summary()
     metrics = run(args.out, args.epochs, args.batch_size, args.resume)
     print(json.dumps(metrics["final"], indent=2))
 

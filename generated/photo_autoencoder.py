@@ -14,7 +14,6 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,7 +71,6 @@ def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[An
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
-    os.makedirs(os.path.dirname(out_dir / "checkpoints/epoch-{epoch:02d}.keras"), exist_ok=True)
     return [
         keras.callbacks.TensorBoard(log_dir=str(out_dir / "logs"), write_images=True),
         keras.callbacks.ModelCheckpoint(
@@ -90,7 +88,6 @@ def run(
 ) -> dict[str, Any]:
     """Train into the run folder `out_dir` and fill it; returns what metrics.json holds."""
     import keras
-    import matplotlib
     import tensorflow as tf
 
     started = time.perf_counter()
@@ -106,13 +103,14 @@ def run(
     (x, y), (x_val, y_val), (x_test, y_test) = load_data()
     model = build_model()
     compile_model(model)
-    steps = math.ceil(len(x) / batch_size)
-    log = out_dir / "history.csv"
-    if resume and log.exists():  # the epoch log only as far as the backup goes
-        rows = log.read_text().splitlines(keepends=True)[: initial_epoch + 1]
-        write_atomically(log, lambda tmp: Path(tmp).write_text("".join(rows)))
+    steps = math.ceil(len(x) / batch_size)  # per epoch
+    if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
+        rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
+        write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
     callbacks = make_callbacks(out_dir, steps, resume)
-    align_checkpoints(callbacks, initial_epoch, steps)
+    for cb in callbacks:  # resumed, save after the same epochs as an uninterrupted run
+        if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance(cb.save_freq, int):
+            cb._batches_seen_since_last_saving = initial_epoch * steps % cb.save_freq
     train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
     val_data = make_dataset(x_val, y_val, batch_size)
     fit_started = time.perf_counter()
@@ -137,7 +135,6 @@ def run(
     metrics = {
         "name": NAME,
         "epochs": initial_epoch + len(history.epoch),
-        "epochs_this_run": len(history.epoch),
         "resumed_from_epoch": initial_epoch if resume else None,
         "final": final,
         "train_last_epoch": {k: v[-1] for k, v in history.history.items() if k[:4] != "val_"},
@@ -149,7 +146,7 @@ def run(
         "parameters": model.count_params(),
         "files": {"tensorboard": "logs", "checkpoints": "checkpoints/epoch-{epoch:02d}.keras"},
         "plots": {"reconstructions": "reconstructions.png"},
-        "versions": {m.__name__: m.__version__ for m in (tf, keras, np, matplotlib)},
+        "versions": {m.__name__: m.__version__ for m in (tf, keras, np)},
     }
     text = json.dumps(metrics, indent=2) + "\n"
     write_atomically(out_dir / "metrics.json", lambda tmp: Path(tmp).write_text(text))
@@ -180,11 +177,9 @@ def sample_photo_patches(
 
 def take_rows(arrays: Any, rows: Any) -> Any:
     """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if arrays is None:
-        return None
     if isinstance(arrays, dict):
         return {name: array[rows] for name, array in arrays.items()}
-    return arrays[rows]
+    return None if arrays is None else arrays[rows]
 
 
 def scale(x: Any, factor: float) -> Any:
@@ -206,9 +201,7 @@ def add_gaussian_noise(
     return noisy.astype(np.float32)
 
 
-def split(
-    x: Any, y: Any, fraction: float, rng: np.random.Generator | None = None
-) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows (the same of every array of a dict), in order:
     `(x_rest, y_rest), (x_held, y_held)`."""
     rng = rng if rng is not None else np.random.default_rng()
@@ -233,9 +226,8 @@ def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) ->
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
-def write_atomically(path: Path, write: Callable[[str], Any]) -> Path:
+def write_atomically(path: Path, write: Any) -> Path:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
@@ -247,27 +239,9 @@ def write_atomically(path: Path, write: Callable[[str], Any]) -> Path:
     return path
 
 
-def align_checkpoints(callbacks: list[Any], initial_epoch: int, steps_per_epoch: int) -> None:
-    """Make a resumed run's `ModelCheckpoint`s that save every N batches (speck's
-    `every_epochs`) save after the same epochs as an uninterrupted run would."""
-    import keras
-
-    for cb in callbacks:
-        if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance(cb.save_freq, int):
-            cb._batches_seen_since_last_saving = (initial_epoch * steps_per_epoch) % cb.save_freq
-
-
-def as_image(array: Any) -> np.ndarray:
-    """An example as `imshow` shows it: one channel as grey, values stretched into [0, 1]."""
-    image = np.squeeze(np.asarray(array, dtype=np.float32), axis=-1 if array.shape[-1] == 1 else ())
-    low, high = float(image.min()), float(image.max())
-    if low < 0 or high > 1:
-        image = (image - low) / (high - low) if high > low else np.zeros_like(image)
-    return image
-
-
 def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path) -> Path:
-    """Rows of inputs, the model's outputs and targets, as the tutorial's reconstructions."""
+    """Rows of inputs, the model's outputs and targets, as the tutorial's reconstructions (one
+    channel shown grey, values clipped to [0, 1])."""
     from matplotlib.figure import Figure
 
     rows = [("input", inputs), ("output", outputs), ("target", targets)]
@@ -276,9 +250,9 @@ def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path) ->
     axes = figure.subplots(len(rows), count, squeeze=False)
     for r, (label, images) in enumerate(rows):
         for i in range(count):
-            axes[r, i].imshow(as_image(images[i]), cmap="gray", vmin=0, vmax=1)
-            axes[r, i].set_xticks([])
-            axes[r, i].set_yticks([])
+            image = np.clip(images[i][..., 0] if images[i].shape[-1] == 1 else images[i], 0, 1)
+            axes[r, i].imshow(image, cmap="gray", vmin=0, vmax=1)
+            axes[r, i].set(xticks=[], yticks=[])
         axes[r, 0].set_ylabel(label, fontsize=14)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
@@ -294,8 +268,7 @@ def main() -> None:
     parser.add_argument("--summary", action="store_true", help="print the model and exit")
     args = parser.parse_args()
     if args.summary:
-        build_model().summary()
-        return
+        return build_model().summary()
     metrics = run(args.out, args.epochs, args.batch_size, args.resume)
     print(json.dumps(metrics["final"], indent=2))
 

@@ -216,11 +216,9 @@ def row_count(arrays: Any) -> int:
 
 def take_rows(arrays: Any, rows: Any) -> Any:
     """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if arrays is None:
-        return None
     if isinstance(arrays, dict):
         return {name: array[rows] for name, array in arrays.items()}
-    return arrays[rows]
+    return None if arrays is None else arrays[rows]
 
 
 def widen(arrays: Any) -> Any:
@@ -305,9 +303,7 @@ def add_gaussian_noise(
     return noisy.astype(np.float32)
 
 
-def split(
-    x: Any, y: Any, fraction: float, rng: np.random.Generator | None = None
-) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
+def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows (the same of every array of a dict), in order:
     `(x_rest, y_rest), (x_held, y_held)`."""
     rng = rng if rng is not None else np.random.default_rng()

@@ -12,14 +12,12 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 
-def write_atomically(path: Path, write: Callable[[str], Any]) -> Path:
+def write_atomically(path: Path, write: Any) -> Path:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
@@ -39,7 +37,9 @@ def remove_partial_files(folder: Path) -> None:
 
 def write_text_atomically(path: str | Path, text: str) -> Path:
     """Write `text` (UTF-8) to `path` through a temporary file and a rename."""
-    return write_atomically(Path(path), lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def write_json_atomically(path: str | Path, data: Any) -> Path:
@@ -49,4 +49,6 @@ def write_json_atomically(path: str | Path, data: Any) -> Path:
 
 def save_model_atomically(model: Any, path: str | Path) -> Path:
     """`model.save(path)` through a temporary `.keras` file in the same folder and a rename."""
-    return write_atomically(Path(path), model.save)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomically(path, model.save)

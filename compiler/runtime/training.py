@@ -36,16 +36,6 @@ def tpu_strategy() -> Any:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def align_checkpoints(callbacks: list[Any], initial_epoch: int, steps_per_epoch: int) -> None:
-    """Make a resumed run's `ModelCheckpoint`s that save every N batches (speck's
-    `every_epochs`) save after the same epochs as an uninterrupted run would."""
-    import keras
-
-    for cb in callbacks:
-        if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance(cb.save_freq, int):
-            cb._batches_seen_since_last_saving = (initial_epoch * steps_per_epoch) % cb.save_freq
-
-
 def epoch_timer(seconds: list[float]) -> Any:
     """A callback that appends the seconds of each epoch's training steps (no validation)."""
     import keras
@@ -79,17 +69,9 @@ def metrics_by_output(
     return outputs
 
 
-def as_image(array: Any) -> np.ndarray:
-    """An example as `imshow` shows it: one channel as grey, values stretched into [0, 1]."""
-    image = np.squeeze(np.asarray(array, dtype=np.float32), axis=-1 if array.shape[-1] == 1 else ())
-    low, high = float(image.min()), float(image.max())
-    if low < 0 or high > 1:
-        image = (image - low) / (high - low) if high > low else np.zeros_like(image)
-    return image
-
-
 def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path) -> Path:
-    """Rows of inputs, the model's outputs and targets, as the tutorial's reconstructions."""
+    """Rows of inputs, the model's outputs and targets, as the tutorial's reconstructions (one
+    channel shown grey, values clipped to [0, 1])."""
     from matplotlib.figure import Figure
 
     rows = [("input", inputs), ("output", outputs), ("target", targets)]
@@ -98,14 +80,14 @@ def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path) ->
     axes = figure.subplots(len(rows), count, squeeze=False)
     for r, (label, images) in enumerate(rows):
         for i in range(count):
-            axes[r, i].imshow(as_image(images[i]), cmap="gray", vmin=0, vmax=1)
-            axes[r, i].set_xticks([])
-            axes[r, i].set_yticks([])
+            image = np.clip(images[i][..., 0] if images[i].shape[-1] == 1 else images[i], 0, 1)
+            axes[r, i].imshow(image, cmap="gray", vmin=0, vmax=1)
+            axes[r, i].set(xticks=[], yticks=[])
         axes[r, 0].set_ylabel(label, fontsize=14)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
-def plot_confusion_matrix(matrix: Any, path: Path, title: str = "") -> Path:
+def plot_confusion_matrix(matrix: Any, path: Path, title: str) -> Path:
     """True (rows) against predicted class (columns), with counts; a dict: a panel per output."""
     from matplotlib.figure import Figure
 
@@ -115,14 +97,13 @@ def plot_confusion_matrix(matrix: Any, path: Path, title: str = "") -> Path:
     axes = figure.subplots(1, len(panels), squeeze=False, width_ratios=sizes)[0]
     for ax, (output, counts) in zip(axes, panels.items(), strict=True):
         figure.colorbar(ax.imshow(counts, cmap="Blues"), ax=ax, shrink=0.8)
-        ax.set(xlabel="predicted class", ylabel="true class")
         accuracy = f"accuracy {np.trace(counts) / max(1, counts.sum()):.3f}"
-        ax.set_title(f"{output}: {accuracy}" if output else accuracy)
+        label = f"{output}: {accuracy}" if output else accuracy
+        ax.set(xlabel="predicted class", ylabel="true class", title=label)
         if len(counts) <= 20:
             ax.set(xticks=range(len(counts)), yticks=range(len(counts)))
             for (i, j), count in np.ndenumerate(counts):
                 color = "white" if count > counts.max() / 2 else "black"
                 ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
-    if title:
-        figure.suptitle(title)
+    figure.suptitle(title)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
