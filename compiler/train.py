@@ -198,7 +198,22 @@ def load_program(resolved: Any, allow_custom_layers: bool = False) -> types.Modu
     return module
 
 
-def attribute_data_errors(program: types.ModuleType, location: Location | None) -> None:
+def keras_cache_hint(dataset: str | None) -> str:
+    """Where a Keras dataset's files go on a machine without network ('' if not one)."""
+    import os
+
+    from speck.runtime.data import KERAS_FILES
+
+    if dataset not in KERAS_FILES:
+        return ""
+    home = os.path.expanduser(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
+    path = os.path.join(home, "datasets", KERAS_FILES[dataset])
+    return f" (without network, put the dataset at {path}; KERAS_HOME sets another cache folder)"
+
+
+def attribute_data_errors(
+    program: types.ModuleType, location: Location | None, hint_for: str | None = None
+) -> None:
     """Make the program's `load_data` raise `DataError` at the spec's source, and check the arrays
     it gives against the model's inputs before `fit` sees them (`build_model` runs after it)."""
     load_data, build_model = program.load_data, program.build_model
@@ -208,9 +223,8 @@ def attribute_data_errors(program: types.ModuleType, location: Location | None) 
         try:
             loaded["splits"] = load_data()
         except Exception as exc:
-            raise DataError(
-                f"loading the data failed: {type(exc).__name__}: {exc}", location
-            ) from exc
+            message = f"loading the data failed: {type(exc).__name__}: {exc}"
+            raise DataError(message + keras_cache_hint(hint_for), location) from exc
         return loaded["splits"]
 
     def checked_build() -> Any:
@@ -273,7 +287,9 @@ def train_spec(
     backup = backup_dir_for(plan, out_dir)
     prepare_run_dir(out_dir, spec_text(resolved), force=force, resume=resume, backup=backup)
     program = load_program(resolved, allow_custom_layers)
-    attribute_data_errors(program, plan.data.location)
+    load = plan.data.steps[0]
+    keras_name = load.args["name"] if load.op == "keras" else None
+    attribute_data_errors(program, plan.data.location, keras_name)
     metrics = program.run(out_dir, resume=resume)
     return RunResult(out_dir, metrics)
 

@@ -552,3 +552,20 @@ def test_a_failure_while_loading_data_is_reported_at_the_source(tiny_data: Path)
         result.output
     )
     assert "'features'" in result.output and "internal error" not in result.output
+
+
+@pytest.mark.tf
+def test_an_offline_keras_dataset_says_where_its_files_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fake_keras_datasets import offline_keras_cache
+
+    datasets = offline_keras_cache(tmp_path, monkeypatch)
+    spec = classifier_spec(data={"source": "keras/mnist", "reshape": [784]})
+    spec["model"]["input"] = [784]
+    spec["model"]["layers"][-1]["Dense"]["units"] = 10
+    path = write_spec(tmp_path, spec)
+    result = CliRunner().invoke(app, ["train", str(path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2, result.output
+    assert "error: data.source: loading the data failed" in result.output
+    assert f"put the dataset at {datasets / 'mnist.npz'}" in result.output
