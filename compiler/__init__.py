@@ -12,11 +12,12 @@ The pipeline, one module per stage:
 
     load      spec file -> raw mapping with source positions        (speck.load)
     validate  raw mapping -> typed spec (pydantic) + diagnostics     (speck.validate, speck.spec)
-    resolve   typed spec -> model graph IR                          (speck.resolve, speck.graph)
+    resolve   typed spec -> model graph IR + training plan          (speck.resolve, speck.graph,
+              (the data section lowered to data steps)                speck.lower)
     check     static shapes and graph/training checks, no TF        (speck.shapes, speck.checks)
     build     graph -> live tf.keras model                          (speck.build)
-    emit      graph -> standalone training script (Jinja2)          (speck.emit)
-    train     graph + data -> fit, evaluate, run folder             (speck.train, speck.runtime)
+    emit      IR -> the training program (Jinja2 + runtime helpers)  (speck.emit, speck.runtime)
+    train     runs emit's program into a run folder                 (speck.train)
 
 The API's functions share their names with five of these modules: as attributes of the
 package, `speck.build` and its kin are the functions (import the modules by their full name,

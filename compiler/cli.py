@@ -372,7 +372,14 @@ def train(
         make_folder,
         plan_run_folder,
     )
-    from speck.train import NotTrainable, check_trainable, run_dir_for, spec_text, summary_lines
+    from speck.train import (
+        DataError,
+        NotTrainable,
+        check_trainable,
+        run_dir_for,
+        spec_text,
+        summary_lines,
+    )
 
     try:  # refuse early, before the slow TensorFlow import
         check_trainable(resolved)
@@ -408,6 +415,9 @@ def train(
         fail(str(exc))
     except NotTrainable as exc:
         fail(str(exc), EXIT_INVALID)
+    except DataError as exc:
+        where = str(exc.location) if exc.location else str(spec)
+        fail(f"{where}: error: data.source: {exc}", EXIT_INVALID)
     for line in summary_lines(result):
         typer.echo(line)
 

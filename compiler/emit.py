@@ -1,13 +1,15 @@
-"""Back end 2, emit: the resolved graph and training plan -> a standalone training script.
+"""Back end 2, emit: the resolved graph and training plan -> the spec's training program.
 
-The script is what a person would write: `build_model()` names its variables after the spec's
-nodes, `compile_model()` and `make_callbacks()` spell the spec's Keras objects out, and the data
-and training steps are the very functions `speck train` runs, copied from `speck.runtime` by
-reading their source with `ast` (never importing them), together with the other runtime
-functions and module imports they use. The file's outline is a Jinja2 template; every statement
-in it is rendered here from `speck.render`, the one literal renderer, and the template prints
-nothing but the `Code` that renderer makes. The output is deterministic and already formatted
-as `ruff format` would write it. Nothing here imports TensorFlow.
+The program is what a person would write, and it is what `speck train` runs: `load_data()` is
+straight-line code for the plan's data steps (`speck.emit_data`), `build_model()` names its
+variables after the spec's nodes, `compile_model()` and `make_callbacks()` spell the spec's
+Keras objects out, and `run()` trains, evaluates, saves and draws the task's one figure. The
+helpers that code calls are copied from `speck.runtime` by reading their source with `ast` (never
+importing them), with the other runtime functions and module imports they use, and nothing else.
+The file's outline is a Jinja2 template; every statement in it is rendered here from
+`speck.render`, the one literal renderer, and the template prints nothing but the `Code` that
+renderer makes. The output is deterministic and already formatted as `ruff format` would write
+it. Emit reads only the IR (`resolved.graph`, `resolved.plan`). Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from speck.build import POSITIONAL_INPUT_LAYERS, not_allowed
-from speck.graph import KerasObject, ModelGraph, Ref, TrainingPlan
+from speck.emit_data import ARRAYS, load_data_body, split_targets
+from speck.graph import DataPlan, KerasObject, ModelGraph, Ref, TrainingPlan
 from speck.render import (
     LINE_LENGTH,
     PATH_ARGS,
@@ -47,7 +50,6 @@ from speck.render import (
     statement,
     string,
 )
-from speck.train import settings_for
 
 if TYPE_CHECKING:
     from speck.resolve import ResolvedSpec
@@ -62,23 +64,30 @@ RUNTIME_DIR = Path(__file__).with_name("runtime")
 RUNTIME_MODULES = ("data", "files", "training")
 """The runtime modules whose functions scripts copy, in the order the copies appear."""
 
-RUNTIME_ENTRY = ("training", "train")
-"""The runtime function a script calls; what it uses comes along with it."""
-
 TEMPLATES_DIR = Path(__file__).with_name("templates")
 
 SCRIPT_NAMES = frozenset(
-    {"build_model", "compile_model", "make_callbacks", "main", "DATA", "SETTINGS"}
+    {
+        "load_data",
+        "build_model",
+        "compile_model",
+        "make_callbacks",
+        "run",
+        "main",
+        "NAME",
+        "SEED",
+        "EPOCHS",
+        "BATCH_SIZE",
+        "DATA_DIR",
+        "keras",
+        "layers",
+        "tf",
+        "np",
+        "matplotlib",
+        *("argparse", "json", "math", "os", "platform", "shutil", "sys", "time", "Path", "Any"),
+    }
 )
 """Module-level names every script defines itself."""
-
-SCRIPT_IMPORTS = (
-    ("argparse", None, None),
-    ("pathlib", "Path", None),
-    ("keras", None, None),
-    ("keras", "layers", None),
-)
-"""What the template's own code imports: `(module, name, alias)`, name None for `import x`."""
 
 CHECKPOINT_EVERY = "every_epochs"
 """speck's ModelCheckpoint argument: every N epochs, i.e. `save_freq=N * steps_per_epoch`."""
@@ -282,12 +291,6 @@ def runtime_sources() -> dict[str, str]:
         if path.exists():
             out[name] = path.read_text(encoding="utf-8")
     return out
-
-
-@cache
-def runtime_copy() -> Copied:
-    """What every script carries of the runtime: `train` and all it uses."""
-    return copy_definitions(runtime_sources(), [RUNTIME_ENTRY], skip=())
 
 
 # --- imports ---------------------------------------------------------------------------------
@@ -512,11 +515,14 @@ class _EveryEpochs:
 
 
 def callback_expr(obj: KerasObject) -> Expr:
-    """A callback as `make_callbacks` makes it: relative paths under `out_dir`, and speck's
-    `every_epochs: N` as `save_freq=N * steps_per_epoch`."""
+    """A callback as `make_callbacks` makes it: relative paths under `out_dir`, speck's
+    `every_epochs: N` as `save_freq=N * steps_per_epoch`, and a BackupAndRestore that keeps its
+    state until the run is finished (the program removes it after writing metrics.json)."""
     args = dict(obj.args)
     if CHECKPOINT_EVERY in args:
         args["save_freq"] = _EveryEpochs(args.pop(CHECKPOINT_EVERY))
+    if obj.class_name == "BackupAndRestore":
+        args["delete_checkpoint"] = False
 
     def arg(name: str, value: Any) -> Expr:
         if isinstance(value, _EveryEpochs):
@@ -524,7 +530,7 @@ def callback_expr(obj: KerasObject) -> Expr:
                 return Atom("steps_per_epoch")
             return BinOp(literal(value.epochs), "*", Atom("steps_per_epoch"))
         if name in PATH_ARGS and isinstance(value, str) and not os.path.isabs(value):
-            return call("str", [BinOp(Atom("out_dir"), "/", literal(value))])
+            return call("str", [_under_run(value)])
         return literal(value)
 
     if obj.alias is not None:
@@ -532,9 +538,36 @@ def callback_expr(obj: KerasObject) -> Expr:
     return keras_object(KerasObject(obj.category, obj.class_name, None, args), arg)
 
 
+def _under_run(relative: str) -> Expr:
+    return BinOp(Atom("out_dir"), "/", literal(relative))
+
+
 def callbacks_body(plan: TrainingPlan) -> list[Code]:
-    items = tuple(Item(callback_expr(cb)) for cb in plan.callbacks)
-    return [statement("return ", Bracket("", "[", items, "]"))]
+    """`make_callbacks`: parent folders of the spec's log and checkpoint files (Keras' CSVLogger
+    does not make them), then the spec's callbacks and the run folder's own."""
+    lines = [Code("    import keras"), Code("")]
+    for cb in plan.callbacks:
+        for key in ("filename",) if cb.class_name == "CSVLogger" else ():
+            value = cb.args.get(key)
+            if isinstance(value, str) and not os.path.isabs(value):
+                folder = call("os.path.dirname", [_under_run(value)])
+                made = call("os.makedirs", [folder], [("exist_ok", Atom("True"))])
+                lines.append(statement("", made))
+    items = [Item(callback_expr(cb)) for cb in plan.callbacks]
+    history = call(
+        "keras.callbacks.CSVLogger",
+        [call("str", [_under_run(HISTORY_FILE)])],
+        [("append", Atom("resume"))],
+    )
+    items.append(Item(history))
+    if not any(cb.class_name == "BackupAndRestore" for cb in plan.callbacks):
+        backup = call(
+            "keras.callbacks.BackupAndRestore",
+            [call("str", [_under_run(plan.backup_dir)])],
+            [("delete_checkpoint", Atom("False"))],
+        )
+        items.append(Item(backup))
+    return [*lines, statement("return ", Bracket("", "[", tuple(items), "]"))]
 
 
 # --- the script ------------------------------------------------------------------------------
@@ -626,7 +659,8 @@ def emit_script(
     script_dir: str | Path | None = None,
     allow_custom_layers: bool = False,
 ) -> str:
-    """The standalone training script of a resolved spec, as text.
+    """The training program of a resolved spec, as text; it reads only the IR (`resolved.graph`
+    and `resolved.plan`).
 
     `spec_path` is how the header names the spec (default: as it was loaded); `script_dir` is
     the folder the script will be in (default: the working folder), from which it finds the
@@ -634,59 +668,462 @@ def emit_script(
     that imports them (`from module.path import ClassName`): that raises
     `speck.build.CustomLayersNotAllowed` unless `allow_custom_layers`.
     """
-    graph, plan, spec = resolved.graph, resolved.plan, resolved.spec
+    graph, plan = resolved.graph, resolved.plan
     if graph.custom_layers and not allow_custom_layers:
         raise not_allowed(graph.custom_layers)
-    loaded = resolved.validated.loaded
     trainable = plan.data is not None and plan.compiled
-    runtime = runtime_copy() if trainable else Copied((), frozenset(), frozenset())
-    own = {Import(m, n, a) for m, n, a in SCRIPT_IMPORTS}
-    if trainable:
-        own.add(Import("json"))
-    clash = (runtime.names | {i.bound for i in runtime.imports}) & SCRIPT_NAMES
-    if clash:
-        raise CopyError(f"the runtime defines names the script uses itself: {sorted(clash)}")
-    names = Names(SCRIPT_NAMES | runtime.names | {i.bound for i in runtime.imports | own})
+    runtime = runtime_definitions()
+    names = Names(SCRIPT_NAMES | set(runtime))
     custom: dict[str, str] = {}
+    custom_imports = []
     for kind, path in graph.custom_layers.items():
         module, _, class_name = path.partition(":")
         custom[kind] = names.claim(class_name)
-        own.add(Import(module, class_name, None if custom[kind] == class_name else custom[kind]))
-    # Only file sources read paths relative to the spec; a script for any other source does not
-    # depend on where it was written.
-    reads_files = isinstance((plan.data or {}).get("source"), dict)
-    settings = settings_for(resolved)
-    if reads_files:
-        base_dir = os.path.relpath(Path(loaded.file).parent, script_dir or Path.cwd())
-        settings["base_dir"] = Path(base_dir).as_posix()
-    else:
-        del settings["base_dir"]
-    description = spec.description or f"Train the model {graph.name}."
-    missing = "data:" if plan.data is None else "compile:"
-    context = {
-        "header": header(spec_path or loaded.file, loaded.sha256),
-        "imports": import_block({Import("__future__", "annotations"), *own, *runtime.imports}),
+        custom_imports.append(
+            Import(module, class_name, None if custom[kind] == class_name else custom[kind])
+        )
+    build = build_body(graph, names, custom)
+    head = [Code("    import keras")]
+    if any("layers." in line for line in build):
+        head.append(Code("    from keras import layers"))
+    head += [Code("    " + line) for line in import_block(custom_imports).splitlines() if line]
+    context: dict[str, Any] = {
+        "header": header(spec_path or plan.spec_file, plan.spec_sha256),
         "trainable": trainable,
-        "reads_files": reads_files,
-        "data": statement("DATA = ", literal(plan.data), indent=0),
-        "settings": statement(
-            "SETTINGS = ",
-            literal(settings, sort_keys=False),
-            indent=0,
-        ),
-        "build_body": _lines(build_body(graph, names, custom)),
-        "compile_body": _lines(compile_body(plan, graph) if plan.compiled else []),
-        "callbacks_body": _lines(callbacks_body(plan)),
-        "runtime": [Code(block) for block in runtime.blocks],
+        "compiled": plan.compiled,
+        "compile_body": _lines(compile_lines(plan, graph)),
+        "build_body": _lines([*head, Code(""), *build]),
         "parser": statement(
             "parser = ",
-            call("argparse.ArgumentParser", kwargs=[("description", literal(description))]),
+            call(
+                "argparse.ArgumentParser",
+                kwargs=[("description", literal(plan.description or f"Train {graph.name}."))],
+            ),
         ),
         "untrainable": Code(
-            literal(f"the spec has no {missing} section, so there is nothing to train").flat()
+            literal(
+                f"the spec has no {'data:' if plan.data is None else 'compile:'} section, "
+                "so there is nothing to train"
+            ).flat()
+        ),
+        "runtime": [],
+        "imports": Code(""),
+        "needs": Code(""),
+    }
+    if trainable:
+        assert plan.data is not None
+        context.update(program_parts(resolved, script_dir))
+    glue = _template().render(**context)
+    used = _used_globals(glue)
+    wanted = [(runtime[name], name) for name in sorted(used) if name in runtime]
+    copied = (
+        copy_definitions(runtime_sources(), wanted)
+        if wanted
+        else Copied((), frozenset(), frozenset())
+    )
+    clash = copied.names & SCRIPT_NAMES
+    clash |= {i.bound for i in copied.imports if GLUE_IMPORTS.get(i.bound, i) != i} & SCRIPT_NAMES
+    if clash:
+        raise CopyError(f"the runtime defines names the script uses itself: {sorted(clash)}")
+    own = {imp for name, imp in GLUE_IMPORTS.items() if name in used}
+    context["imports"] = import_block({*own, *copied.imports})
+    context["runtime"] = [Code(block) for block in copied.blocks]
+    if trainable:
+        needs = _needs("\n".join([context["imports"], glue, *copied.blocks]))
+        apart = len(NEEDS_LINE + needs) > LINE_LENGTH - 1
+        context["needs"] = Code(("\n" if apart else " ") + f"Needs {needs}.")
+    return _template().render(**context)
+
+
+def data_program(data: DataPlan, seed: int | None) -> str:
+    """A module of just the `load_data()` a program with this data plan has (and the runtime
+    functions it calls), reading relative paths from `data.data_dir`; for checking the data
+    steps on their own."""
+    lines = [
+        statement("SEED = ", literal(seed), indent=0),
+        statement("DATA_DIR = ", call("Path", [literal(data.data_dir or ".")]), indent=0),
+        Code("\n\ndef load_data() -> tuple[Any, ...]:"),
+        *load_data_body(data),
+    ]
+    own = "\n".join(lines)
+    used = _used_globals(own)
+    runtime = runtime_definitions()
+    copied = copy_definitions(
+        runtime_sources(), [(runtime[n], n) for n in sorted(used) if n in runtime]
+    )
+    imports = {imp for name, imp in GLUE_IMPORTS.items() if name in used} | set(copied.imports)
+    imports |= {GLUE_IMPORTS["Path"], GLUE_IMPORTS["Any"]}
+    return "\n\n".join([import_block(imports), own, *copied.blocks]) + "\n"
+
+
+GLUE_IMPORTS = {
+    "argparse": Import("argparse"),
+    "json": Import("json"),
+    "math": Import("math"),
+    "os": Import("os"),
+    "sys": Import("sys"),
+    "shutil": Import("shutil"),
+    "time": Import("time"),
+    "Path": Import("pathlib", "Path"),
+    "Any": Import("typing", "Any"),
+    "np": Import("numpy", None, "np"),
+}
+"""The module-level imports the program's own code may use, by the name they bind."""
+
+
+def _used_globals(text: str) -> set[str]:
+    """The names the program's own code reads (its annotations are code, not strings)."""
+    tree = ast.parse(text)
+    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+DEPENDENCIES = {
+    "tensorflow": "TensorFlow",
+    "keras": "TensorFlow",
+    "numpy": "NumPy",
+    "sklearn": "scikit-learn",
+    "matplotlib": "matplotlib",
+}
+NEEDS_LINE = "history.csv, metrics.json, confusion_matrix.png). Needs "
+"""The docstring's second line, up to where it names the libraries (the longest form)."""
+
+
+def _needs(text: str) -> str:
+    """Which libraries the program imports, by name, in a sentence."""
+    found = []
+    for node in ast.walk(ast.parse(text)):
+        modules: list[str] = []
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules = [node.module]
+        for module in modules:
+            library = DEPENDENCIES.get(module.split(".")[0])
+            if library and library not in found:
+                found.append(library)
+    order = list(dict.fromkeys(DEPENDENCIES.values()))
+    found.sort(key=order.index)
+    return ", ".join(found[:-1]) + (" and " if len(found) > 1 else "") + found[-1]
+
+
+@cache
+def runtime_definitions() -> dict[str, str]:
+    """Every top-level name the runtime modules define, with the module that defines it."""
+    out: dict[str, str] = {}
+    for module, text in runtime_sources().items():
+        for name in _parse_module(module, text, runtime_sources()).definitions:
+            out[name] = module
+    return out
+
+
+def compile_lines(plan: TrainingPlan, graph: ModelGraph) -> list[Code]:
+    """`compile_model`'s body; it imports Keras when it names Keras classes."""
+    if not plan.compiled:
+        return []
+    lines = compile_body(plan, graph)
+    return (
+        [Code("    import keras"), Code(""), *lines] if any("keras." in x for x in lines) else lines
+    )
+
+
+def program_parts(resolved: ResolvedSpec, script_dir: str | Path | None) -> dict[str, Code]:
+    """The template's parts of a trainable spec: constants, `load_data`, compile, callbacks
+    and `run`'s body."""
+    graph, plan = resolved.graph, resolved.plan
+    data = plan.data
+    assert data is not None
+    constants = [
+        statement("NAME = ", literal(plan.name), indent=0),
+        statement("SEED = ", literal(plan.seed), indent=0),
+        statement("EPOCHS = ", literal(plan.epochs), indent=0),
+        statement("BATCH_SIZE = ", literal(plan.batch_size), indent=0),
+    ]
+    if data.data_dir is not None:
+        relative = os.path.relpath(data.data_dir, script_dir or Path.cwd())
+        constants.append(
+            statement(
+                "DATA_DIR = ",
+                BinOp(Atom("Path(__file__).parent"), "/", literal(Path(relative).as_posix())),
+                indent=0,
+            )
+        )
+    return {
+        "constants": _lines(constants),
+        "load_data_body": _lines(load_data_body(data)),
+        "callbacks_body": _lines(callbacks_body(plan)),
+        "run_body": _lines(run_body(graph, plan)),
+        "figure_note": Code(
+            {
+                "reconstructions": ", reconstructions.png",
+                "confusion_matrix": ", confusion_matrix.png",
+            }.get(data.figure or "", "")
         ),
     }
-    return _template().render(**context)
+
+
+HISTORY_FILE = "history.csv"
+FIGURE_IMAGES = 10
+STRATEGIES = {
+    "mirrored": "tf.distribute.MirroredStrategy()",
+    "multi_worker_mirrored": "tf.distribute.MultiWorkerMirroredStrategy()",
+    "tpu": "tpu_strategy()",
+}
+
+
+def _restores_best(plan: TrainingPlan) -> bool:
+    return any(cb.args.get("restore_best_weights") for cb in plan.callbacks)
+
+
+def run_files(plan: TrainingPlan) -> dict[str, str]:
+    """The files a run's callbacks write (besides model.keras, history.csv, metrics.json and
+    the figure, which every run writes)."""
+    files: dict[str, str] = {}
+    roles = {
+        "TensorBoard": ("tensorboard", "log_dir"),
+        "ModelCheckpoint": ("checkpoints", "filepath"),
+    }
+    roles["CSVLogger"] = ("csv_log", "filename")
+    for cb in plan.callbacks:
+        role, key = roles.get(str(cb.class_name), (None, None))
+        if role is not None and isinstance(cb.args.get(key or ""), str):
+            files[role] = cb.args[str(key)]
+        elif cb.class_name == "TensorBoard":
+            files["tensorboard"] = "logs"
+    return files
+
+
+LOG = '(out_dir / "history.csv")'
+
+
+def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
+    """The statements of `run`: the data, the model, fit, final metrics, save, the figure,
+    metrics.json, and the backup removed last (so a run killed at any point can be resumed)."""
+    data = plan.data
+    assert data is not None
+    arrays = {s: ARRAYS[s] for s in data.splits}
+    figure = data.figure
+    several = len(graph.outputs) > 1
+    x_rows = "row_count(x)" if _named_inputs(data) else "len(x)"
+    out: list[str | Code] = ["import keras", "import tensorflow as tf"]
+    backup = "backup"
+    out += [
+        "",
+        "started = time.perf_counter()",
+        statement("backup = ", BinOp(Atom("out_dir"), "/", literal(plan.backup_dir))),
+        "out_dir.mkdir(parents=True, exist_ok=True)",
+        'for leftover in out_dir.glob(".*.partial-*"):  # a killed run\'s unfinished writes',
+        "    leftover.unlink()",
+        "if not resume:  # an earlier run's state, which only --resume continues from",
+        f"    shutil.rmtree({backup}, ignore_errors=True)",
+        f'done = {backup} / "training_metadata.json"',
+        'initial_epoch = json.loads(done.read_text())["epoch"] if done.exists() else 0',
+    ]
+    if plan.seed is not None:
+        out.append("keras.utils.set_random_seed(SEED)")
+    out.append(f"{split_targets(data)} = load_data()")
+    if plan.distribute in STRATEGIES:
+        out += [
+            f"strategy = {STRATEGIES[plan.distribute]}",
+            "with strategy.scope():",
+            "    model = build_model()",
+            "    compile_model(model)",
+        ]
+    else:
+        out += ["model = build_model()", "compile_model(model)"]
+    if plan.steps_per_epoch:
+        out.append(f"steps = {literal(plan.steps_per_epoch).flat()}")
+    else:
+        out.append(f"steps = math.ceil({x_rows} / batch_size)  # per epoch")
+    out += [
+        f"if resume and {LOG}.exists():  # the log as far as the backup goes",
+        f"    rows = {LOG}.read_text().splitlines(True)[: initial_epoch + 1]",
+        f'    write_atomically({LOG[1:-1]}, lambda tmp: Path(tmp).write_text("".join(rows)))',
+        "callbacks = make_callbacks(out_dir, steps, resume)",
+    ]
+    if any(CHECKPOINT_EVERY in cb.args for cb in plan.callbacks):
+        out += [
+            "for cb in callbacks:  # resumed, save after the same epochs as an uninterrupted run",
+            "    if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance("
+            "cb.save_freq, int):",
+            "        cb._batches_seen_since_last_saving = initial_epoch * steps % cb.save_freq",
+        ]
+    pipeline = [] if data.cache else ["cache=False"]
+    train_args = ["x", "y", "batch_size"]
+    if plan.shuffle:
+        train_args += ["shuffle=True", "seed=SEED"]
+        if data.shuffle_buffer is not None:
+            train_args.append(f"shuffle_buffer={literal(data.shuffle_buffer).flat()}")
+    out.append(f"train_data = make_dataset({', '.join(train_args + pipeline)})")
+    if plan.steps_per_epoch:
+        out.append("train_data = train_data.repeat()")
+    fit = ["train_data", "epochs=epochs"]
+    if plan.steps_per_epoch:
+        fit.append("steps_per_epoch=steps")
+    if data.validate_on is not None:
+        x_val, y_val = arrays[data.validate_on]
+        out.append(f"val_data = make_dataset({', '.join([x_val, y_val, 'batch_size', *pipeline])})")
+        fit.append("validation_data=val_data")
+        if plan.validation_freq != 1:
+            fit.append(f"validation_freq={literal(plan.validation_freq).flat()}")
+    fit.append("callbacks=callbacks")
+    if plan.verbose == "auto":  # a progress bar on a terminal, one line per epoch in a log
+        fit.append('verbose="auto" if sys.stdout.isatty() else 2')
+    else:
+        fit.append(f"verbose={literal(plan.verbose).flat()}")
+    fit.append("shuffle=False")
+    out += ["fit_started = time.perf_counter()", "history = model.fit("]
+    out += [f"    {arg}," for arg in fit]
+    out += [")", "fit_seconds = time.perf_counter() - fit_started"]
+
+    # Final-weights metrics: the last epoch's validation logs are such metrics already (unless
+    # validation skips epochs or a callback restores other weights at the end).
+    from_logs = plan.validation_freq == 1 and not _restores_best(plan)
+    if from_logs and data.validate_on is not None:
+        out.append(
+            'val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}'
+        )
+    final: list[tuple[str, Expr]] = []
+    datasets = {data.validate_on: "val_data"} if data.validate_on else {}
+    for split in [s for s in ("validation", "test") if s in data.splits] or ["train"]:
+        x_s, y_s = arrays[split]
+        if split not in datasets:
+            datasets[split] = f"{split}_data"
+            out.append(f"{split}_data = make_dataset({x_s}, {y_s}, batch_size, cache=False)")
+        value = f"model.evaluate({datasets[split]}, verbose=0, return_dict=True)"
+        if split == data.validate_on and from_logs:
+            value = f"val_logs or {value}"
+        final.append((split, Atom(value)))
+    out.append(statement("final = ", _dict(final)))
+    out.append('write_atomically(out_dir / "model.keras", model.save)')
+
+    plots: dict[str, str] = {}
+    shown = next(s for s in ("test", "validation", "train") if s in data.splits)
+    x_f, y_f = arrays[shown]
+    named = False
+    if figure == "reconstructions":
+        plots["reconstructions"] = "reconstructions.png"
+        n = FIGURE_IMAGES
+        out += [
+            f"outputs = model.predict({x_f}[:{n}], verbose=0)",
+            statement(
+                "",
+                call(
+                    "plot_reconstructions",
+                    [
+                        Atom(f"{x_f}[:{n}]"),
+                        Atom("outputs"),
+                        Atom(f"{y_f}[:{n}]"),
+                        Atom('out_dir / "reconstructions.png"'),
+                    ],
+                ),
+            ),
+        ]
+    elif figure == "confusion_matrix":
+        plots["confusion_matrix"] = "confusion_matrix.png"
+        shown_data = datasets.get(shown, f"make_dataset({x_f}, None, batch_size, cache=False)")
+        predict = f"model.predict({shown_data}, verbose=0)"
+        named = _named_targets(data)
+        if several:
+            outputs = literal(tuple(graph.output_names)).flat()
+            out.append(f"predicted = {predict}")
+            out.append(f"scores = dict(zip({outputs}, predicted, strict=True))")
+            counts = [
+                (name, _matrix(f"{y_f}[{string(name)}]", f"scores[{string(name)}]", kind))
+                for name, kind in data.class_outputs
+            ]
+            out.append(statement("matrix = ", _dict(counts)))
+        else:
+            out.append(f"scores = {predict}")
+            ((name, kind),) = data.class_outputs
+            y_true = f"{y_f}[{string(name)}]" if named else y_f
+            one_hot = [st.args["classes"] for st in data.steps if st.op == "one_hot"]
+            known = str(int(one_hot[0])) if one_hot and one_hot[0] is not None else ""
+            out.append(statement("matrix = ", _matrix(y_true, "scores", kind, known)))
+        title = Atom(f'f"{{NAME}}: {shown} split"')
+        plot = [Atom("matrix"), Atom('out_dir / "confusion_matrix.png"'), title]
+        out.append(statement("", call("plot_confusion_matrix", plot)))
+    rows = {
+        s: ("row_count" if _named_inputs(data) else "len") + f"({arrays[s][0]})"
+        for s in data.splits
+    }
+    samples = _dict([(s, Atom(text)) for s, text in rows.items()])
+    libraries = "(tf, keras, np)"
+    metrics: list[tuple[str, Expr]] = [
+        ("name", Atom("NAME")),
+        ("epochs", Atom("initial_epoch + len(history.epoch)")),
+        ("resumed_from_epoch", Atom("initial_epoch if resume else None")),
+        ("final", Atom("final")),
+        (
+            "train_last_epoch",
+            Atom('{k: v[-1] for k, v in history.history.items() if k[:4] != "val_"}'),
+        ),
+        ("validated_on", literal(data.validate_on)),
+        ("samples", samples),
+        ("wall_time_s", Atom("round(time.perf_counter() - started, 3)")),
+        ("fit_time_s", Atom("round(fit_seconds, 3)")),
+        (
+            "samples_per_second",
+            Atom(f"round({rows['train']} * len(history.epoch) / fit_seconds, 1)"),
+        ),
+        ("parameters", Atom("model.count_params()")),
+    ]
+    files = run_files(plan)
+    if files:
+        metrics.append(("files", literal(files, sort_keys=False)))
+    metrics += [
+        ("plots", literal(plots)),
+        ("versions", Atom(f"{{m.__name__: m.__version__ for m in {libraries}}}")),
+    ]
+    if several:
+        names = literal(list(graph.output_names))
+        metrics.append(("outputs", call("metrics_by_output", [names, Atom("final")])))
+    if figure == "confusion_matrix":
+        listed = (
+            "{name: m.tolist() for name, m in matrix.items()}" if several else "matrix.tolist()"
+        )
+        metrics.append(("confusion_matrix", Atom(listed)))
+    out.append(statement("metrics = ", _dict(metrics)))
+    out += [
+        'text = json.dumps(metrics, indent=2) + "\\n"',
+        'write_atomically(out_dir / "metrics.json", lambda tmp: Path(tmp).write_text(text))',
+        f"shutil.rmtree({backup}, ignore_errors=True)",
+        "return metrics",
+    ]
+    return [line if isinstance(line, Code) else _indented(line) for line in out]
+
+
+def _matrix(y: str, scores: str, kind: str, classes: str = "") -> Expr:
+    """Counts of (true class, predicted class), as the targets' encoding (decided from the
+    loss) says to read targets and scores."""
+    if kind in ("binary", "binary_logits"):
+        threshold = "0.5" if kind == "binary" else "0.0"
+        args = [f"{y}.reshape(-1)", f"{scores}.reshape(-1) > {threshold}", "2"]
+    else:
+        true = f"{y}.argmax(-1)" if kind == "one_hot" else y
+        args = [true, f"{scores}.argmax(-1)", f"{scores}.shape[-1]"]
+    return call("np.array", [call("tf.math.confusion_matrix", [Atom(a) for a in args])])
+
+
+def _named_inputs(data: Any) -> bool:
+    return isinstance(data.steps[0].args.get("x"), dict)
+
+
+def _dict(items: list[tuple[str, Expr]]) -> Expr:
+    return Bracket("", "{", tuple(Item(v, f"{string(k)}: ") for k, v in items), "}")
+
+
+def _named_targets(data: Any) -> bool:
+    load = data.steps[0]
+    return isinstance(load.args.get("y"), dict)
+
+
+def _indented(line: str) -> Code:
+    if not line:
+        return Code("")
+    text = "    " + line
+    if len(text) > LINE_LENGTH:
+        raise CopyError(f"a line of run() is too long to lay out: {text!r}")
+    return Code(text)
 
 
 def _lines(statements: list[Code]) -> Code:

@@ -1,7 +1,9 @@
 """The resolved model graph: the one intermediate representation both back ends read.
 
 `speck.resolve` turns a validated spec into a `ModelGraph` (layers with explicit names, Keras-3
-argument spellings and explicit wiring) and a `TrainingPlan` (compile, fit, callbacks, data).
+argument spellings and explicit wiring) and a `TrainingPlan` (compile, fit, callbacks, and the
+data section lowered to a `DataPlan`: an ordered list of `DataStep`s and what the run does with
+the splits they make).
 `speck.build` makes a live Keras model from it, `speck.emit` renders a script from it, and
 `speck.shapes` infers static shapes over it. Nothing here imports TensorFlow.
 """
@@ -101,6 +103,42 @@ class ModelGraph:
 
 
 @dataclass(frozen=True)
+class DataStep:
+    """One step of the data section, in the order the run takes them: `op` names it (`load`,
+    `keep`, `scale`, `split`, `noise`, ...), `args` are its plain-data arguments. Which arrays a
+    step touches (`x`, `y_test`, ...) is decided here, once, so back ends only write it out."""
+
+    op: str
+    args: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DataPlan:
+    """The data section as a program: steps that leave arrays `x`, `y`, `x_val`, `y_val`,
+    `x_test`, `y_test`, and what the run does with the splits they make.
+
+    `splits` are the splits there are, of `train`, `validation` and `test`; `validate_on` is the
+    one `fit` validates on (`test` when the spec says `validation: test`), None for none.
+    `figure` is the one figure the task draws: `reconstructions` (image to image),
+    `confusion_matrix` (the outputs in `class_outputs` predict classes) or None. `data_dir`
+    is where relative data paths start (the spec's folder), None when no file is read.
+    `location` is where the spec names the source, for errors raised while loading."""
+
+    steps: tuple[DataStep, ...]
+    splits: tuple[str, ...]
+    validate_on: str | None
+    task: str
+    figure: str | None
+    class_outputs: tuple[tuple[str, str], ...] = ()
+    """The outputs a confusion matrix counts, with how their targets name classes: `sparse`
+    ids, `one_hot` rows, `binary` 0/1 (`binary_logits`: scores are logits)."""
+    data_dir: str | None = None
+    cache: bool = True
+    shuffle_buffer: int | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True)
 class TrainingPlan:
     """Everything besides the model that training needs, resolved from the spec."""
 
@@ -114,9 +152,17 @@ class TrainingPlan:
     validation_freq: int = 1
     steps_per_epoch: int | None = None
     callbacks: tuple[KerasObject, ...] = ()
-    data: dict[str, Any] | None = None
+    data: DataPlan | None = None
     seed: int | None = None
     distribute: str = "default"
+    name: str = "model"
+    description: str | None = None
+    verbose: str | int = "auto"
+    backup_dir: str = "backup"
+    """The run's resumable state, relative to the run folder: the spec's own BackupAndRestore
+    folder, or `backup` (which the run adds)."""
+    spec_file: str = ""
+    spec_sha256: str = ""
 
     @property
     def compiled(self) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from speck.catalog import load_catalog, suggest
@@ -22,6 +23,7 @@ from speck.graph import (
     Ref,
     TrainingPlan,
 )
+from speck.lower import lower_data
 from speck.spec import FunctionalModel, LayerSpec, SequentialModel, Spec
 from speck.spec.model import parse_reference
 from speck.validate import WRAPPED_LAYER_ARGS, ValidatedSpec, object_category
@@ -353,11 +355,21 @@ class _Resolver:
             else:
                 metrics = tuple(to_keras_object("metrics", m) for m in c.metrics)
             weights = tuple(c.loss_weights) if isinstance(c.loss_weights, list) else c.loss_weights
-        data = (
-            spec.data.model_dump(mode="json", exclude_none=True)
-            if spec.data is not None and hasattr(spec.data, "model_dump")
-            else spec.data
-        )
+        data = None
+        if spec.data is not None:
+            data = lower_data(
+                spec.data,
+                data_dir=str(Path(self.validated.loaded.file).parent),
+                output_names=graph.output_names,
+                loss=loss,
+                input_shape=graph.inputs[0].shape if len(graph.inputs) == 1 else None,
+                location=self.loc(("data", "source")),
+            )
+        callbacks = tuple(_callback(cb) for cb in spec.callbacks)
+        backup_dir = "backup"
+        for cb in callbacks:
+            if cb.class_name == "BackupAndRestore" and isinstance(cb.args.get("backup_dir"), str):
+                backup_dir = cb.args["backup_dir"]
         return TrainingPlan(
             optimizer=optimizer,
             loss=loss,
@@ -368,10 +380,16 @@ class _Resolver:
             shuffle=spec.fit.shuffle,
             validation_freq=spec.fit.validation_freq,
             steps_per_epoch=spec.fit.steps_per_epoch,
-            callbacks=tuple(_callback(cb) for cb in spec.callbacks),
+            callbacks=callbacks,
             data=data,
             seed=spec.seed,
             distribute=spec.distribute,
+            name=spec.name,
+            description=spec.description,
+            verbose=spec.fit.verbose,
+            backup_dir=backup_dir,
+            spec_file=self.validated.loaded.file,
+            spec_sha256=self.validated.loaded.sha256,
         )
 
     def per_output(self, category: str, value: Any, graph: ModelGraph) -> Any:

@@ -167,17 +167,10 @@ def check_callback_paths(resolved: Any, out_dir: Path) -> None:
         raise SpecError(problems)
 
 
-def _backup_value(plan: TrainingPlan) -> str:
-    for cb in plan.callbacks:
-        if cb.class_name == "BackupAndRestore" and isinstance(cb.args.get("backup_dir"), str):
-            return str(cb.args["backup_dir"])
-    return BACKUP_DIR
-
-
 def backup_dir_for(plan: TrainingPlan, out_dir: Path) -> Path:
     """Where the run keeps its resumable state: the spec's own BackupAndRestore folder (in the
     run folder), else `out_dir/backup`."""
-    return inside(out_dir, _backup_value(plan))
+    return inside(out_dir, plan.backup_dir)
 
 
 # --- where the folder is ---------------------------------------------------------------------
@@ -313,7 +306,7 @@ class RunFolder:
 def plan_run_folder(plan: TrainingPlan, out_dir: Path) -> RunFolder:
     """What a run of `plan` writes in `out_dir`; raises `OutsideRunFolder` for a callback path
     outside it (call `check_callback_paths` first for located errors)."""
-    backup = relative(out_dir, _backup_value(plan))
+    backup = relative(out_dir, plan.backup_dir)
     outputs = [*RUN_ARTIFACTS, backup, LOCK, MARKER]
     patterns = []
     for cb in callback_paths(plan):

@@ -1,31 +1,35 @@
-"""Back end 3, train: a resolved spec -> `speck.runtime.training.train` -> a filled run folder.
+"""Back end 3, train: a resolved spec -> the program `speck emit` prints -> a filled run folder.
 
-This module turns the resolved spec into what the shared training function takes: the settings
-as plain data, `build_model`/`compile_model` from `speck.build`, and `make_callbacks` from the
-plan's callbacks (relative paths placed in the run folder, `every_epochs` turned into Keras'
-`save_freq`). The run folder is `runs/<spec name>/` by default; `speck.runfolder` holds its
-rules (a finished run is never overwritten without `force`, an interrupted one is continued
-with `resume`, speck deletes only what it created) and keeps the resolved spec with every
-default filled in there as `spec.yaml`.
+`speck train` runs the very program the emitter writes: it renders the script's text, compiles
+it under a file name registered with `linecache` (so tracebacks show its real lines), executes
+it as a module and calls its `run`. There is no second training path to drift from the script.
+Around it, `speck.runfolder` applies the run folder's rules (`runs/<spec name>/` by default, a
+finished run is never overwritten without `force`, an interrupted one is continued with
+`resume`, speck deletes only what it created, one run at a time) and keeps the resolved spec
+with every default filled in as `spec.yaml`; this module maps a failure while loading data, or
+data of a shape the model cannot take, to the spec's `data.source` line.
 TensorFlow is imported only when training starts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import linecache
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from speck.graph import KerasObject, TrainingPlan
-from speck.legacy import CHECKPOINT_EVERY
-from speck.runfolder import (
-    PATH_ARGS,
-    check_callback_paths,
-    inside,
-    open_run_folder,
-    plan_run_folder,
-)
+from speck.graph import Location
+from speck.runfolder import check_callback_paths, open_run_folder, plan_run_folder
+
+
+class DataError(ValueError):
+    """Loading the spec's data failed, or gave arrays the model cannot take; `location` is
+    where the spec names its source."""
+
+    def __init__(self, message: str, location: Location | None) -> None:
+        super().__init__(message)
+        self.location = location
 
 
 class NotTrainable(ValueError):
@@ -48,57 +52,6 @@ def run_dir_for(resolved: Any, out_dir: str | Path | None = None) -> Path:
     return Path(out_dir) if out_dir is not None else default_run_dir(resolved.spec.name)
 
 
-def settings_for(resolved: Any, base_dir: str | None = None) -> dict[str, Any]:
-    """The plain-data settings `runtime.training.train` reads, from a resolved spec; `base_dir`
-    (where relative data paths start) defaults to the spec's folder."""
-    plan: TrainingPlan = resolved.plan
-    spec = resolved.spec
-    data = spec.data
-    return {
-        "name": spec.name,
-        "seed": plan.seed,
-        "epochs": plan.epochs,
-        "batch_size": plan.batch_size,
-        "shuffle": plan.shuffle,
-        "validation_freq": plan.validation_freq,
-        "steps_per_epoch": plan.steps_per_epoch,
-        "distribute": plan.distribute,
-        "verbose": spec.fit.verbose,
-        "task": None if data is None else data.task_kind,
-        "base_dir": str(Path(resolved.file).parent) if base_dir is None else base_dir,
-    }
-
-
-def callback_args(obj: KerasObject, out_dir: Path, steps_per_epoch: int) -> dict[str, Any]:
-    """A callback's arguments for Keras: its paths in `out_dir` (`speck.runfolder.inside`
-    raises `OutsideRunFolder` for one that is not), and speck's `every_epochs: N` on
-    ModelCheckpoint as `save_freq=N * steps_per_epoch`."""
-    args = dict(obj.args)
-    for key in PATH_ARGS:
-        if key in args:
-            args[key] = str(inside(out_dir, args[key]))
-    if obj.class_name == "ModelCheckpoint" and CHECKPOINT_EVERY in args:
-        args["save_freq"] = int(args.pop(CHECKPOINT_EVERY)) * steps_per_epoch
-    return args
-
-
-def callbacks_maker(plan: TrainingPlan) -> Callable[[Path, int], list[Any]]:
-    """`make_callbacks(out_dir, steps_per_epoch)` for the plan's callbacks."""
-    from speck.build import make_object
-
-    def make_callbacks(out_dir: Path, steps_per_epoch: int) -> list[Any]:
-        made = []
-        for cb in plan.callbacks:
-            args = callback_args(cb, out_dir, steps_per_epoch)
-            for key in PATH_ARGS:  # a file's or folder's parent folders, as Keras needs them
-                if key in args:
-                    Path(args[key]).parent.mkdir(parents=True, exist_ok=True)
-            made.append(make_object(KerasObject(cb.category, cb.class_name, None, args)))
-        return made
-
-    return make_callbacks
-
-
 def spec_text(resolved: Any) -> str:
     """The resolved spec with every default filled in, as YAML (`spec.yaml`)."""
     from speck import spec_text as text
@@ -118,6 +71,85 @@ def check_trainable(resolved: Any) -> None:
         raise NotTrainable(f"{resolved.file}: the spec has no compile: section (a loss to train)")
 
 
+def load_program(resolved: Any, allow_custom_layers: bool = False) -> types.ModuleType:
+    """The spec's program, as `speck emit` writes it, executed as a module (not as `__main__`).
+
+    Its source is registered with `linecache` under the name it would have beside the spec, so
+    tracebacks through it show its lines; relative data paths start at the spec's folder."""
+    from speck.emit import emit_script
+
+    spec_file = Path(resolved.file)
+    text = emit_script(resolved, str(spec_file), spec_file.parent, allow_custom_layers)
+    filename = str(spec_file.parent / f"{spec_file.stem}.speck-program.py")
+    linecache.cache[filename] = (len(text), None, text.splitlines(keepends=True), filename)
+    module = types.ModuleType(f"speck_program_{resolved.plan.name}")
+    module.__file__ = filename
+    exec(compile(text, filename, "exec"), module.__dict__)
+    return module
+
+
+def keras_cache_hint(dataset: str | None) -> str:
+    """Where a Keras dataset's files go on a machine without network ('' if not one)."""
+    import os
+
+    from speck.runtime.data import KERAS_FILES
+
+    if dataset not in KERAS_FILES:
+        return ""
+    home = os.path.expanduser(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
+    path = os.path.join(home, "datasets", KERAS_FILES[dataset])
+    return f" (without network, put the dataset at {path}; KERAS_HOME sets another cache folder)"
+
+
+def attribute_data_errors(
+    program: types.ModuleType, location: Location | None, hint_for: str | None = None
+) -> None:
+    """Make the program's `load_data` raise `DataError` at the spec's source, and check the arrays
+    it gives against the model's inputs before `fit` sees them (`build_model` runs after it)."""
+    load_data, build_model = program.load_data, program.build_model
+    loaded: dict[str, Any] = {}
+
+    def checked_load() -> Any:
+        try:
+            loaded["splits"] = load_data()
+        except Exception as exc:
+            message = f"loading the data failed: {type(exc).__name__}: {exc}"
+            raise DataError(message + keras_cache_hint(hint_for), location) from exc
+        return loaded["splits"]
+
+    def checked_build() -> Any:
+        model = build_model()
+        if "splits" in loaded:
+            check_input_shapes(model, loaded["splits"][0][0], location)
+        return model
+
+    program.load_data, program.build_model = checked_load, checked_build
+
+
+def check_input_shapes(model: Any, x: Any, location: Location | None) -> None:
+    """Raise `DataError` unless every input array has the shape its model input takes."""
+    arrays = (
+        x if isinstance(x, dict) else {model.inputs[0].name: x} if len(model.inputs) == 1 else {}
+    )
+    by_name = {tensor.name: tensor for tensor in model.inputs}
+    for name, array in arrays.items():
+        tensor = by_name.get(name, model.inputs[0] if len(model.inputs) == 1 else None)
+        if tensor is None:
+            continue
+        wanted = tuple(tensor.shape[1:])
+        shape = tuple(getattr(array, "shape", ())[1:])
+        fits = len(wanted) == len(shape) and all(
+            w in (None, s) for w, s in zip(wanted, shape, strict=False)
+        )
+        if not fits:
+            shown = "(None, " + ", ".join(map(str, wanted)) + ")"
+            raise DataError(
+                f"the data's examples have shape {tuple(getattr(array, 'shape', ()))}, but the "
+                f"model's input {name!r} takes {shown}",
+                location,
+            )
+
+
 def train_spec(
     resolved: Any,
     out_dir: Path | None = None,
@@ -126,35 +158,30 @@ def train_spec(
     resume: bool = False,
     allow_custom_layers: bool = False,
 ) -> RunResult:
-    """Train a resolved spec into its run folder; returns the folder and the final metrics.
+    """Train a resolved spec into its run folder by running its program; returns the folder and
+    the final metrics.
 
     Raises `RunFolderError` (the folder cannot be used; `speck.runfolder` has the rules),
     `SpecError` (a callback path outside the run folder), `NotTrainable` (no `data:` or
     `compile:` section) or `speck.build.CustomLayersNotAllowed` (the model uses custom layers
-    and `allow_custom_layers` is false) before anything is written.
+    and `allow_custom_layers` is false) before anything is written, and `DataError` when the
+    data cannot be loaded or does not fit the model.
     """
     if resolved.graph.custom_layers and not allow_custom_layers:
         from speck.build import not_allowed
 
         raise not_allowed(resolved.graph.custom_layers)
-    from speck.build import build_model, compile_model
-    from speck.runtime.training import train
-
     check_trainable(resolved)
     out_dir = run_dir_for(resolved, out_dir)
     plan = resolved.plan
     check_callback_paths(resolved, out_dir)
     folder = plan_run_folder(plan, out_dir)
+    program = load_program(resolved, allow_custom_layers)
+    load = plan.data.steps[0]
+    keras_name = load.args["name"] if load.op == "keras" else None
+    attribute_data_errors(program, plan.data.location, keras_name)
     with open_run_folder(folder, spec_text(resolved), force=force, resume=resume):
-        metrics = train(
-            lambda: build_model(resolved.graph, allow_custom_layers),
-            lambda model: compile_model(model, plan),
-            callbacks_maker(plan),
-            plan.data,
-            settings_for(resolved),
-            out_dir,
-            resume=resume,
-        )
+        metrics = program.run(out_dir, resume=resume)
     return RunResult(out_dir, metrics)
 
 
@@ -167,10 +194,13 @@ def summary_lines(result: RunResult) -> list[str]:
     if metrics.get("samples_per_second"):
         lines[0] += f" ({metrics['samples_per_second']:,.0f} samples/s)"
     for split, values in metrics["final"].items():
+        if split == metrics.get("validated_on") == "test":
+            split = "test (validation)"
         shown = ", ".join(f"{k} {v:.4g}" for k, v in values.items())
         lines.append(f"  {split:<10} {shown}")
     lines.append(f"run folder: {result.out_dir}/")
-    for role, name in metrics["files"].items():
+    files = {"model": "model.keras", "history": "history.csv", "metrics": "metrics.json"}
+    for role, name in {**files, **metrics.get("files", {})}.items():
         lines.append(f"  {role:<12} {name}")
     if metrics["plots"]:
         lines.append(f"  {'plots':<12} {', '.join(metrics['plots'].values())}")

@@ -10,6 +10,21 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+PATH_ARGS = ("log_dir", "filepath", "filename", "backup_dir")
+
+
+def callback_args(obj: Any, out_dir: Path, steps_per_epoch: int) -> dict[str, Any]:
+    """What a spec's callback should be made with, written out independently of the emitter:
+    relative paths under `out_dir`, and speck's `every_epochs: N` on ModelCheckpoint as
+    `save_freq=N * steps_per_epoch`. Tests hold the program's callbacks to it."""
+    args = dict(obj.args)
+    for key in PATH_ARGS:
+        if isinstance(args.get(key), str):
+            args[key] = str(out_dir / args[key])
+    if obj.class_name == "ModelCheckpoint" and "every_epochs" in args:
+        args["save_freq"] = int(args.pop("every_epochs")) * steps_per_epoch
+    return args
+
 
 def tagged(value: Any) -> Any:
     """Plain JSON data in which a tuple stays apart from a list: `(3, 3)` is not `[3, 3]`."""

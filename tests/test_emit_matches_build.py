@@ -5,6 +5,7 @@ the model its `build_model()` makes has the very config and parameter count of t
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from same_model import load_script, tagged
+from same_model import callback_args, load_script, tagged
 
 from speck.emit import emit_script
 from speck.pipeline import resolve_file
@@ -67,14 +68,20 @@ def test_emitted_model_matches_the_live_model(spec: Path, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
-def test_emitted_callbacks_match_speck_train(spec: Path, tmp_path: Path) -> None:
-    from speck.train import callbacks_maker
+def test_emitted_callbacks_are_the_specs_and_the_run_folders(spec: Path, tmp_path: Path) -> None:
+    from speck.build import make_object
 
     resolved = resolve_file(spec)
     script = load_script(emit_script(resolved, script_dir=tmp_path), tmp_path)
     out = tmp_path / "run"
-    made = script.make_callbacks(out, 7)
-    assert callback_state(made) == callback_state(callbacks_maker(resolved.plan)(out, 7))
+    made = script.make_callbacks(out, 7, False)
+    own = [
+        make_object(type(cb)(cb.category, cb.class_name, None, callback_args(cb, out, 7)))
+        for cb in resolved.plan.callbacks
+    ]
+    assert callback_state(made[: len(own)]) == callback_state(own)
+    names = [type(cb).__name__ for cb in made[len(own) :]]
+    assert names[0] == "CSVLogger" and made[len(own)].filename == str(out / "history.csv")
 
 
 def test_nested_keras_objects_match(tmp_path: Path) -> None:
@@ -124,25 +131,28 @@ def test_nested_keras_objects_match(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_emitted_script_trains_like_speck_train(tmp_path: Path) -> None:
+    """`python generated/digits_mlp.py` in its own process and `speck train` give the same
+    final metrics: one program, the same seed, the same draws."""
     from speck.overrides import parse_override
     from speck.train import train_spec
 
     spec = ROOT / "specs" / "digits_mlp.yaml"
-    resolved = resolve_file(spec)
-    script = load_script(emit_script(resolved, script_dir=tmp_path), tmp_path)
-    settings = {**script.SETTINGS, "epochs": 1, "verbose": 0, "base_dir": str(spec.parent)}
-    emitted = script.train(
-        script.build_model,
-        script.compile_model,
-        script.make_callbacks,
-        script.DATA,
-        settings,
-        tmp_path / "script-run",
+    script = ROOT / "generated" / "digits_mlp.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--epochs", "1", "--out", str(tmp_path / "script-run")],
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
+    assert result.returncode == 0, result.stderr[-3000:]
+    emitted = json.loads((tmp_path / "script-run" / "metrics.json").read_text())
     one_epoch = resolve_file(spec, [parse_override("fit.epochs=1")])
     live = train_spec(one_epoch, tmp_path / "train-run").metrics
+    assert set(emitted["final"]) == set(live["final"]) == {"validation", "test"}
     for split, values in live["final"].items():
         assert emitted["final"][split] == pytest.approx(values, abs=1e-5)
+    assert emitted["samples"] == live["samples"]
 
 
 # --- generated specs -------------------------------------------------------------------------
@@ -260,5 +270,5 @@ def test_generated_script_prints_its_summary_standalone(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     live = build_model(resolve_file(ROOT / "specs" / "functional_mlp.yaml").graph)
-    assert f"functional-mlp: {live.count_params():,} parameters" in result.stdout
+    assert f"Total params: {live.count_params():,}" in result.stdout
     assert not (tmp_path / "keras" / "datasets").exists()  # no data was touched

@@ -24,7 +24,6 @@ from typer.testing import CliRunner
 
 from speck.cli import app
 from speck.diagnostics import SpecError
-from speck.graph import KerasObject
 from speck.overrides import (
     Override,
     OverrideError,
@@ -34,9 +33,8 @@ from speck.overrides import (
     parse_path,
 )
 from speck.pipeline import resolve_file
-from speck.runfolder import OutsideRunFolder, RunFolderError, backup_dir_for
-from speck.runtime.training import progress_verbosity
-from speck.train import callback_args, default_run_dir
+from speck.runfolder import RunFolderError, backup_dir_for
+from speck.train import default_run_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -242,31 +240,41 @@ def test_default_run_dir_is_named_after_the_spec() -> None:
     assert default_run_dir("digits-mlp") == Path("runs/digits-mlp")
 
 
+def program_callbacks(folder: Path, spec: dict[str, Any], out: Path, steps: int) -> list[Any]:
+    """The callbacks the spec's program makes (its own, then the run folder's)."""
+    from speck.train import load_program
+
+    resolved = resolve_file(write_spec(folder, spec), [])
+    return load_program(resolved).make_callbacks(out, steps, False)
+
+
+@pytest.mark.tf
 def test_callback_paths_go_under_the_run_folder(tmp_path: Path) -> None:
-    absolute = str(tmp_path / "elsewhere")
-    cases = {
-        "TensorBoard": ("log_dir", "logs/run"),
-        "CSVLogger": ("filename", "log.csv"),
-        "BackupAndRestore": ("backup_dir", "state"),
-    }
-    for kind, (key, value) in cases.items():
-        args = callback_args(KerasObject("callbacks", kind, None, {key: value}), tmp_path, 10)
-        assert args == {key: str(tmp_path / value)}
-        for outside in (absolute, "../x", "a/../..", "", ".", "~/x", "a\0b"):
-            with pytest.raises(OutsideRunFolder):
-                callback_args(KerasObject("callbacks", kind, None, {key: outside}), tmp_path, 10)
-
-
-def test_every_epochs_becomes_save_freq(tmp_path: Path) -> None:
-    cb = KerasObject(
-        "callbacks", "ModelCheckpoint", None, {"filepath": "c/{epoch}.keras", "every_epochs": 3}
+    callbacks = [
+        {"TensorBoard": {"log_dir": "logs/run"}},
+        {"CSVLogger": {"filename": "logs/train.csv"}},
+        {"BackupAndRestore": {"backup_dir": "state"}},
+    ]
+    out = tmp_path / "run"
+    board, log, backup, *_ = program_callbacks(
+        tmp_path, classifier_spec(callbacks=callbacks), out, 10
     )
-    assert callback_args(cb, tmp_path, 7) == {
-        "filepath": str(tmp_path / "c/{epoch}.keras"),
-        "save_freq": 21,
-    }
+    assert board.log_dir == str(out / "logs/run")
+    assert log.filename == str(out / "logs/train.csv")
+    assert (out / "logs").is_dir()  # CSVLogger opens its file without making the folder
+    assert backup.backup_dir == str(out / "state")
 
 
+@pytest.mark.tf
+def test_every_epochs_becomes_save_freq(tmp_path: Path) -> None:
+    callbacks = [{"ModelCheckpoint": {"filepath": "c/{epoch}.keras", "every_epochs": 3}}]
+    out = tmp_path / "run"
+    (checkpoint, *_) = program_callbacks(tmp_path, classifier_spec(callbacks=callbacks), out, 7)
+    assert checkpoint.filepath == str(out / "c/{epoch}.keras")
+    assert checkpoint.save_freq == 21
+
+
+@pytest.mark.tf
 def test_tutorial_callbacks_translate_for_keras_3(tmp_path: Path) -> None:
     """The tutorial's ModelCheckpoint(period=2) to a path without `.keras`, and its TensorBoard:
     legacy spellings are translated, then placed in the run folder."""
@@ -277,29 +285,19 @@ def test_tutorial_callbacks_translate_for_keras_3(tmp_path: Path) -> None:
             {"BackupAndRestore": {"backup_dir": "state"}},
         ]
     )
-    resolved = resolve_file(write_spec(tmp_path, spec), [])
-    board, checkpoint, _ = resolved.plan.callbacks
     out = tmp_path / "run"
-    assert callback_args(board, out, 5) == {
-        "log_dir": str(out / "logs/autoencoder"),
-        "write_images": True,
-    }
-    assert callback_args(checkpoint, out, 5) == {
-        "filepath": str(out / "model/autoencoder_model.keras"),
-        "save_freq": 10,
-    }
+    board, checkpoint, *_ = program_callbacks(tmp_path, spec, out, 5)
+    assert Path(board.log_dir) == out / "logs/autoencoder"
+    assert board.write_images is True
+    assert Path(checkpoint.filepath) == out / "model/autoencoder_model.keras"
+    assert checkpoint.save_freq == 10
+    resolved = resolve_file(tmp_path / "spec.yaml", [])
     assert backup_dir_for(resolved.plan, out) == out / "state"
     assert backup_dir_for(classifier_spec_plan(tmp_path), out) == out / "backup"
 
 
 def classifier_spec_plan(folder: Path) -> Any:
     return resolve_file(write_spec(folder, classifier_spec(), "plain.yaml"), []).plan
-
-
-def test_progress_is_one_line_per_epoch_when_not_a_terminal() -> None:
-    assert progress_verbosity("auto") == 2  # pytest captures stdout
-    assert progress_verbosity(1) == 1
-    assert progress_verbosity(0) == 0
 
 
 def test_cli_refuses_to_overwrite_before_importing_tensorflow(tiny_data: Path) -> None:
@@ -333,7 +331,7 @@ def test_classifier_run_folder(tiny_data: Path) -> None:
     spec = classifier_spec(
         callbacks=[
             {"ModelCheckpoint": {"filepath": "ckpt/e{epoch}.keras", "every_epochs": 2}},
-            {"CSVLogger": {"filename": "own_log.csv"}},
+            {"CSVLogger": {"filename": "logs/own_log.csv"}},  # its folder is made
             {"EarlyStopping": {"monitor": "val_loss", "patience": 10}},
             {"ReduceLROnPlateau": {"monitor": "val_loss", "patience": 1, "factor": 0.5}},
             "TerminateOnNaN",
@@ -357,14 +355,14 @@ def test_classifier_run_folder(tiny_data: Path) -> None:
         "model.keras",
         "history.csv",
         "metrics.json",
-        "history.png",
         "confusion_matrix.png",
         "ckpt",
-        "own_log.csv",
+        "logs",
         "tb",
     } <= names
     assert "backup" not in names  # removed once training finished
-    assert "reconstructions.png" not in names
+    assert "reconstructions.png" not in names and "history.png" not in names
+    assert not [name for name in names if ".partial-" in name]
     # every_epochs: 2 over 4 epochs: checkpoints after epochs 2 and 4 only
     assert sorted(p.name for p in (out / "ckpt").iterdir()) == ["e2.keras", "e4.keras"]
     assert any((out / "tb" / "train").iterdir())
@@ -372,25 +370,27 @@ def test_classifier_run_folder(tiny_data: Path) -> None:
     rows = read_history(out / "history.csv")
     assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
-    assert len(read_history(out / "own_log.csv")) == 4
+    assert len(read_history(out / "logs" / "own_log.csv")) == 4
 
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics == result.metrics
     assert metrics["name"] == "tiny-classifier"
     assert metrics["epochs"] == 4
-    assert set(metrics["final"]) == {"train", "validation", "test"}
+    # final weights: validation from fit's last epoch, test evaluated; train as fit logged it
+    assert set(metrics["final"]) == {"validation", "test"}
+    assert metrics["validated_on"] == "validation"
     for split in metrics["final"].values():
         assert set(split) == {"loss", "accuracy"}
         assert 0 <= split["accuracy"] <= 1
+    last = rows[-1]
+    assert metrics["final"]["validation"]["loss"] == pytest.approx(float(last["val_loss"]))
+    assert metrics["train_last_epoch"]["loss"] == pytest.approx(float(last["loss"]))
     # 20% of 60 rows held out for test, then 20% of the other 48 for validation
     assert metrics["samples"] == {"train": 38, "validation": 10, "test": 12}
     assert metrics["wall_time_s"] > 0
     assert metrics["samples_per_second"] > 0
-    assert set(metrics["versions"]) >= {"python", "tensorflow", "keras", "numpy"}
-    assert metrics["plots"] == {
-        "history": "history.png",
-        "confusion_matrix": "confusion_matrix.png",
-    }
+    assert set(metrics["versions"]) == {"tensorflow", "keras", "numpy"}
+    assert metrics["plots"] == {"confusion_matrix": "confusion_matrix.png"}
     assert metrics["files"]["tensorboard"] == "tb"
     matrix = np.array(metrics["confusion_matrix"])
     assert matrix.shape == (3, 3)
@@ -461,7 +461,7 @@ def test_denoising_autoencoder_draws_reconstructions(tiny_data: Path) -> None:
     assert not (out / "confusion_matrix.png").exists()
     assert not (out / "backup").exists() and not (out / "state").exists()
     assert result.metrics["plots"]["reconstructions"] == "reconstructions.png"
-    assert set(result.metrics["final"]) == {"train", "validation"}
+    assert set(result.metrics["final"]) == {"validation"}
 
 
 @pytest.mark.tf
@@ -493,3 +493,47 @@ def test_speck_train_command_end_to_end(tiny_data: Path) -> None:
     saved = yaml.safe_load((out / "spec.yaml").read_text())
     assert saved["seed"] == 5 and saved["fit"]["epochs"] == 3
     assert len(read_history(out / "history.csv")) == 3
+
+
+@pytest.mark.tf
+def test_data_the_model_cannot_take_is_reported_at_the_source(tiny_data: Path) -> None:
+    spec = classifier_spec()
+    spec["model"]["input"] = [5]  # the file's rows have 4 features
+    path = write_spec(tiny_data, spec)
+    result = CliRunner().invoke(app, ["train", str(path), "--out", str(tiny_data / "run")])
+    assert result.exit_code == 2, result.output
+    line = next(n for n, text in enumerate(path.read_text().splitlines(), 1) if "source" in text)
+    assert f"{path}:{line}:" in result.output and "error: data.source:" in result.output
+    assert "(60, 4)" not in result.output  # the training split's shape, after the splits:
+    assert "shape (38, 4)" in result.output and "takes (None, 5)" in result.output
+    assert "internal error" not in result.output
+
+
+@pytest.mark.tf
+def test_a_failure_while_loading_data_is_reported_at_the_source(tiny_data: Path) -> None:
+    spec = classifier_spec()
+    spec["data"]["source"] = {"npz": "tiny.npz", "x": "features"}  # no such array
+    path = write_spec(tiny_data, spec)
+    result = CliRunner().invoke(app, ["train", str(path), "--out", str(tiny_data / "run")])
+    assert result.exit_code == 2, result.output
+    assert f"{path}:" in result.output and "error: data.source: loading the data failed" in (
+        result.output
+    )
+    assert "'features'" in result.output and "internal error" not in result.output
+
+
+@pytest.mark.tf
+def test_an_offline_keras_dataset_says_where_its_files_go(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fake_keras_datasets import offline_keras_cache
+
+    datasets = offline_keras_cache(tmp_path, monkeypatch)
+    spec = classifier_spec(data={"source": "keras/mnist", "reshape": [784]})
+    spec["model"]["input"] = [784]
+    spec["model"]["layers"][-1]["Dense"]["units"] = 10
+    path = write_spec(tmp_path, spec)
+    result = CliRunner().invoke(app, ["train", str(path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 2, result.output
+    assert "error: data.source: loading the data failed" in result.output
+    assert f"put the dataset at {datasets / 'mnist.npz'}" in result.output

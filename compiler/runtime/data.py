@@ -1,8 +1,8 @@
 """Data loading and shaping for training: loaders, transforms, splits and the tf.data pipeline.
 
-`prepare_data` carries out a spec's `data:` section (given as plain data) with the other
-functions here; `speck train` calls it, and `speck emit` copies these functions into generated
-scripts, so each step exists once. All randomness comes from one `numpy.random.Generator`
+A program's `load_data()`, which `speck emit` writes as straight-line code for the spec's own
+source and steps, calls these functions; the emitter copies only those it calls into the
+program, which `speck train` runs too. All randomness comes from one `numpy.random.Generator`
 made from the spec's seed: the same seed gives the same arrays. Keras, TensorFlow and
 scikit-learn are imported only inside the functions that use them.
 
@@ -15,97 +15,42 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-KERAS_DATASET_FILES = {
-    "mnist": [
-        ("mnist.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/mnist.npz")
-    ],
-    "fashion_mnist": [
-        (
-            f"fashion-mnist/{name}",
-            f"https://storage.googleapis.com/tensorflow/tf-keras-datasets/{name}",
-        )
-        for name in (
-            "train-labels-idx1-ubyte.gz",
-            "train-images-idx3-ubyte.gz",
-            "t10k-labels-idx1-ubyte.gz",
-            "t10k-images-idx3-ubyte.gz",
-        )
-    ],
-    "cifar10": [
-        (
-            "cifar-10-batches-py-target_archive",
-            "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",
-        )
-    ],
-    "cifar100": [
-        (
-            "cifar-100-python-target_archive",
-            "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",
-        )
-    ],
-    "imdb": [("imdb.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/imdb.npz")],
-    "reuters": [
-        ("reuters.npz", "https://storage.googleapis.com/tensorflow/tf-keras-datasets/reuters.npz")
-    ],
-    "boston_housing": [
-        (
-            "boston_housing.npz",
-            "https://storage.googleapis.com/tensorflow/tf-keras-datasets/boston_housing.npz",
-        )
-    ],
+KERAS_FILES = {
+    "mnist": "mnist.npz",
+    "fashion_mnist": "fashion-mnist",
+    "cifar10": "cifar-10-batches-py-target_archive",
+    "cifar100": "cifar-100-python-target_archive",
+    "imdb": "imdb.npz",
+    "reuters": "reuters.npz",
+    "boston_housing": "boston_housing.npz",
 }
-"""Where Keras 3 keeps each dataset (relative to `<KERAS_HOME>/datasets`) and where it gets it.
-The CIFAR archives are stored under the odd names Keras 3's `get_file` gives them."""
+"""What Keras 3 caches each dataset as, under `<KERAS_HOME>/datasets` (CIFAR's odd names too)."""
 
 SKLEARN_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
-
-
-class Splits(NamedTuple):
-    """Arrays ready for `fit`, `evaluate` and `predict`; None where a split is absent. Each is
-    one array, or a dict of arrays by model input (x) or output (y) name."""
-
-    x_train: Any
-    y_train: Any = None
-    x_val: Any = None
-    y_val: Any = None
-    x_test: Any = None
-    y_test: Any = None
 
 
 # --- loaders ---------------------------------------------------------------------------------
 
 
-def keras_cache_dir() -> str:
-    """The folder where Keras caches downloads: $KERAS_HOME, or ~/.keras."""
-    return os.path.expanduser(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
-
-
 def load_keras_dataset(name: str, **options: Any) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
-    """`keras.datasets.<name>.load_data(**options)`, with a clear error when offline."""
+    """`keras.datasets.<name>.load_data(**options)`; when the files are neither cached nor
+    downloadable, an error that says where to put them."""
     import keras
 
-    if name not in KERAS_DATASET_FILES:
-        raise ValueError(f"unknown Keras dataset {name!r}; known: {', '.join(KERAS_DATASET_FILES)}")
-    loader = getattr(keras.datasets, name).load_data
     try:
-        return loader(**options)
+        return getattr(keras.datasets, name).load_data(**options)
     except Exception as err:
-        folder = os.path.join(keras_cache_dir(), "datasets")
-        missing = [
-            f"{url} saved as {os.path.join(folder, path)}"
-            for path, url in KERAS_DATASET_FILES[name]
-            if not os.path.exists(os.path.join(folder, path))
-        ]
-        if not missing:
+        home = os.path.expanduser(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
+        path = os.path.join(home, "datasets", KERAS_FILES[name])
+        if os.path.exists(path):
             raise
         raise FileNotFoundError(
             f"keras/{name} is not in the Keras cache and could not be downloaded ({err}). "
-            f"On a machine without network, put {'; '.join(missing)}. "
-            "Set KERAS_HOME to use another cache folder."
+            f"Without network, put it at {path}; set KERAS_HOME to use another cache folder."
         ) from err
 
 
@@ -315,11 +260,9 @@ def row_count(arrays: Any) -> int:
 
 def take_rows(arrays: Any, rows: Any) -> Any:
     """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if arrays is None:
-        return None
     if isinstance(arrays, dict):
         return {name: array[rows] for name, array in arrays.items()}
-    return arrays[rows]
+    return None if arrays is None else arrays[rows]
 
 
 def widen(arrays: Any) -> Any:
@@ -359,14 +302,6 @@ def pad_sequences(sequences: Any, length: int | None = None) -> np.ndarray:
     return keras.utils.pad_sequences(list(sequences), maxlen=length)
 
 
-def parse_ratio(value: float | str) -> float:
-    """`0.5`, `"0.5"` or `"1/255"` as a float."""
-    if isinstance(value, str) and "/" in value:
-        numerator, denominator = value.split("/")
-        return float(numerator) / float(denominator)
-    return float(value)
-
-
 def scale(x: Any, factor: float) -> Any:
     """`x * factor` as float32; every array of a dict alike."""
     if isinstance(x, dict):
@@ -401,17 +336,10 @@ def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 def add_gaussian_noise(
-    x: np.ndarray,
-    stddev: float,
-    mean: float = 0.0,
-    clip: tuple[float, float] | None = None,
-    rng: np.random.Generator | None = None,
-) -> np.ndarray:
-    """`x` plus Gaussian noise, clipped to `clip`, as float32; `x` itself is left clean.
-
-    The tutorial this follows wrote `x_test_n = np.clip(x_test, 0., 1.)`, which threw away the
-    noisy test images and validated on clean ones; here the noisy copy is what gets clipped.
-    """
+    x: Any, stddev: float, mean: float = 0.0, clip: Any = None, rng: Any = None
+) -> Any:
+    """A noisy float32 copy of `x` (clipped to `clip`); unlike the tutorial's `x_test_n =
+    np.clip(x_test, 0., 1.)`, which validated on clean images, the noisy copy is clipped."""
     rng = rng if rng is not None else np.random.default_rng()
     noisy = x + rng.normal(loc=mean, scale=stddev, size=x.shape)
     if clip is not None:
@@ -419,195 +347,29 @@ def add_gaussian_noise(
     return noisy.astype(np.float32)
 
 
-def split(
-    x: Any, y: Any, fraction: float, rng: np.random.Generator | None = None
-) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
-    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`; both
-    keep the original row order, and every array of a dict gives up the same rows."""
+def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, Any], ...]:
+    """Hold out a random `fraction` of the rows (the same of every array of a dict), in order:
+    `(x_rest, y_rest), (x_held, y_held)`."""
     rng = rng if rng is not None else np.random.default_rng()
-    n = row_count(x)
+    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     n_held = min(max(1, round(n * fraction)), n - 1)
     order = rng.permutation(n)
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
     return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
 
 
-# --- the whole section -----------------------------------------------------------------------
+# --- the input pipeline ---------------------------------------------------------------------
 
 
-def load_source(
-    source: str | dict[str, Any],
-    options: dict[str, Any],
-    labelled: bool = True,
-    base_dir: str = ".",
-    rng: np.random.Generator | None = None,
-) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
-    """The source's `(x_train, y_train), (x_test, y_test)`; the test pair is `(None, None)`
-    when the source has no test split. `labelled=False` skips a file source's targets. An npz
-    or npy source whose `x` or `y` is a dict of keys (paths) gives a dict of arrays there."""
-    if isinstance(source, str):
-        kind, name = source.split("/", 1)
-        if kind == "keras":
-            return load_keras_dataset(name, **options)
-        if name == "sample_patches":
-            return sample_photo_patches(rng=rng, **options), (None, None)
-        return load_sklearn_dataset(name), (None, None)
-
-    def path(relative: Any) -> Any:
-        if isinstance(relative, dict):
-            return {name: path(value) for name, value in relative.items()}
-        return os.path.join(base_dir, os.path.expanduser(relative))
-
-    if "npz" in source:
-        y_key, y_test_key = source.get("y", "y"), source.get("y_test")
-        train = load_npz(path(source["npz"]), source.get("x", "x"), y_key if labelled else None)
-        if source.get("x_test") is None:
-            return train, (None, None)
-        y_test_key = y_test_key if labelled else None
-        return train, load_npz(path(source["npz"]), source["x_test"], y_test_key)
-    if "npy" in source:
-        files = {key: path(value) for key, value in source["npy"].items()}
-        if not labelled:
-            files.pop("y", None)
-            files.pop("y_test", None)
-        train = load_npy(files["x"], files.get("y"))
-        if "x_test" not in files:
-            return train, (None, None)
-        return train, load_npy(files["x_test"], files.get("y_test"))
-    if "csv" in source:
-        label = source.get("label") if labelled else None
-        columns = {"features": source.get("features"), "delimiter": source.get("delimiter", ",")}
-        x, y, names = load_csv(path(source["csv"]), label, **columns)
-        if source.get("test_csv") is None:
-            return (x, y), (None, None)
-        x_test, y_test, _ = load_csv(path(source["test_csv"]), label, class_names=names, **columns)
-        return (x, y), (x_test, y_test)
-    if "images" in source:
-        size, mode = source.get("image_size", (256, 256)), source.get("color_mode", "rgb")
-        x, y, names = load_image_folder(path(source["images"]), size, mode)
-        if source.get("test_images") is None:
-            return (x, y), (None, None)
-        x_test, y_test, _ = load_image_folder(path(source["test_images"]), size, mode, names)
-        return (x, y), (x_test, y_test)
-    raise ValueError(f"unknown data source: {source!r}")
-
-
-def prepare_data(data: dict[str, Any], seed: int | None = None, base_dir: str = ".") -> Splits:
-    """Carry out a spec's `data:` section, in this order:
-
-    1. load the source (its train split, and its test split if it has one); floats narrower
-       than float32 become float32;
-    2. `keep`: only rows with the given labels, in both splits;
-    3. `limit`: only the first rows of each split;
-    4. `sequence_length`: pad word-index sequences (ragged ones always, to the longest);
-    5. `reshape` each example, 6. `scale` the inputs (to float32);
-    7. `test`: the source's test split (the default when it has one), or rows held out of the
-       training split, or none; 8. `validation`: the test split, or held-out training rows;
-    9. `standardize` with the training split's mean and std;
-    10. the task's targets: denoise adds noise to the inputs and keeps the clean ones as
-        targets, reconstruct makes the inputs the targets;
-    11. `one_hot` the labels.
-
-    With named arrays (an npz or npy source whose `x` or `y` is a dict), the inputs or targets
-    are dicts of arrays: every step that takes rows takes the same rows of each, `scale` and
-    `standardize` apply to each input array, and the steps that read one array (`keep` by a
-    dict of targets, `one_hot` of them, `reshape`, reconstruct and denoise of a dict of inputs)
-    are refused when the spec is validated.
-    """
-    rng = np.random.default_rng(seed)
-    task = data.get("task", "classify")  # or regress: the labels as given
-    labelled = task in ("classify", "regress")
-    (x, y), (x_test, y_test) = load_source(
-        data["source"], data.get("options", {}), labelled, base_dir, rng
-    )
-    x, y, x_test, y_test = widen(x), widen(y), widen(x_test), widen(y_test)
-    y, y_test = flatten_labels(y), flatten_labels(y_test)
-    if "keep" in data:
-        labels = data["keep"]["label"]
-        labels = labels if isinstance(labels, list) else [labels]
-        x, y = keep_labels(x, y, labels)
-        if x_test is not None:
-            x_test, y_test = keep_labels(x_test, y_test, labels)
-    limit = data.get("limit", {})
-    if "train" in limit:
-        x, y = first_rows(x, y, limit["train"])
-    if "test" in limit and x_test is not None:
-        x_test, y_test = first_rows(x_test, y_test, limit["test"])
-    if isinstance(x, np.ndarray) and x.dtype == object:
-        x = pad_sequences(x, data.get("sequence_length"))
-        if x_test is not None:
-            x_test = pad_sequences(x_test, data.get("sequence_length") or x.shape[1])
-    if "reshape" in data:
-        x = x.reshape((len(x), *data["reshape"]))
-        x_test = None if x_test is None else x_test.reshape((len(x_test), *data["reshape"]))
-    if "scale" in data:
-        factor = parse_ratio(data["scale"])
-        x = scale(x, factor)
-        x_test = None if x_test is None else scale(x_test, factor)
-
-    test = data.get("test", "test" if x_test is not None else "none")
-    if isinstance(test, dict):
-        (x, y), (x_test, y_test) = split(x, y, test["split"], rng)
-    validation = data.get("validation", "none")
-    x_val = y_val = None
-    if isinstance(validation, dict):
-        (x, y), (x_val, y_val) = split(x, y, validation["split"], rng)
-    elif validation == "test":
-        x_val, y_val = x_test, y_test
-    if test == "none":
-        x_test = y_test = None
-
-    if data.get("standardize"):
-        mean, std = fit_standardizer(x)
-        x = standardize(x, mean, std)
-        x_val = None if x_val is None else standardize(x_val, mean, std)
-        x_test = None if x_test is None else standardize(x_test, mean, std)
-
-    if isinstance(task, dict):
-        noise, clip = task["denoise"]["noise"]["normal"], task["denoise"].get("clip")
-        stddev, mean = noise["stddev"], noise.get("mean", 0.0)
-        y, y_val, y_test = x, x_val, x_test
-        x = add_gaussian_noise(x, stddev, mean, clip, rng)
-        if x_test is not None:
-            x_test = add_gaussian_noise(x_test, stddev, mean, clip, rng)
-        if validation == "test":
-            x_val = (
-                x_test if x_test is not None else add_gaussian_noise(y_val, stddev, mean, clip, rng)
-            )
-        elif x_val is not None:
-            x_val = add_gaussian_noise(x_val, stddev, mean, clip, rng)
-    elif task == "reconstruct":
-        y, y_val, y_test = x, x_val, x_test
-
-    one_hot_classes = data.get("one_hot", False)
-    if one_hot_classes is not False and task == "classify":
-        if one_hot_classes is True:
-            known = [a for a in (y, y_val, y_test) if a is not None]
-            one_hot_classes = int(max(a.max() for a in known)) + 1
-        y = one_hot(y, one_hot_classes)
-        y_val = None if y_val is None else one_hot(y_val, one_hot_classes)
-        y_test = None if y_test is None else one_hot(y_test, one_hot_classes)
-    return Splits(x, y, x_val, y_val, x_test, y_test)
-
-
-def make_dataset(
-    x: Any,
-    y: Any = None,
-    batch_size: int = 32,
-    shuffle: bool = False,
-    seed: int | None = None,
-    shuffle_buffer: int | None = None,
-    cache: bool = True,
-) -> Any:
-    """A `tf.data` pipeline over in-memory arrays: cache, shuffle every epoch, batch, prefetch.
-    `x` and `y` may be dicts of arrays by model input and output name, which Keras matches to
-    the model's inputs and outputs by name."""
+def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
+    """A `tf.data` pipeline over arrays (or dicts of them by model input or output name):
+    cached unless `cache=False`, shuffled if `shuffle` (`seed`, `shuffle_buffer`), batched."""
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    if cache:
+    if options.get("cache", True):
         dataset = dataset.cache()
-    if shuffle:
-        buffer = shuffle_buffer or int(dataset.cardinality())
-        dataset = dataset.shuffle(buffer, seed=seed, reshuffle_each_iteration=True)
+    if options.get("shuffle"):
+        buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
+        dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)

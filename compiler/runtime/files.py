@@ -1,8 +1,10 @@
-"""Atomic writes of run-folder artifacts: text, JSON and saved Keras models.
+"""Atomic writes of run-folder artifacts: text, JSON, saved Keras models and figures.
 
 Each file is written to a temporary name in its own folder and then renamed over the target,
-so a reader (or a run killed half-way) never sees a half-written file. Like the rest of
-`speck.runtime`, these are plain top-level functions that `speck emit` copies into scripts.
+so a reader (or a run killed half-way) never sees a half-written file. A temporary file is named
+`.<name>.partial-<random><suffix>`; one left behind by a killed run is removed by
+`remove_partial_files` when the next run starts. Like the rest of `speck.runtime`, these are
+plain top-level functions that `speck emit` copies into the programs that use them.
 """
 
 from __future__ import annotations
@@ -14,21 +16,30 @@ from pathlib import Path
 from typing import Any
 
 
-def write_text_atomically(path: str | Path, text: str) -> Path:
-    """Write `text` (UTF-8) to `path` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def write_atomically(path: Path, write: Any) -> Path:
+    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def remove_partial_files(folder: Path) -> None:
+    """Remove the temporary files of atomic writes that a killed run left in `folder`."""
+    for leftover in folder.glob(".*.partial-*"):
+        leftover.unlink(missing_ok=True)
+
+
+def write_text_atomically(path: str | Path, text: str) -> Path:
+    """Write `text` (UTF-8) to `path` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_atomically(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def write_json_atomically(path: str | Path, data: Any) -> Path:
@@ -40,27 +51,4 @@ def save_model_atomically(model: Any, path: str | Path) -> Path:
     """`model.save(path)` through a temporary `.keras` file in the same folder and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".keras", dir=path.parent)
-    os.close(fd)
-    try:
-        model.save(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def save_figure_atomically(figure: Any, path: str | Path, dpi: int = 100) -> Path:
-    """`figure.savefig(path)` (format from the suffix) through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        figure.savefig(tmp, dpi=dpi, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return write_atomically(path, model.save)

@@ -10,10 +10,10 @@ One idea per line, e.g. the tutorial's denoising autoencoder:
         denoise: {noise: {normal: {stddev: 0.2}}, clip: [0, 1]}   # noisy inputs, clean targets
       validation: test
 
-These models only check the section's outline and its internal consistency; the steps are
-carried out by `speck.runtime.data.prepare_data`, which reads this section dumped to plain data
-(`model_dump(mode="json", exclude_none=True)`). `known_source_shapes` tells static checks what
-the section will feed a model, without loading anything. No TensorFlow or NumPy here.
+These models only check the section's outline and its internal consistency; `speck.lower`
+turns the section into the ordered data steps that an emitted program's `load_data()` carries
+out. `known_source_shapes` tells static checks what the section will feed a model, without
+loading anything. No TensorFlow or NumPy here.
 """
 
 from __future__ import annotations

@@ -1,0 +1,257 @@
+"""The body of an emitted program's `load_data()`: a `DataPlan`'s steps as straight-line code.
+
+Each step becomes one or a few statements over the arrays `x`, `y` (training), `x_val`,
+`y_val` (validation) and `x_test`, `y_test` (test), calling the `speck.runtime.data` functions
+the emitter then copies into the program. Values reach the code only through `speck.render`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from speck.graph import DataPlan, DataStep
+from speck.render import LINE_LENGTH, Atom, BinOp, Code, Expr, call, identifier, literal
+
+ARRAYS = {"train": ("x", "y"), "validation": ("x_val", "y_val"), "test": ("x_test", "y_test")}
+"""The variables that hold each split's inputs and targets."""
+
+RANDOM_STEPS = frozenset({"patches", "split", "denoise"})
+"""The steps that draw from the program's one random generator."""
+
+
+def _line(target: str, expr: Expr, suffix: str = "") -> Code:
+    return Code("\n".join(expr.lines(1, target, suffix)))
+
+
+def _path(relative: Any) -> Expr:
+    """A data path from the spec: relative ones start at `DATA_DIR` (the spec's folder)."""
+    if isinstance(relative, dict):
+        return _literal({k: _Raw(_path(v)) for k, v in relative.items()})
+    if relative.startswith("~"):
+        return call("os.path.expanduser", [literal(relative)])
+    if relative.startswith("/"):
+        return literal(relative)
+    return call("str", [BinOp(Atom("DATA_DIR"), "/", literal(relative))])
+
+
+class _Raw:
+    """An already rendered expression inside a literal mapping (see `_path`)."""
+
+    def __init__(self, expr: Expr) -> None:
+        self.expr = expr
+
+
+def _literal(value: Any) -> Expr:
+    if isinstance(value, _Raw):
+        return value.expr
+    if isinstance(value, dict):
+        from speck.render import Bracket, Item
+
+        items = tuple(Item(_literal(v), f"{literal(k).flat()}: ") for k, v in sorted(value.items()))
+        return Bracket("", "{", items, "}")
+    return literal(value)
+
+
+def _load(step: DataStep) -> list[Code]:
+    a = step.args
+    op = step.op
+    if op == "keras":
+        options = [(k, literal(v)) for k, v in sorted(a["options"].items())]
+        loaded = call(f"keras.datasets.{identifier(a['name'])}.load_data", kwargs=options)
+        return [Code("    import keras"), Code(""), _line("(x, y), (x_test, y_test) = ", loaded)]
+    if op == "sklearn":
+        loader = call(
+            f"sklearn.datasets.load_{identifier(a['name'])}",
+            kwargs=[("return_X_y", Atom("True"))],
+        )
+        return [Code("    import sklearn.datasets"), Code(""), _line("x, y = ", loader)]
+    if op == "patches":
+        options = [(k, literal(v)) for k, v in sorted(a["options"].items())]
+        return [
+            _line("x, y = ", call("sample_photo_patches", kwargs=[*options, ("rng", Atom("rng"))]))
+        ]
+    if op in ("npz", "npy"):
+        lines = []
+        for split, (x_name, y_name) in (("", ("x", "y")), ("_test", ("x_test", "y_test"))):
+            x_key = a["x" + split]
+            if x_key is None:
+                continue
+            y_key = a["y" + split]
+            target = f"{x_name}, {y_name if y_key is not None else '_'} = "
+            if op == "npz":
+                args = [_path(a["path"]), _literal(x_key), _literal(y_key)]
+                lines.append(_line(target, call("load_npz", args)))
+            else:
+                args = [_literal_path(x_key)] + (
+                    [_literal_path(y_key)] if y_key is not None else []
+                )
+                lines.append(_line(target, call("load_npy", args)))
+        return lines
+    if op == "csv":
+        kwargs = [("label", literal(a["label"]))] if a["label"] is not None else []
+        if a["features"] is not None:
+            kwargs.append(("features", literal(a["features"])))
+        if a["delimiter"] != ",":
+            kwargs.append(("delimiter", literal(a["delimiter"])))
+        y_name = "y" if a["label"] is not None else "_"
+        names = "class_names" if a["test_path"] is not None else "_"
+        lines = [_line(f"x, {y_name}, {names} = ", call("load_csv", [_path(a["path"])], kwargs))]
+        if a["test_path"] is not None:
+            test_kwargs = [*kwargs, ("class_names", Atom("class_names"))]
+            y_test = "y_test" if a["label"] is not None else "_"
+            loaded = call("load_csv", [_path(a["test_path"])], test_kwargs)
+            lines.append(_line(f"x_test, {y_test}, _ = ", loaded))
+        return lines
+    assert op == "images"
+    args = [_path(a["path"]), literal(tuple(a["image_size"])), literal(a["color_mode"])]
+    names = "class_names" if a["test_path"] is not None else "_"
+    lines = [_line(f"x, y, {names} = ", call("load_image_folder", args))]
+    if a["test_path"] is not None:
+        test_args = [_path(a["test_path"]), *args[1:], Atom("class_names")]
+        lines.append(_line("x_test, y_test, _ = ", call("load_image_folder", test_args)))
+    return lines
+
+
+def _literal_path(value: Any) -> Expr:
+    return _path(value)
+
+
+def _each(arrays: Any, make: Callable[[str], Expr]) -> list[Code]:
+    """`a, b = f(a), f(b)` when it fits on a line, else a line per array."""
+    arrays = list(arrays)
+    exprs = [make(name) for name in arrays]
+    together = f"    {', '.join(arrays)} = {', '.join(e.flat() for e in exprs)}"
+    if len(arrays) > 1 and len(together) <= LINE_LENGTH:
+        return [Code(together)]
+    return [_line(f"{name} = ", expr) for name, expr in zip(arrays, exprs, strict=True)]
+
+
+def _scale_expr(factor: float, fraction: tuple[Any, Any] | None) -> Expr:
+    if fraction is None:
+        return literal(factor)
+    return BinOp(literal(fraction[0]), "/", literal(fraction[1]))
+
+
+def step_lines(step: DataStep) -> list[Code]:
+    """The statements of one data step."""
+    a, op = step.args, step.op
+    if op in ("keras", "sklearn", "patches", "npz", "npy", "csv", "images"):
+        return _load(step)
+    if op == "widen":
+        return _each(a["arrays"], lambda n: call("widen", [Atom(n)]))
+    if op == "flatten_columns":  # labels that come as a column, shape (n, 1)
+        names = ", ".join(a["arrays"])
+        flat = ", ".join(f"{n}.reshape(-1)" for n in a["arrays"])
+        return [Code(f"    {names} = {flat}")]
+    if op == "flatten_labels":
+        return _each(a["arrays"], lambda n: call("flatten_labels", [Atom(n)]))
+    if op == "keep":
+        labels = literal(list(a["labels"]))
+        pairs = [ARRAYS[s] for s in a["splits"]]
+        kept = [call("keep_labels", [Atom(x), Atom(y), labels]) for x, y in pairs]
+        together = f"    {', '.join(f'({x}, {y})' for x, y in pairs)} = "
+        together += ", ".join(k.flat() for k in kept)
+        if len(pairs) > 1 and len(together) <= LINE_LENGTH:
+            return [Code(together)]
+        return [_line(f"{x}, {y} = ", k) for (x, y), k in zip(pairs, kept, strict=True)]
+    if op == "limit":
+        x, y = ARRAYS[a["split"]]
+        return [_line(f"{x}, {y} = ", call("first_rows", [Atom(x), Atom(y), literal(a["rows"])]))]
+    if op == "pad":
+        out = []
+        for split in a["splits"]:
+            x = ARRAYS[split][0]
+            length = a["length"]
+            if length is None and split != "train":
+                args: list[Expr] = [Atom(x), Atom("x.shape[1]")]
+            else:
+                args = [Atom(x)] + ([literal(length)] if length is not None else [])
+            out.append(_line(f"{x} = ", call("pad_sequences", args)))
+        return out
+    if op == "reshape":
+        dims = ", ".join(literal(int(d)).flat() for d in a["shape"])
+        return _each(
+            [ARRAYS[s][0] for s in a["splits"]], lambda n: Atom(f"{n}.reshape((len({n}), {dims}))")
+        )
+    if op == "scale":
+        factor = _scale_expr(a["factor"], a["fraction"])
+        return _each(
+            [ARRAYS[s][0] for s in a["splits"]], lambda n: call("scale", [Atom(n), factor])
+        )
+    if op == "split":
+        x, y = ARRAYS[a["held"]]
+        fraction = literal(a["fraction"])
+        if a["y"]:
+            return [
+                _line(
+                    f"(x, y), ({x}, {y}) = ",
+                    call("split", [Atom("x"), Atom("y"), fraction, Atom("rng")]),
+                )
+            ]
+        return [
+            _line(
+                f"(x, _), ({x}, _) = ",
+                call("split", [Atom("x"), Atom("None"), fraction, Atom("rng")]),
+            )
+        ]
+    if op == "rename":
+        (x_from, y_from), (x_to, y_to) = ARRAYS[a["from"]], ARRAYS[a["to"]]
+        if not a["y"]:
+            return [Code(f"    {x_to} = {x_from}")]
+        return [Code(f"    {x_to}, {y_to} = {x_from}, {y_from}")]
+    if op == "drop":
+        return []
+    if op == "standardize":
+        out = [Code("    mean, std = fit_standardizer(x)")]
+        return out + _each(
+            [ARRAYS[s][0] for s in a["splits"]],
+            lambda n: call("standardize", [Atom(n), Atom("mean"), Atom("std")]),
+        )
+    if op == "denoise":
+        kwargs: list[tuple[str, Expr]] = []
+        if a["mean"] != 0:
+            kwargs.append(("mean", literal(a["mean"])))
+        if a["clip"] is not None:
+            kwargs.append(("clip", literal(tuple(a["clip"]))))
+        kwargs.append(("rng", Atom("rng")))
+        out = []
+        for split in a["splits"]:
+            x, y = ARRAYS[split]
+            noisy = call("add_gaussian_noise", [Atom(x), literal(a["stddev"])], kwargs)
+            out.append(_line(f"{x}, {y} = ", noisy, f", {x}"))
+        return out
+    if op == "reconstruct":
+        pairs = [ARRAYS[s] for s in a["splits"]]
+        ys, xs = ", ".join(p[1] for p in pairs), ", ".join(p[0] for p in pairs)
+        return [Code(f"    {ys} = {xs}")]
+    if op == "one_hot":
+        ys = [ARRAYS[s][1] for s in a["splits"]]
+        out = []
+        classes: Expr
+        if a["classes"] is None:
+            known = ", ".join(ys) + ("," if len(ys) == 1 else "")
+            out.append(Code(f"    classes = max(int(a.max()) for a in ({known})) + 1"))
+            classes = Atom("classes")
+        else:
+            classes = literal(a["classes"])
+        return out + _each(ys, lambda n: call("one_hot", [Atom(n), classes]))
+    raise ValueError(f"unknown data step {op!r}")
+
+
+def load_data_body(plan: DataPlan) -> list[Code]:
+    """The statements of `load_data()`, ending with the splits it returns."""
+    lines = step_lines(plan.steps[0])
+    if any(step.op in RANDOM_STEPS for step in plan.steps):
+        at = 2 if plan.steps[0].op in ("keras", "sklearn") else 0  # after the import
+        lines.insert(at, Code("    rng = np.random.default_rng(SEED)"))
+    for step in plan.steps[1:]:
+        lines += step_lines(step)
+    returned = ", ".join(f"({x}, {y})" for x, y in (ARRAYS[s] for s in plan.splits))
+    lines.append(Code(f"    return {returned}"))
+    return lines
+
+
+def split_targets(plan: DataPlan) -> str:
+    """What `run` unpacks `load_data()` into: `(x, y), (x_val, y_val), ...`."""
+    return ", ".join(f"({x}, {y})" for x, y in (ARRAYS[s] for s in plan.splits))
