@@ -366,10 +366,6 @@ class _Resolver:
                 location=self.loc(("data", "source")),
             )
         callbacks = tuple(_callback(cb) for cb in spec.callbacks)
-        backup_dir = "backup"
-        for cb in callbacks:
-            if cb.class_name == "BackupAndRestore" and isinstance(cb.args.get("backup_dir"), str):
-                backup_dir = cb.args["backup_dir"]
         return TrainingPlan(
             optimizer=optimizer,
             loss=loss,
@@ -387,7 +383,7 @@ class _Resolver:
             name=spec.name,
             description=spec.description,
             verbose=spec.fit.verbose,
-            backup_dir=backup_dir,
+            backup_dir=backup_dir_of(callbacks),
             spec_file=self.validated.loaded.file,
             spec_sha256=self.validated.loaded.sha256,
         )
@@ -396,6 +392,15 @@ class _Resolver:
         if isinstance(value, dict) and set(value) <= set(graph.output_names) and value:
             return {k: to_keras_object(category, v) for k, v in value.items()}
         return to_keras_object(category, value)
+
+
+def backup_dir_of(callbacks: tuple[KerasObject, ...]) -> str:
+    """Where the run keeps the state it resumes from: the spec's own BackupAndRestore folder,
+    else `backup` (the run then adds one), relative to the run folder."""
+    for cb in callbacks:
+        if cb.class_name == "BackupAndRestore" and isinstance(cb.args.get("backup_dir"), str):
+            return str(cb.args["backup_dir"])
+    return "backup"
 
 
 def _callback(value: Any) -> KerasObject:

@@ -21,6 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from speck.graph import KerasObject, TrainingPlan
+from speck.resolve import backup_dir_of
 from speck.runfolder import (
     LOCK,
     MARKER,
@@ -41,9 +42,8 @@ SPEC = "name: a\nfit: {epochs: 4, batch_size: 8}\n"
 
 
 def plan_with(*callbacks: tuple[str, dict[str, Any]]) -> TrainingPlan:
-    return TrainingPlan(
-        None, None, callbacks=tuple(KerasObject("callbacks", c, None, a) for c, a in callbacks)
-    )
+    made = tuple(KerasObject("callbacks", c, None, a) for c, a in callbacks)
+    return TrainingPlan(None, None, callbacks=made, backup_dir=backup_dir_of(made))
 
 
 def tree(folder: Path) -> dict[str, str]:
