@@ -159,18 +159,19 @@ def train(
     A folder that already holds a run needs `force=True` (start over) or `resume=True`
     (continue an interrupted run); otherwise `RunFolderError` is raised before
     anything is written. A spec without `data:` or `compile:` raises `InvalidSpec`."""
-    from speck.train import NotTrainable, check_trainable, train_spec
+    from speck.train import DataError, NotTrainable, preflight, train_spec
 
     resolved = _load(path, overrides)
     check_custom_layers(resolved, allow_custom_layers)
     try:
-        check_trainable(resolved)
+        out_dir = preflight(resolved, out, force=force, resume=resume)
     except NotTrainable as exc:
         raise _invalid(str(exc)) from None
+    except SpecError as exc:
+        raise InvalidSpec(exc.diagnostics) from None
     _keras()
     from speck.build import CustomLayerError, import_custom_layers
 
-    out_dir = None if out is None else Path(out)
     try:
         if allow_custom_layers:  # before the run folder is touched
             import_custom_layers(resolved.graph.custom_layers)
@@ -179,6 +180,8 @@ def train(
         )
     except CustomLayerError as exc:
         raise custom_layer_failed(resolved, exc) from None
+    except DataError as exc:
+        raise InvalidSpec([Diagnostic(str(exc), ("data", "source"), exc.location)]) from None
     return result.metrics
 
 

@@ -169,16 +169,6 @@ def custom_layer_failed(resolved: ResolvedSpec, exc: Exception) -> NoReturn:
     fail_invalid(api.custom_layer_failed(resolved, exc))
 
 
-def check_data_or_exit(resolved: ResolvedSpec) -> None:
-    """Exit 2 at the `data.source` line when a data file cannot be read safely (see
-    `speck.datacheck`); reads only what it needs, imports no TensorFlow."""
-    from speck.datacheck import check_data_files
-
-    problems = check_data_files(resolved)
-    if problems:
-        fail_invalid(SpecError(problems))
-
-
 def custom_layers_are_layers_or_exit(resolved: ResolvedSpec) -> None:
     """Import the custom layers (the user allowed it) and check each is a Keras layer, as
     build does, so that no script imports what it cannot use."""
@@ -364,31 +354,11 @@ def train(
         if d.severity != "error":
             echo_err(format_diagnostic(d, overrides))
     custom_layers_or_exit(resolved, allow_custom_layers)
-    from speck.runfolder import (
-        BadOutputLocation,
-        RunFolderError,
-        check_callback_paths,
-        check_run_folder,
-        make_folder,
-        plan_run_folder,
-    )
-    from speck.train import (
-        DataError,
-        NotTrainable,
-        check_trainable,
-        run_dir_for,
-        spec_text,
-        summary_lines,
-    )
+    from speck.runfolder import BadOutputLocation, RunFolderError
+    from speck.train import DataError, NotTrainable, preflight, summary_lines
 
     try:  # refuse early, before the slow TensorFlow import
-        check_trainable(resolved)
-        run_dir = run_dir_for(resolved, out)
-        check_callback_paths(resolved, run_dir)
-        check_data_or_exit(resolved)
-        folder = plan_run_folder(resolved.plan, run_dir)
-        check_run_folder(folder, spec_text(resolved), force=force, resume=resume)
-        make_folder(run_dir)
+        preflight(resolved, out, force=force, resume=resume)
     except SpecError as exc:
         fail_invalid(exc)
     except BadOutputLocation as exc:

@@ -266,7 +266,8 @@ class _Translator:
         if "period" in args:
             self.rename(args, path, "period", CHECKPOINT_EVERY)
         filepath = args.get("filepath")
-        if isinstance(filepath, str):
+        last = filepath.replace("\\", "/").split("/")[-1] if isinstance(filepath, str) else ""
+        if last not in ("", ".", ".."):  # a file name to complete, not a folder to refuse
             weights_only = args.get("save_weights_only") is True
             suffix = ".weights.h5" if weights_only else ".keras"
             if not filepath.endswith(suffix):

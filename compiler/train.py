@@ -20,7 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from speck.graph import Location
-from speck.runfolder import check_callback_paths, open_run_folder, plan_run_folder
+from speck.runfolder import (
+    check_callback_paths,
+    check_run_folder,
+    make_folder,
+    open_run_folder,
+    plan_run_folder,
+)
 
 
 class DataError(ValueError):
@@ -71,6 +77,27 @@ def check_trainable(resolved: Any) -> None:
         raise NotTrainable(f"{resolved.file}: the spec has no compile: section (a loss to train)")
 
 
+def preflight(resolved: Any, out_dir: str | Path | None, *, force: bool, resume: bool) -> Path:
+    """Everything that can be refused before TensorFlow is imported, in the order a user would
+    fix it; returns the run folder, made and writable. Raises `NotTrainable`, `SpecError`
+    (callback paths outside the run folder, data files that cannot be read safely, at their
+    lines), `BadOutputLocation` or `RunFolderError`."""
+    from speck.datacheck import check_data_files
+    from speck.diagnostics import SpecError
+
+    check_trainable(resolved)
+    run_dir = run_dir_for(resolved, out_dir)
+    check_callback_paths(resolved, run_dir)
+    problems = check_data_files(resolved)
+    if problems:
+        raise SpecError(problems)
+    check_run_folder(
+        plan_run_folder(resolved.plan, run_dir), spec_text(resolved), force=force, resume=resume
+    )
+    make_folder(run_dir)
+    return run_dir
+
+
 def load_program(resolved: Any, allow_custom_layers: bool = False) -> types.ModuleType:
     """The spec's program, as `speck emit` writes it, executed as a module (not as `__main__`).
 
@@ -119,8 +146,9 @@ def attribute_data_errors(
 
     def checked_build() -> Any:
         model = build_model()
-        if "splits" in loaded:
-            check_input_shapes(model, loaded["splits"][0][0], location)
+        if "splits" in loaded:  # ((x, y), (x_val, y_val), ...), or (x, y) alone
+            train = loaded["splits"][0]
+            check_input_shapes(model, train[0] if isinstance(train, tuple) else train, location)
         return model
 
     program.load_data, program.build_model = checked_load, checked_build
