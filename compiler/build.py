@@ -149,11 +149,10 @@ def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
             tensors[node.name] = layer(inputs[0] if len(inputs) == 1 else inputs)
     ins = [tensors[n.name] for n in graph.inputs]
     outs = [pick(tensors, ref) for ref in graph.outputs]
-    return keras.Model(
-        inputs=ins[0] if len(ins) == 1 else ins,
-        outputs=outs[0] if len(outs) == 1 else outs,
-        name=graph.name,
-    )
+    outputs: Any = outs[0] if len(outs) == 1 else outs
+    if graph.output_keys is not None:
+        outputs = dict(zip(graph.output_keys, outs, strict=True))
+    return keras.Model(inputs=ins[0] if len(ins) == 1 else ins, outputs=outputs, name=graph.name)
 
 
 def make_layer(

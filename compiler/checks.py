@@ -123,8 +123,8 @@ class _Checker:
         return shapes
 
     def output_shape(self, shapes: dict[str, NodeShape], name: str) -> Shape | None:
-        ref = next((r for r in self.graph.outputs if r.node == name), None)
-        node = shapes.get(name)
+        ref = self.graph.output_ref(name)
+        node = shapes.get(ref.node) if ref is not None else None
         if node is None or node.outputs is None or ref is None:
             return None
         return node.outputs[ref.index or 0]
@@ -185,7 +185,7 @@ class _Checker:
         if len(self.graph.outputs) != 1:
             return
         out_name = self.graph.outputs[0].node
-        out_shape = self.output_shape(shapes, out_name)
+        out_shape = self.output_shape(shapes, self.graph.output_names[0])
         if out_shape is None:
             return
         if facts.label_encoding == "inputs" and facts.x_shape is not None:
@@ -286,7 +286,9 @@ class _Checker:
             )
 
     def output_activation(self, name: str) -> str | None:
-        node = next((n for n in self.graph.layers if n.name == name), None)
+        ref = self.graph.output_ref(name)
+        target = ref.node if ref is not None else name
+        node = next((n for n in self.graph.layers if n.name == target), None)
         while node is not None and node.shares is not None:
             node = next((n for n in self.graph.layers if n.name == node.shares), None)
         if node is None:

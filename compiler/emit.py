@@ -446,12 +446,16 @@ def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = 
         applied = Bracket("", "(", tuple(Item(a) for a in args), ")", is_args=True)
         lines.append(statement(target, Chain(made, applied)))
     ins = [Atom(var[n.name]) for n in graph.inputs]
-    outs = [Atom(_ref(r, var)) for r in graph.outputs]
+    outs: list[Expr] = [Atom(_ref(r, var)) for r in graph.outputs]
+    outputs = _one_or_list(outs)
+    if graph.output_keys is not None:
+        items = zip(graph.output_keys, outs, strict=True)
+        outputs = Bracket("", "{", tuple(Item(o, f"{string(k)}: ") for k, o in items), "}")
     model = call(
         "keras.Model",
         kwargs=[
             ("inputs", _one_or_list(ins)),
-            ("outputs", _one_or_list(outs)),
+            ("outputs", outputs),
             ("name", literal(graph.name)),
         ],
     )

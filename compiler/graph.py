@@ -88,6 +88,9 @@ class ModelGraph:
     custom_layers: dict[str, str] = field(default_factory=dict)
     """The spec's own layer classes that its layers use: type name -> `module.path:ClassName`.
     Back ends import them only when the user allows it (`--allow-custom-layers`)."""
+    output_keys: tuple[str, ...] | None = None
+    """The outputs' names when they are a mapping (`keras.Model(..., outputs={"priority": p})`),
+    one per entry of `outputs`; None when they are a list."""
 
     def node(self, name: str) -> InputNode | LayerNode:
         for n in (*self.inputs, *self.layers):
@@ -97,7 +100,14 @@ class ModelGraph:
 
     @property
     def output_names(self) -> tuple[str, ...]:
+        """The names compile and the data match outputs by: the mapping's keys, or the nodes."""
+        if self.output_keys is not None:
+            return self.output_keys
         return tuple(r.node for r in self.outputs)
+
+    def output_ref(self, name: str) -> Ref | None:
+        """The output called `name` (an output name as `output_names` gives it)."""
+        return dict(zip(self.output_names, self.outputs, strict=True)).get(name)
 
 
 @dataclass(frozen=True)

@@ -382,7 +382,17 @@ class _Importer:
                 self.node_names[(layer_name, call)] = node
                 shared = self.node_names[(layer_name, 0)]
                 entries.append({"name": node, "shares": shared, "from": refs})
-        outputs = [self.ref(*leaf) for leaf in output_refs]
+        outputs: Any = [self.ref(*leaf) for leaf in output_refs]
+        named = config.get("output_layers")
+        if isinstance(named, dict):
+            if len(named) != len(outputs):
+                raise self.problem(f"{at}.output_layers", "one node per named output expected")
+            for key in named:
+                if not (isinstance(key, str) and _IDENT.match(key) and not _is_keyword(key)):
+                    raise self.problem(
+                        f"{at}.output_layers", f"output name {key!r} is not an identifier"
+                    )
+            outputs = dict(zip(named, outputs, strict=True))
         return {"inputs": inputs, "layers": entries, "outputs": outputs}
 
     def leaves(self, value: Any, at: str) -> list[tuple[str, int, int]]:

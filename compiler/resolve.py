@@ -126,16 +126,24 @@ class _Resolver:
         names = self.names(inputs, model.layers)
         layers = self.layers(model, inputs, names)
         layers = self.ordered(layers, {i.name for i in inputs})
+        keys: tuple[str, ...] | None = None
         if isinstance(model, SequentialModel):
             outputs: tuple[Ref, ...] = (Ref(layers[-1].name),) if layers else ()
         else:
-            outputs = tuple(
-                self.ref(o, ("model", "outputs", i), names) for i, o in enumerate(model.outputs)
+            named = (
+                model.outputs if isinstance(model.outputs, dict) else dict(enumerate(model.outputs))
             )
+            outputs = tuple(
+                self.ref(o, ("model", "outputs", key), names) for key, o in named.items()
+            )
+            if isinstance(model.outputs, dict):
+                keys = tuple(model.outputs)
             if not self.unknown_refs:  # else every node past a typo would "reach no output"
                 self.unused(inputs, layers, outputs, model)
         custom = self.custom_layers(layers)
-        return ModelGraph(self.spec.name, _style(model), inputs, tuple(layers), outputs, custom)
+        return ModelGraph(
+            self.spec.name, _style(model), inputs, tuple(layers), outputs, custom, keys
+        )
 
     def custom_layers(self, layers: list[LayerNode]) -> dict[str, str]:
         """The declared custom layers that layers use; a declared one unused is a warning."""

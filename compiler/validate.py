@@ -526,6 +526,8 @@ def _output_names(model: Any) -> list[str] | None:
     outputs = model.get("outputs")
     if isinstance(outputs, str):
         return [outputs]
+    if isinstance(outputs, dict):
+        return [str(k) for k in outputs]
     if isinstance(outputs, list):
         return [str(o).split("[")[0] for o in outputs]
     layers = model.get("layers")

@@ -1,0 +1,149 @@
+"""Models that Keras users write every day, as specs: each is held to the same model written by
+hand in Keras (configs compared as JSON that keeps tuples apart from lists), built by
+`speck build`, by the emitted script, and imported back from a saved `.keras` file."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+from same_model import config_json, load_script
+
+from speck.diagnostics import SpecError
+from speck.load import load_text
+from speck.resolve import resolve
+from speck.validate import validate
+
+
+def resolve_text(text: str, file: str = "spec.yaml") -> Any:
+    return resolve(validate(load_text(text, file)))
+
+
+def errors(text: str) -> list[str]:
+    with pytest.raises(SpecError) as caught:
+        resolve_text(text)
+    return [d.format() for d in caught.value.diagnostics if d.severity == "error"]
+
+
+@pytest.fixture(scope="module")
+def keras() -> Any:
+    from speck.build import keras_module
+
+    return keras_module()
+
+
+def built(text: str) -> Any:
+    from speck.build import build_model, compile_model
+
+    resolved = resolve_text(text)
+    model = build_model(resolved.graph)
+    compile_model(model, resolved.plan)
+    return model
+
+
+def emitted(text: str, folder: Path) -> Any:
+    from speck.emit import emit_script
+
+    script = load_script(emit_script(resolve_text(text), script_dir=folder), folder)
+    model = script.build_model()
+    script.compile_model(model)
+    return model
+
+
+def imported(model: Any, folder: Path) -> str:
+    """The spec `speck import` makes of the model saved with its config only (no weights)."""
+    from keras.src.saving.serialization_lib import serialize_keras_object
+
+    from speck.keras_import import import_model
+
+    path = folder / "model.keras"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("config.json", json.dumps(serialize_keras_object(model)))
+    return import_model(path).text
+
+
+# --- dict outputs ------------------------------------------------------------------------------
+
+TICKETS = """\
+speck: 1
+name: ticket-classifier
+model:
+  inputs: {title: [null], body: [null], tags: [12]}
+  layers:
+    - {name: title_words, Embedding: {input_dim: 1000, output_dim: 64}, from: title}
+    - {name: body_words, Embedding: {input_dim: 1000, output_dim: 64}, from: body}
+    - {name: title_features, LSTM: {units: 128}, from: title_words}
+    - {name: body_features, LSTM: {units: 32}, from: body_words}
+    - {name: features, Concatenate: {}, from: [title_features, body_features, tags]}
+    - {name: priority_score, Dense: {units: 1}, from: features}
+    - {name: department_logits, Dense: {units: 4}, from: features}
+  outputs: {priority: priority_score, department: department_logits}
+compile:
+  optimizer: {RMSprop: {learning_rate: 0.001}}
+  loss:
+    priority: {BinaryCrossentropy: {from_logits: true}}
+    department: {CategoricalCrossentropy: {from_logits: true}}
+  loss_weights: {priority: 1.0, department: 0.2}
+"""
+
+
+def tickets_by_hand(keras: Any) -> Any:
+    """The multi-input, multi-output model of Keras' functional API guide, outputs as a dict."""
+    from keras import layers
+
+    keras.backend.clear_session()
+    title = keras.Input(shape=(None,), name="title")
+    body = keras.Input(shape=(None,), name="body")
+    tags = keras.Input(shape=(12,), name="tags")
+    title_words = layers.Embedding(1000, 64, name="title_words")(title)
+    body_words = layers.Embedding(1000, 64, name="body_words")(body)
+    title_features = layers.LSTM(128, name="title_features")(title_words)
+    body_features = layers.LSTM(32, name="body_features")(body_words)
+    features = layers.Concatenate(name="features")([title_features, body_features, tags])
+    priority = layers.Dense(1, name="priority_score")(features)
+    department = layers.Dense(4, name="department_logits")(features)
+    model = keras.Model(
+        inputs=[title, body, tags],
+        outputs={"priority": priority, "department": department},
+        name="ticket-classifier",
+    )
+    model.compile(
+        optimizer=keras.optimizers.RMSprop(1e-3),
+        loss={
+            "priority": keras.losses.BinaryCrossentropy(from_logits=True),
+            "department": keras.losses.CategoricalCrossentropy(from_logits=True),
+        },
+        loss_weights={"priority": 1.0, "department": 0.2},
+    )
+    return model
+
+
+@pytest.mark.tf
+def test_dict_outputs_build_emit_and_import_like_the_guide(keras: Any, tmp_path: Path) -> None:
+    by_hand = tickets_by_hand(keras)
+    keras.backend.clear_session()
+    for model in (built(TICKETS), emitted(TICKETS, tmp_path)):
+        assert config_json(model) == config_json(by_hand)
+        assert model.count_params() == by_hand.count_params()
+        assert json.dumps(model.get_compile_config()["loss"], sort_keys=True) == json.dumps(
+            by_hand.get_compile_config()["loss"], sort_keys=True
+        )
+    text = imported(by_hand, tmp_path)
+    assert "  outputs: {priority: priority_score, department: department_logits}" in text
+    assert config_json(built(text)) == config_json(by_hand)
+
+
+def test_a_wrong_output_name_is_the_one_error() -> None:
+    typo = TICKETS.replace("    priority: {Binary", "    priorty: {Binary")
+    assert errors(typo) == [
+        "spec.yaml:17:5: compile.loss.priorty: 'priorty' is not an output of the model "
+        "(did you mean 'priority'?)"
+    ]
+    wrong_node = TICKETS.replace("{priority: priority_score,", "{priority: priority_scor,")
+    assert errors(wrong_node) == [
+        "spec.yaml:13:23: model.outputs.priority: 'priority_scor' is not a node of this "
+        "model (did you mean 'priority_score'?)"
+    ]
