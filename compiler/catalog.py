@@ -78,7 +78,11 @@ class Entry:
 
 def _arg(raw: Mapping[str, Any], rule: Rule | None) -> Arg:
     default = raw.get("default")
-    nullable = (not raw["required"] and default is None) or bool(rule and rule.nullable)
+    nullable = (
+        (not raw["required"] and default is None)
+        or bool(raw.get("nullable"))
+        or bool(rule and rule.nullable)
+    )
     if rule is None:
         return Arg(
             name=raw["name"],

@@ -194,20 +194,40 @@ def _kind(value: Any) -> str:
     return "object"
 
 
+_DOC_SEVERAL = re.compile(r"\b(tuple|list)s?\b", re.IGNORECASE)
+_DOC_NONE = re.compile(r"\bor `?None`?\b")
+
+
+def documented_kind(kind: str, doc: str) -> tuple[str, bool]:
+    """(kind, nullable) as Keras' own docs give them, where the default's type says less.
+
+    A default of `-1` makes `axis` look like an int, but `Normalization` documents "Integer,
+    tuple of integers, or None": a number whose docs also name a tuple or list takes a number
+    or a list (`tuple`), and one documented "or None" takes `None` too.
+    """
+    if kind in ("int", "float") and _DOC_SEVERAL.search(doc):
+        kind = "tuple"
+    return kind, kind != "none" and bool(_DOC_NONE.search(doc))
+
+
 def arg_record(name: str, default: Any, docs: dict[str, str]) -> dict[str, Any]:
     """One argument as stored in the catalog."""
     record: dict[str, Any] = {"name": name}
+    doc = docs.get(name, "")
     if default is inspect.Parameter.empty:
         record.update(required=True, default=None, kind="any")
     else:
         ok, value = _to_json(default)
         if ok:
-            record.update(required=False, default=value, kind=_kind(default))
+            kind, nullable = documented_kind(_kind(default), doc)
+            record.update(required=False, default=value, kind=kind)
+            if nullable and value is not None:
+                record["nullable"] = True
         else:
             record.update(
                 required=False, default=None, kind="object", default_repr=_clip(repr(default))
             )
-    record["doc"] = docs.get(name, "")
+    record["doc"] = doc
     return record
 
 
@@ -228,7 +248,28 @@ def class_record(cls: type) -> dict[str, Any]:
         if param.kind is inspect.Parameter.VAR_POSITIONAL:
             continue
         args.append(arg_record(param.name, param.default, docs))
+    if var_kwargs:
+        args += [arg_record(name, default, docs) for name, default in config_kwargs(cls, args)]
     return {"doc": first_sentence(inspect.getdoc(cls)), "args": args, "var_kwargs": var_kwargs}
+
+
+def config_kwargs(cls: type, named: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """Arguments a class takes through `**kwargs` (`kwargs.pop("rms_scaling", False)`) and
+    writes into its config: saved models carry them, so a spec must be able to say them."""
+    try:
+        init, config = inspect.getsource(cls.__init__), inspect.getsource(cls.get_config)
+    except (OSError, TypeError, AttributeError):
+        return []
+    taken = {a["name"] for a in named}
+    found = []
+    for name, default in re.findall(r"kwargs\.pop\(\s*[\"'](\w+)[\"']\s*,\s*([^()]*?)\)", init):
+        if name in taken or f'"{name}"' not in config:
+            continue
+        try:
+            found.append((name, ast.literal_eval(default)))
+        except (ValueError, SyntaxError):
+            continue
+    return found
 
 
 def layer_base_args() -> list[dict[str, Any]]:

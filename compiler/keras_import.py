@@ -488,12 +488,12 @@ class _Importer:
     # -- layer arguments ----------------------------------------------------------------------
 
     def layer_args(
-        self, kind: str, config: dict[str, Any], at: str, outer: str | None = None
+        self, kind: str, config: dict[str, Any], at: str, inner_name: str | None = None
     ) -> dict[str, Any]:
         """The arguments of one layer that differ from Keras' defaults (the catalog's).
 
-        `outer`: the name of the wrapper (Bidirectional) the layer sits in; its name is then
-        left out when it is the one `speck build` gives a wrapped layer itself."""
+        `inner_name`: for a layer inside another (wrapped by Bidirectional, an activation
+        layer), the name it gets when the spec names none; any other name is kept."""
         entry = self.catalog.get("layers", kind)
         if entry is None:
             reason = self.catalog.excluded("layers").get(kind)
@@ -516,7 +516,7 @@ class _Importer:
                     args["dtype"] = policy
                 continue
             arg = entry.args.get(key)
-            if key in WRAPPER_SETS and (outer is not None or value == WRAPPER_SETS[key]):
+            if key in WRAPPER_SETS and (inner_name is not None or value == WRAPPER_SETS[key]):
                 continue
             if arg is None:
                 if value is None:
@@ -534,10 +534,8 @@ class _Importer:
                 continue  # pooling: no strides means strides of the pool's size
             if key in required or not _is_default(key, item, arg.default):
                 args[key] = item
-        if outer is not None:
-            name = str(config.get("name", ""))
-            if name != f"{outer}_{snake_case(kind)}":
-                args["name"] = name
+        if inner_name is not None and config.get("name", inner_name) != inner_name:
+            args["name"] = str(config["name"])
         order = list(entry.args)
         return dict(
             sorted(
@@ -564,9 +562,10 @@ class _Importer:
                     made["name"] = "backward_" + _strip(made.get("name"), "forward_")
                     if _kind(forward) == inner_kind and made == inner:
                         return None
-                return {inner_kind: self.layer_args(inner_kind, inner, at, outer="\0")}
+                return {inner_kind: self.layer_args(inner_kind, inner, at, inner_name="")}
             inner["name"] = _strip(inner.get("name"), "forward_")
-        return {inner_kind: self.layer_args(inner_kind, inner, at, outer=outer)}
+        named = f"{outer}_{snake_case(inner_kind)}"
+        return {inner_kind: self.layer_args(inner_kind, inner, at, inner_name=named)}
 
     def value(self, key: str, value: Any, at: str, label: str) -> Any:
         """One saved argument value as the spec writes it."""
@@ -587,7 +586,8 @@ class _Importer:
                 at, f"{prefix}{cls} ({value.get('module')}) is not an object a spec can name"
             )
         if category == "layers":
-            return {cls: self.layer_args(cls, dict(_config(value)), at)}
+            named = snake_case(cls)  # Keras' name for an activation layer made in a script
+            return {cls: self.layer_args(cls, dict(_config(value)), at, inner_name=named)}
         entry = self.catalog.get(category, cls)
         if entry is None:
             raise self.problem(

@@ -24,7 +24,7 @@ from speck.graph import (
 )
 from speck.spec import FunctionalModel, LayerSpec, SequentialModel, Spec
 from speck.spec.model import parse_reference
-from speck.validate import WRAPPED_LAYER_ARGS, ValidatedSpec, object_category
+from speck.validate import ACTIVATION_ARGS, WRAPPED_LAYER_ARGS, ValidatedSpec, object_category
 
 
 @dataclass
@@ -80,6 +80,8 @@ def convert_arg(category: str, name: str, value: Any) -> Any:
         return to_keras_object(sub, value)
     if category == "layers" and name in WRAPPED_LAYER_ARGS and isinstance(value, dict):
         return to_keras_object("layers", value)
+    if name in ACTIVATION_ARGS and isinstance(value, dict):
+        return to_keras_object("layers", value)  # an activation layer: {LeakyReLU: {...}}
     if name == "learning_rate" and isinstance(value, dict):
         return to_keras_object("schedules", value)
     return value

@@ -15,6 +15,7 @@ from speck.spec import Spec
 from speck.spec.model import LAYER_ENTRY_KEYS
 from speck.validate import (
     ACTIVATION_ARGS,
+    ACTIVATION_LAYERS,
     SPECK_CALLBACK_ARGS,
     WRAPPED_LAYER_ARGS,
     loose_number,
@@ -125,8 +126,10 @@ def arg_schema(catalog: Catalog, entry: Entry, arg: Arg, defs: dict[str, Any]) -
         ]
         return out
     if arg.name in ACTIVATION_ARGS:
+        layers = {n: {"type": ["object", "null"]} for n in ACTIVATION_LAYERS}
         out["anyOf"] = [
             {"type": "string", "enum": sorted(catalog.aliases("activations"))},
+            {"type": "object", "properties": layers, "minProperties": 1, "maxProperties": 1},
             {"type": "null"},
         ]
         return out
@@ -147,7 +150,7 @@ def arg_schema(catalog: Catalog, entry: Entry, arg: Arg, defs: dict[str, Any]) -
         "int": {"type": "integer"},
         "float": {"type": "number"},
         "bool": {"type": "boolean"},
-        "str": {"type": ["string", "null"] if arg.default is None else "string"},
+        "str": {"type": ["string", "null"] if arg.default is None or arg.nullable else "string"},
         "tuple": {"anyOf": [{"type": "number"}, {"type": "array"}, {"type": "null"}]},
     }.get(arg.kind, {})
     loose = loose_number(arg)

@@ -31,6 +31,9 @@ OBJECT_ARG_CATEGORIES = {
     "_constraint": "constraints",
 }
 ACTIVATION_ARGS = ("activation", "recurrent_activation")
+ACTIVATION_LAYERS = ("ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax")
+"""The layers of `keras.layers`' activations that a layer takes as its activation, as Keras
+does (`Dense(2, activation=LeakyReLU(negative_slope=0.1))`): a callable on one tensor."""
 
 
 def object_category(arg_name: str) -> str | None:
@@ -449,9 +452,18 @@ class CatalogChecker:
             self.error(path, message, hint, at="value")
 
     def activation(self, value: Any, path: SpecPath) -> None:
+        if isinstance(value, dict) and len(value) == 1:
+            ((kind, args),) = value.items()
+            if kind in ACTIVATION_LAYERS and (args is None or isinstance(args, dict)):
+                self.layer(str(kind), args or {}, (*path, kind), path)
+                return
         if not isinstance(value, str):
+            layers = ", ".join(ACTIVATION_LAYERS)
             self.error(
-                path, f"an activation is a name like 'relu'. Received: {value!r}", at="value"
+                path,
+                "an activation is a name like 'relu', or an activation layer "
+                f"({layers}) as {{LeakyReLU: {{negative_slope: 0.1}}}}. Received: {value!r}",
+                at="value",
             )
             return
         if not self.catalog.is_alias("activations", value):
@@ -559,7 +571,9 @@ def _is_number(value: Any) -> bool:
 def check_value(arg: Arg, value: Any) -> tuple[str, str | None] | None:
     """Whether `value` suits the catalog argument; returns (message, hint) when it does not."""
     if value is None:
-        if arg.kind == "none" or arg.default is None or (not arg.required and arg.kind == "any"):
+        if arg.kind == "none" or arg.default is None or arg.nullable:
+            return None
+        if not arg.required and arg.kind == "any":
             return None
         return (f"{arg.name} cannot be null", None)
     if arg.choices is not None and (isinstance(value, str) or arg.minimum is None):

@@ -147,3 +147,66 @@ def test_a_wrong_output_name_is_the_one_error() -> None:
         "spec.yaml:13:23: model.outputs.priority: 'priority_scor' is not a node of this "
         "model (did you mean 'priority_score'?)"
     ]
+
+
+# --- argument types from Keras' documentation ---------------------------------------------------
+
+LEAKY = """\
+speck: 1
+name: leaky
+model:
+  input: [32, 32, 3]
+  layers:
+    - Normalization: {axis: [3]}
+    - Conv2D: {filters: 8, kernel_size: 3, activation: {LeakyReLU: {negative_slope: 0.1}}}
+    - LayerNormalization: {axis: [1, 2, 3]}
+    - GlobalAveragePooling2D: {}
+    - Dense: {units: 10, activation: {ReLU: {max_value: 6.0}}}
+"""
+
+
+def leaky_by_hand(keras: Any) -> Any:
+    from keras import layers
+
+    keras.backend.clear_session()
+    return keras.Sequential(
+        [
+            keras.Input(shape=(32, 32, 3), name="inputs"),
+            layers.Normalization(axis=[3]),
+            layers.Conv2D(8, 3, activation=layers.LeakyReLU(negative_slope=0.1)),
+            layers.LayerNormalization(axis=[1, 2, 3]),
+            layers.GlobalAveragePooling2D(),
+            layers.Dense(10, activation=layers.ReLU(max_value=6.0)),
+        ],
+        name="leaky",
+    )
+
+
+def test_documented_argument_types_validate() -> None:
+    resolved = resolve_text(LEAKY)
+    assert resolved.graph.layers[0].args == {"axis": [3]}
+    assert resolve_text(LEAKY.replace("axis: [3]", "axis: null")).graph.layers[0].args == {
+        "axis": None
+    }
+    assert errors(LEAKY.replace("LeakyReLU: {negative_slope", "LeakyReLU: {negative_slop")) == [
+        "spec.yaml:7:69: model.layers[1].Conv2D.activation.LeakyReLU.negative_slop: LeakyReLU "
+        "has no argument 'negative_slop' (did you mean 'negative_slope'?)"
+    ]
+    assert errors(LEAKY.replace("{LeakyReLU:", "{Dense:"))[0].startswith(
+        "spec.yaml:7:56: model.layers[1].Conv2D.activation: an activation is a name like"
+    )
+
+
+@pytest.mark.tf
+def test_layer_activations_and_axis_lists_build_like_keras(keras: Any, tmp_path: Path) -> None:
+    by_hand = leaky_by_hand(keras)
+    for make in (lambda: built(LEAKY), lambda: emitted(LEAKY, tmp_path)):
+        keras.backend.clear_session()
+        model = make()
+        assert config_json(model) == config_json(by_hand)
+        assert model.count_params() == by_hand.count_params()
+    text = imported(by_hand, tmp_path)
+    assert "    - Conv2D: {filters: 8, kernel_size: [3, 3], activation: {LeakyReLU: " in text
+    assert "    - Normalization: {axis: [3]}" in text
+    keras.backend.clear_session()
+    assert config_json(built(text)) == config_json(by_hand)
