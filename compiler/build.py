@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from speck.catalog import KERAS_NAMESPACES
-from speck.graph import KerasObject, ModelGraph, Ref, TrainingPlan
+from speck.graph import OP_PREFIX, KerasObject, ModelGraph, Ref, TrainingPlan
 
 POSITIONAL_INPUT_LAYERS = frozenset({"MultiHeadAttention", "GroupedQueryAttention"})
 """Layers called as `layer(query, value, ...)` rather than on a list of tensors."""
@@ -137,6 +137,10 @@ def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
     }
     layer_objects: dict[str, Any] = {}
     for node in graph.layers:
+        if node.kind.startswith(OP_PREFIX):
+            inputs = [pick(tensors, ref) for ref in node.inputs]
+            tensors[node.name] = make_op(node.kind, node.args, node.name)(*inputs)
+            continue
         if node.shares is not None:
             layer = layer_objects[node.shares]
         else:
@@ -163,6 +167,18 @@ def make_layer(
         return custom[kind](**args, name=name)
     cls = getattr(keras_namespace("layers"), kind)
     return cls(**make_args(args), name=name)
+
+
+def make_op(kind: str, args: dict[str, Any], name: str) -> Any:
+    """The operation behind `keras.ops.<fn>` (`ops.add` -> `keras.src.ops.numpy.Add`), named,
+    as Keras itself makes it again from a saved config: `Add(name="add_4")`."""
+    from speck.catalog import load_catalog
+
+    target = load_catalog().op_class(kind.removeprefix(OP_PREFIX))
+    if target is None or not target[0].startswith("keras.src.ops."):
+        raise ValueError(f"{kind} is not an operation of keras.ops")
+    module, cls = target
+    return getattr(importlib.import_module(module), cls)(**make_args(args), name=name)
 
 
 def pick(tensors: dict[str, Any], ref: Ref) -> Any:

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from speck.build import POSITIONAL_INPUT_LAYERS, not_allowed
-from speck.graph import KerasObject, ModelGraph, Ref, TrainingPlan
+from speck.graph import OP_PREFIX, KerasObject, ModelGraph, Ref, TrainingPlan
 from speck.render import (
     LINE_LENGTH,
     PATH_ARGS,
@@ -435,6 +435,11 @@ def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = 
         else:
             args = [Bracket("", "[", tuple(Item(r) for r in refs), "]")]
         target = f"{var[node.name]} = "
+        if node.kind.startswith(OP_PREFIX):
+            function = f"keras.{node.kind}"
+            kwargs = [(k, literal(v)) for k, v in node.args.items()]
+            lines.append(statement(target, call(function, refs, kwargs)))
+            continue
         if node.shares is not None:
             lines.append(statement(target, call(layer_var[node.shares], args)))
             continue

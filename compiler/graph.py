@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+OP_PREFIX = "ops."
+"""A node whose type starts with this is a `keras.ops` call, not a layer: `ops.add` is what
+`x + y` or `keras.ops.add(x, y)` makes in a functional model (an operation node, no weights)."""
+
 Shape = tuple[int | None, ...]
 """A tensor shape without the batch dimension; `None` is an unknown size."""
 

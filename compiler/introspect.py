@@ -415,6 +415,60 @@ def _public_classes(category: str) -> tuple[dict[str, type], dict[str, str], dic
     return classes, aliases, excluded
 
 
+OPS_MODULES = (
+    "keras.src.ops.numpy",
+    "keras.src.ops.nn",
+    "keras.src.ops.math",
+    "keras.src.ops.core",
+    "keras.src.ops.linalg",
+    "keras.src.ops.image",
+)
+"""Where Keras defines the operation classes behind `keras.ops` (what `x + y` saves as)."""
+
+
+def discover_ops() -> dict[str, dict[str, Any]]:
+    """`keras.ops` functions -> the operation class a functional model saves for their call
+    (`add` -> `keras.src.ops.numpy.Add`), with the class's constructor arguments."""
+    import keras
+    from keras.src.ops.operation import Operation
+
+    classes: dict[str, str] = {}
+    for module_name in OPS_MODULES:
+        module = importlib.import_module(module_name)
+        for name, obj in sorted(vars(module).items()):
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, Operation)
+                and obj.__module__ == module_name
+            ):
+                classes.setdefault(name, module_name)
+    ops: dict[str, dict[str, Any]] = {}
+    for function in sorted(dir(keras.ops)):
+        fn = getattr(keras.ops, function)
+        if function.startswith("_") or not inspect.isfunction(fn):
+            continue
+        match = [
+            c for c in classes if _to_snake(c) == function or c.lower() == function.replace("_", "")
+        ]
+        if not match:
+            continue
+        cls = getattr(importlib.import_module(classes[match[0]]), match[0])
+        docs = parse_args_section(inspect.getdoc(fn))
+        args = [
+            arg_record(p.name, p.default, docs)
+            for p in inspect.signature(cls.__init__).parameters.values()
+            if p.name not in ("self", "name")
+            and p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+        ]
+        ops[function] = {
+            "module": classes[match[0]],
+            "class": match[0],
+            "doc": first_sentence(inspect.getdoc(fn)),
+            "args": args,
+        }
+    return ops
+
+
 def build_catalog() -> dict[str, Any]:
     """The whole catalog as a JSON-ready dict (imports Keras)."""
     import keras
@@ -455,6 +509,7 @@ def build_catalog() -> dict[str, Any]:
         "layer_base_args": layer_base_args(),
         "categories": categories,
         "excluded": excluded_all,
+        "ops": discover_ops(),
     }
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from speck.catalog import Catalog, load_catalog
+from speck.graph import OP_PREFIX
 from speck.resolve import snake_case
 from speck.spec_text import spec_text
 
@@ -370,7 +371,16 @@ class _Importer:
             where = f"{at}.layers[{index[layer_name]}]"
             if kind == "InputLayer":
                 continue
+            op = self.catalog.op_for_class(str(layer.get("module")), kind)
+            if op is not None:
+                kind = f"{OP_PREFIX}{op}"
             refs = self.call_inputs(kind, layer_name, node_data, f"{where}.inbound_nodes[{call}]")
+            if op is not None:
+                node = self.identifier(layer_name if call == 0 else f"{layer_name}_{call}")
+                self.node_names[(layer_name, call)] = node
+                args = self.op_args(op, _config(layer), where)
+                entries.append({"name": node, kind: args, "from": refs})
+                continue
             if call == 0:
                 node = self.identifier(layer_name)
                 self.node_names[(layer_name, 0)] = node
@@ -444,7 +454,7 @@ class _Importer:
             )
         if len(args) == 1 and isinstance(args[0], list):
             tensors = args[0]
-        elif len(args) > 1 and kind not in POSITIONAL_INPUT_LAYERS:
+        elif len(args) > 1 and kind not in POSITIONAL_INPUT_LAYERS and OP_PREFIX not in kind:
             raise self.problem(
                 at,
                 f"layer {layer_name!r} ({kind}) is called with several positional arguments; "
@@ -542,6 +552,27 @@ class _Importer:
                 args.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
             )
         )
+
+    def op_args(self, op: str, config: dict[str, Any], at: str) -> dict[str, Any]:
+        """The arguments of an operation node (`keras.ops.mean(x, axis=1)`) that differ from
+        the defaults of its operation class."""
+        entry = self.catalog.op(op)
+        assert entry is not None
+        args: dict[str, Any] = {}
+        for key, value in config.items():
+            arg = entry.args.get(key)
+            if key == "name":
+                continue
+            if arg is None:
+                raise self.problem(
+                    f"{at}.config.{key}",
+                    f"operation {config.get('name')!r} ({OP_PREFIX}{op}): the argument {key!r} "
+                    "cannot be written in a spec",
+                )
+            item = _plain(value)
+            if arg.required or not _same(item, arg.default):
+                args[key] = item
+        return args
 
     def wrapped(
         self, kind: str, key: str, value: Any, config: dict[str, Any], at: str

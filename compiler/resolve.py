@@ -14,6 +14,7 @@ from typing import Any
 from speck.catalog import load_catalog, suggest
 from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
 from speck.graph import (
+    OP_PREFIX,
     InputNode,
     KerasObject,
     LayerNode,
@@ -244,6 +245,12 @@ class _Resolver:
                     self.ref(r, (*path, "from", j), known) for j, r in enumerate(layer.from_)
                 )
             kind, args, shares = layer.kind, layer.args, None
+            if kind.startswith(OP_PREFIX) and isinstance(model, SequentialModel):
+                self.error(
+                    (*path, kind),
+                    f"{kind} is an operation on tensors, not a layer a Sequential model can hold",
+                    "write a functional model (inputs/outputs) and say what it reads in `from`",
+                )
             if layer.shares is not None:
                 shared = by_name.get(layer.shares)
                 if shared is None:

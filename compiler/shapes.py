@@ -1198,6 +1198,8 @@ for _kind in ("SimpleRNN", "LSTM", "GRU"):
     _RULES[_kind] = _rnn
 for _kind in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
     _RULES[_kind] = _elementwise
+for _kind in ("add", "subtract", "multiply", "divide", "maximum", "minimum"):
+    _RULES[f"ops.{_kind}"] = _elementwise  # keras.ops on tensors broadcast like the layers
 for _kind in (
     "Dropout",
     "GaussianNoise",

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from speck import legacy
 from speck.catalog import Arg, Catalog, Entry, load_catalog, suggest
 from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
+from speck.graph import OP_PREFIX
 from speck.load import LoadedSpec, SourceMap
 from speck.spec import Spec
 from speck.spec.model import LAYER_ENTRY_KEYS
@@ -384,6 +385,15 @@ class CatalogChecker:
                     self.layer(str(kinds[0]), args or {}, (*path, kinds[0]), path)
 
     def layer(self, kind: str, args: dict[str, Any], path: SpecPath, entry_path: SpecPath) -> None:
+        if kind.startswith(OP_PREFIX):
+            op = self.catalog.op(kind.removeprefix(OP_PREFIX))
+            if op is None:
+                names = [f"{OP_PREFIX}{n}" for n in self.catalog.op_names()]
+                hint = did_you_mean(suggest(kind, names)) or "see `keras.ops` for the operations"
+                self.error(path, f"unknown operation {kind!r}", hint)
+            else:
+                self.arguments(op, args, path)
+            return
         entry = self.known("layers", kind, path)
         if entry is not None:
             self.arguments(entry, args, path)

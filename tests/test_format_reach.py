@@ -210,3 +210,78 @@ def test_layer_activations_and_axis_lists_build_like_keras(keras: Any, tmp_path:
     assert "    - Normalization: {axis: [3]}" in text
     keras.backend.clear_session()
     assert config_json(built(text)) == config_json(by_hand)
+
+
+# --- operation nodes ---------------------------------------------------------------------------
+
+OPS = """\
+speck: 1
+name: gating
+model:
+  inputs: {a: [4], b: [4]}
+  layers:
+    - {name: d, Dense: {units: 4}, from: a}
+    - {name: summed, ops.add: {}, from: [d, b]}
+    - {name: gated, ops.multiply: {}, from: [summed, d]}
+    - {name: pooled, ops.mean: {axis: 1, keepdims: true}, from: gated}
+  outputs: [pooled]
+"""
+
+
+def ops_by_hand(keras: Any) -> Any:
+    keras.backend.clear_session()
+    a = keras.Input((4,), name="a")
+    b = keras.Input((4,), name="b")
+    d = keras.layers.Dense(4, name="d")(a)
+    gated = (d + b) * d
+    pooled = keras.ops.mean(gated, axis=1, keepdims=True)
+    return keras.Model([a, b], pooled, name="gating")
+
+
+def op_names_as_keras_gives_them(config: str) -> str:
+    """Scripts call `keras.ops.add(...)`, whose nodes Keras names itself (`add`, `multiply`)."""
+    for spec_name, keras_name in (("summed", "add"), ("gated", "multiply"), ("pooled", "mean")):
+        config = config.replace(f'"{spec_name}"', f'"{keras_name}"')
+    return config
+
+
+@pytest.mark.tf
+def test_operation_nodes_build_emit_and_import(keras: Any, tmp_path: Path) -> None:
+    by_hand = ops_by_hand(keras)
+    keras.backend.clear_session()
+    model = built(OPS)
+    assert op_names_as_keras_gives_them(config_json(model)) == config_json(by_hand)
+    assert model.count_params() == by_hand.count_params() == 20
+    keras.backend.clear_session()
+    script_model = emitted(OPS, tmp_path)
+    assert config_json(script_model) == config_json(by_hand)
+    text = imported(by_hand, tmp_path)
+    assert "    - {name: add, ops.add: {}, from: [d, b]}" in text
+    assert "    - {name: mean, ops.mean: {axis: 1, keepdims: true}, from: multiply}" in text
+    assert config_json(built(text)) == config_json(by_hand)
+
+
+def test_operation_nodes_are_checked() -> None:
+    assert errors(OPS.replace("ops.mean: {axis", "ops.mean: {axes")) == [
+        "spec.yaml:9:33: model.layers[3].ops.mean.axes: mean has no argument 'axes' "
+        "(did you mean 'axis'?)"
+    ]
+    assert errors(OPS.replace("ops.multiply:", "ops.multipy:"))[0].endswith(
+        "unknown operation 'ops.multipy' (did you mean 'ops.multiply'?)"
+    )
+    sequential = "speck: 1\nname: s\nmodel:\n  input: [4]\n  layers:\n    - ops.relu: {}\n"
+    assert errors(sequential) == [
+        "spec.yaml:6:7: model.layers[0].ops.relu: ops.relu is an operation on tensors, not a "
+        "layer a Sequential model can hold (write a functional model (inputs/outputs) and say "
+        "what it reads in `from`)"
+    ]
+
+
+@pytest.mark.tf
+def test_an_operation_on_a_constant_is_refused_where_it_is(keras: Any, tmp_path: Path) -> None:
+    from speck.keras_import import ImportProblem
+
+    x = keras.Input((4,), name="x")
+    model = keras.Model(x, keras.layers.Dense(2, name="d")(x) + 1.0, name="shifted")
+    with pytest.raises(ImportProblem, match=r"config.layers\[2\].inbound_nodes\[0\]: .*constant"):
+        imported(model, tmp_path)
