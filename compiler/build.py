@@ -119,17 +119,29 @@ def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
 
     A graph with custom layers raises `CustomLayersNotAllowed` unless `allow_custom_layers`,
     which imports them (`import_custom_layers`)."""
-    keras = keras_module()
     custom: dict[str, type] = {}
     if graph.custom_layers:
         if not allow_custom_layers:
             raise not_allowed(graph.custom_layers)
         custom = import_custom_layers(graph.custom_layers)
+    return _build(graph, graph.name, custom)
+
+
+def _build(graph: ModelGraph, name: str, custom: Mapping[str, type]) -> Any:
+    """The model of `graph`, named `name` (a sub-model is named after the node using it)."""
+    keras = keras_module()
+
+    def make(node: Any) -> Any:
+        sub = graph.submodels.get(node.kind)
+        if sub is not None:
+            return _build(sub, node.name, custom)
+        return make_layer(node.kind, node.args, node.name, custom)
+
     if graph.style == "sequential":
         (inp,) = graph.inputs
         stack = [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
-        stack += [make_layer(node.kind, node.args, node.name, custom) for node in graph.layers]
-        return keras.Sequential(stack, name=graph.name)
+        stack += [make(node) for node in graph.layers]
+        return keras.Sequential(stack, name=name)
 
     tensors: dict[str, Any] = {
         node.name: keras.Input(shape=node.shape, dtype=node.dtype, name=node.name)
@@ -144,7 +156,7 @@ def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
         if node.shares is not None:
             layer = layer_objects[node.shares]
         else:
-            layer = make_layer(node.kind, node.args, node.name, custom)
+            layer = make(node)
             layer_objects[node.name] = layer
         inputs = [pick(tensors, ref) for ref in node.inputs]
         if node.kind in POSITIONAL_INPUT_LAYERS:
@@ -156,7 +168,7 @@ def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
     outputs: Any = outs[0] if len(outs) == 1 else outs
     if graph.output_keys is not None:
         outputs = dict(zip(graph.output_keys, outs, strict=True))
-    return keras.Model(inputs=ins[0] if len(ins) == 1 else ins, outputs=outputs, name=graph.name)
+    return keras.Model(inputs=ins[0] if len(ins) == 1 else ins, outputs=outputs, name=name)
 
 
 def make_layer(

@@ -111,7 +111,29 @@ class _Checker:
 
     # -- shapes ---------------------------------------------------------------------------
 
+    def submodel_shapes(self) -> None:
+        """Each sub-model's own shape problems, at its layers under `models:`."""
+        for name, model in (self.spec.models or {}).items():
+            sub = next((g for g in _all_submodels(self.graph) if g.name == name), None)
+            if sub is None:
+                continue
+            index = {
+                self.source.locate(("models", name, "layers", i)): i
+                for i in range(len(model.layers))
+            }
+            where = {n.name: index.get(n.location) for n in sub.layers}
+            _, problems = infer_graph(_wrapped_as_dicts(sub))
+            for p in problems:
+                i = where.get(p.node)
+                node = next((n for n in sub.layers if n.name == p.node), None)
+                if i is None or node is None:
+                    continue
+                path: SpecPath = ("models", name, "layers", i, node.kind)
+                path = (*path, p.arg) if p.arg else path
+                self.add(path, p.message, p.fix, p.severity, "value" if p.arg else "key")
+
     def shapes(self) -> dict[str, NodeShape]:
+        self.submodel_shapes()
         shapes, problems = infer_graph(_wrapped_as_dicts(self.graph))
         for p in problems:
             path = self.layer_path(p.node, p.arg)
@@ -374,6 +396,13 @@ def _class_of(loss: str) -> str:
     return "".join(part.capitalize() for part in loss.split("_")) if "_" in loss else loss
 
 
+def _all_submodels(graph: ModelGraph) -> list[ModelGraph]:
+    found = []
+    for sub in graph.submodels.values():
+        found += [sub, *_all_submodels(sub)]
+    return found
+
+
 def _wrapped_as_dicts(graph: ModelGraph) -> ModelGraph:
     """Shape rules read a wrapped layer (Bidirectional's `layer`) as {"kind", "args"}."""
 
@@ -384,4 +413,5 @@ def _wrapped_as_dicts(graph: ModelGraph) -> ModelGraph:
         return value
 
     layers = tuple(replace(n, args={k: plain(v) for k, v in n.args.items()}) for n in graph.layers)
-    return replace(graph, layers=layers)
+    submodels = {k: _wrapped_as_dicts(g) for k, g in graph.submodels.items()}
+    return replace(graph, layers=layers, submodels=submodels)

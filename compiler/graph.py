@@ -95,6 +95,10 @@ class ModelGraph:
     output_keys: tuple[str, ...] | None = None
     """The outputs' names when they are a mapping (`keras.Model(..., outputs={"priority": p})`),
     one per entry of `outputs`; None when they are a list."""
+    submodels: dict[str, ModelGraph] = field(default_factory=dict)
+    """Models used as layers (`models:` in the spec), by the layer type that names them. A
+    layer node of such a type is a copy of that model named after the node (its weights its
+    own); `shares` reuses one."""
 
     def node(self, name: str) -> InputNode | LayerNode:
         for n in (*self.inputs, *self.layers):

@@ -62,6 +62,8 @@ _MODULE_CATEGORIES = (
 )
 """Where a serialized Keras object's `module` says it lives -> its catalog category."""
 
+_APPLICATIONS = "keras.src.applications."
+"""Where the layers of Keras' applications live (ConvNeXt's `LayerScale`)."""
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SPEC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
@@ -250,7 +252,12 @@ def spec_from_config(
         model_section = importer.sequential(config, "config")
     else:
         model_section = importer.functional(config, "config")
-    data: dict[str, Any] = {"speck": 1, "name": spec_name, "model": model_section}
+    data: dict[str, Any] = {"speck": 1, "name": spec_name}
+    if importer.custom:
+        data["custom_layers"] = importer.custom
+    if importer.models:
+        data["models"] = importer.models
+    data["model"] = model_section
     compile_config = saved.get("compile_config")
     if isinstance(compile_config, dict) and compile_config:
         compile_section = importer.compile_section(compile_config, model_section)
@@ -306,13 +313,19 @@ class _Importer:
         """(layer name, call index) -> the spec's node name for that call."""
         self.multi: set[tuple[str, int]] = set()
         """Layer calls with several outputs, referenced as `name[i]`."""
+        self.models: dict[str, Any] = {}
+        """The models used as layers, by name: the spec's `models:` (shared by sub-importers)."""
+        self.custom: dict[str, str] = {}
+        """Layers of Keras' applications that keras.layers does not export: `custom_layers`."""
 
     def problem(self, at: str, message: str) -> ImportProblem:
         return ImportProblem(f"{self.where}:{at}: {message}")
 
     # -- model sections -------------------------------------------------------------------------
 
-    def sequential(self, config: dict[str, Any], at: str) -> dict[str, Any]:
+    def sequential(self, config: dict[str, Any], at: str, nested: bool = False) -> dict[str, Any]:
+        """A Sequential model's section; `nested`: one used as a layer, whose input keeps its
+        name (Keras numbers `input_layer_N` across the whole model)."""
         layers = _list(config.get("layers"))
         section: dict[str, Any] = {}
         start = 0
@@ -320,7 +333,8 @@ class _Importer:
             first = _config(layers[0])
             section["input"] = self.input_spec(first, f"{at}.layers[0].config")
             input_name = str(first.get("name", "inputs"))
-            if input_name != "inputs" and not re.fullmatch(r"input_layer(_\d+)?", input_name):
+            auto = re.fullmatch(r"input_layer(_\d+)?", input_name) and not nested
+            if input_name != "inputs" and not auto:
                 section["input_name"] = self.identifier(input_name)
             start = 1
         elif isinstance(config.get("build_input_shape"), list):
@@ -332,16 +346,20 @@ class _Importer:
                 "keras.Input(shape=...)) before saving",
             )
         entries = []
+        names = [str(_config(layer).get("name", "")) for layer in layers]
+        auto = _AutoNames({str(section.get("input_name", "inputs")), *names})
         for i in range(start, len(layers)):
             layer, where = layers[i], f"{at}.layers[{i}]"
             kind = _kind(layer)
-            layer_name = str(_config(layer).get("name", ""))
-            args = self.layer_args(kind, _config(layer), where)
-            auto = re.fullmatch(rf"{re.escape(snake_case(kind))}(_\d+)?", layer_name)
-            if auto:
+            if kind in MODEL_CLASSES:
+                kind = self.submodel(layer, where)
+                args = {}
+            else:
+                args = self.some_layer_args(layer, kind, where)
+            if auto.take(kind, names[i]):
                 entries.append({kind: args})
             else:
-                entries.append({"name": self.identifier(layer_name), kind: args})
+                entries.append({"name": self.identifier(names[i]), kind: args})
         if not entries:
             raise self.problem(at, "the model has no layers")
         section["layers"] = entries
@@ -371,6 +389,14 @@ class _Importer:
             where = f"{at}.layers[{index[layer_name]}]"
             if kind == "InputLayer":
                 continue
+            if kind in MODEL_CLASSES and call == 0:
+                kind = self.submodel(layer, where)
+                refs = self.call_inputs(kind, layer_name, node_data, f"{where}.inbound_nodes[0]")
+                node = self.identifier(layer_name)
+                self.node_names[(layer_name, 0)] = node
+                named = {} if node == kind == snake_case(kind) else {"name": node}
+                entries.append({**named, kind: {}, "from": refs})
+                continue
             op = self.catalog.op_for_class(str(layer.get("module")), kind)
             if op is not None:
                 kind = f"{OP_PREFIX}{op}"
@@ -384,7 +410,7 @@ class _Importer:
             if call == 0:
                 node = self.identifier(layer_name)
                 self.node_names[(layer_name, 0)] = node
-                args = self.layer_args(kind, _config(layer), where)
+                args = self.some_layer_args(layer, kind, where)
                 entries.append({"name": node, kind: args, "from": refs})
             else:
                 node = _unique(f"{self.identifier(layer_name)}_{call}", taken)
@@ -404,6 +430,20 @@ class _Importer:
                     )
             outputs = dict(zip(named, outputs, strict=True))
         return {"inputs": inputs, "layers": entries, "outputs": outputs}
+
+    def submodel(self, layer: dict[str, Any], at: str) -> str:
+        """A model used as a layer becomes a model of the spec's `models:`, named as in Keras;
+        the layer type that names it is returned."""
+        config = _config(layer)
+        name = _unique(self.identifier(str(config.get("name") or "model")), set(self.models))
+        inner = _Importer(self.catalog, self.where)
+        inner.notes, inner.models, inner.custom = self.notes, self.models, self.custom
+        if _kind(layer) == "Sequential":
+            section = inner.sequential(config, f"{at}.config", nested=True)
+        else:
+            section = inner.functional(config, f"{at}.config")
+        self.models[name] = section
+        return name
 
     def leaves(self, value: Any, at: str) -> list[tuple[str, int, int]]:
         try:
@@ -552,6 +592,38 @@ class _Importer:
                 args.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)
             )
         )
+
+    def some_layer_args(self, layer: dict[str, Any], kind: str, at: str) -> dict[str, Any]:
+        """A layer's arguments: a Keras layer's, or those of a layer that Keras' applications
+        define without exporting it (ConvNeXt's `LayerScale`), named under `custom_layers`."""
+        module = str(layer.get("module") or "")
+        if self.catalog.get("layers", kind) is not None or not module.startswith(_APPLICATIONS):
+            return self.layer_args(kind, _config(layer), at)
+        path = f"{module}:{kind}"
+        if not (_IDENT.match(kind) and re.fullmatch(r"[\w.]+:\w+", path)):
+            raise self.problem(at, f"{kind} is not a layer a spec can name")
+        if kind not in self.custom:
+            self.custom[kind] = path
+            self.notes.append(
+                f"{kind} is a layer of Keras' applications that keras.layers does not export; "
+                "the spec names it under custom_layers, so build, train and emit need "
+                "--allow-custom-layers"
+            )
+        args: dict[str, Any] = {}
+        for key, value in _config(layer).items():
+            if key == "name" or (key == "trainable" and value is True):
+                continue
+            if key == "dtype":
+                policy = _config(value).get("name") if _is_object(value) else value
+                if policy not in (None, "float32"):
+                    args["dtype"] = policy
+                continue
+            if _is_object(value):
+                raise self.problem(
+                    f"{at}.config.{key}", f"{kind}: a Keras object here cannot be written"
+                )
+            args[key] = _plain(value)
+        return args
 
     def op_args(self, op: str, config: dict[str, Any], at: str) -> dict[str, Any]:
         """The arguments of an operation node (`keras.ops.mean(x, axis=1)`) that differ from
@@ -724,6 +796,29 @@ class _Importer:
 
 
 # --- helpers ---------------------------------------------------------------------------------
+
+
+class _AutoNames:
+    """The names `speck build` gives unnamed layers (`dense`, `dense_1`, skipping names taken),
+    so that import leaves out exactly the names build would give again."""
+
+    def __init__(self, taken: set[str]) -> None:
+        self.taken = taken
+        self.counts: dict[str, int] = {}
+
+    def take(self, kind: str, name: str) -> bool:
+        base = snake_case(kind) or "layer"
+        counts = dict(self.counts)
+        while True:
+            n = counts.get(base, 0)
+            counts[base] = n + 1
+            candidate = base if n == 0 else f"{base}_{n}"
+            if candidate == name or candidate not in self.taken:
+                break
+        if candidate != name:
+            return False
+        self.counts = counts
+        return True
 
 
 class _Stuck(Exception):

@@ -1342,6 +1342,10 @@ def infer_graph(graph: ModelGraph) -> tuple[dict[str, NodeShape], list[ShapeProb
             problems.append(ShapeProblem(node.name, error.arg, error.message, error.fix, "error"))
             shapes[node.name] = NodeShape(node.name, node.kind, None, None, True)
             continue
+        sub = graph.submodels.get(node.kind)
+        if sub is not None:  # a model used as a layer: its own graph, on its own inputs
+            shapes[node.name] = _submodel_shapes(node.name, sub)
+            continue
         if node.kind not in _RULES:
             problems.append(_note(node))
             shapes[node.name] = NodeShape(node.name, node.kind, None, None, False)
@@ -1380,6 +1384,19 @@ def infer_graph(graph: ModelGraph) -> tuple[dict[str, NodeShape], list[ShapeProb
                 continue
         shapes[node.name] = NodeShape(node.name, node.kind, result.outputs, result.params, True)
     return shapes, problems
+
+
+def _submodel_shapes(name: str, sub: ModelGraph) -> NodeShape:
+    """A sub-model node's outputs and weights, inferred over the sub-model's own graph (its
+    own problems are reported where it is defined)."""
+    inner, _ = infer_graph(sub)
+    outputs: list[Shape] = []
+    for ref in sub.outputs:
+        shape, error = _resolve_ref(ref, inner)
+        if shape is None or error is not None:
+            return NodeShape(name, sub.name, None, total_params(inner, sub), True)
+        outputs.append(shape)
+    return NodeShape(name, sub.name, tuple(outputs), total_params(inner, sub), True)
 
 
 def total_params(shapes: dict[str, NodeShape], graph: ModelGraph) -> int | None:

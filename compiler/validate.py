@@ -304,6 +304,7 @@ class CatalogChecker:
         self.source = source
         self.out: list[Diagnostic] = []
         self.custom: set[str] = set()
+        self.models: set[str] = set()
 
     def error(self, path: SpecPath, message: str, hint: str | None = None, at: str = "key") -> None:
         self.out.append(Diagnostic(message, path, self.source.locate(path, at), suggestion=hint))
@@ -312,10 +313,13 @@ class CatalogChecker:
         custom = data.get("custom_layers")
         if isinstance(custom, dict):
             self.custom_layers(custom)
+        models = data.get("models")
+        if isinstance(models, dict):
+            self.model_names(models)
+            for name, sub in models.items():
+                self.model_layers(sub, ("models", name))
         model = data.get("model")
-        if isinstance(model, dict) and isinstance(model.get("layers"), list):
-            for i, entry in enumerate(model["layers"]):
-                self.layer_entry(entry, ("model", "layers", i))
+        self.model_layers(model, ("model",))
         compile_ = data.get("compile")
         if isinstance(compile_, dict):
             self.compile_section(compile_, model)
@@ -343,6 +347,25 @@ class CatalogChecker:
             elif isinstance(name, str):
                 self.custom.add(name)
 
+    def model_names(self, models: dict[Any, Any]) -> None:
+        """Names of the spec's sub-models are layer types: never a Keras or custom layer's."""
+        keras_names = {*self.catalog.names("layers"), *self.catalog.excluded("layers")}
+        for name in models:
+            if name in keras_names or name in self.custom:
+                what = "a Keras layer" if name in keras_names else "a custom layer"
+                self.error(
+                    ("models", name),
+                    f"{name!r} is {what}; a model used as a layer needs a name of its own",
+                    f"rename it, e.g. '{str(name).lower()}_block'",
+                )
+            elif isinstance(name, str):
+                self.models.add(name)
+
+    def model_layers(self, model: Any, path: SpecPath) -> None:
+        if isinstance(model, dict) and isinstance(model.get("layers"), list):
+            for i, entry in enumerate(model["layers"]):
+                self.layer_entry(entry, (*path, "layers", i))
+
     def custom_arguments(self, kind: str, args: dict[str, Any], path: SpecPath) -> None:
         """A custom layer's arguments cannot be checked against the catalog: any names that
         are Python identifiers, with plain values."""
@@ -364,7 +387,7 @@ class CatalogChecker:
 
     def layer_entry(self, entry: Any, path: SpecPath) -> None:
         if isinstance(entry, str):
-            if entry in self.custom:
+            if entry in self.custom or entry in self.models:
                 return
             self.layer(entry, {}, path, path)
         elif isinstance(entry, dict):
@@ -381,6 +404,14 @@ class CatalogChecker:
                         return
                     if kinds[0] in self.custom:
                         self.custom_arguments(kinds[0], args or {}, (*path, kinds[0]))
+                        return
+                    if kinds[0] in self.models:
+                        if args:
+                            self.error(
+                                (*path, kinds[0]),
+                                f"{kinds[0]} is a model of this spec; it takes no arguments",
+                                "write `{}`, and change the model itself under `models:`",
+                            )
                         return
                     self.layer(str(kinds[0]), args or {}, (*path, kinds[0]), path)
 

@@ -285,3 +285,95 @@ def test_an_operation_on_a_constant_is_refused_where_it_is(keras: Any, tmp_path:
     model = keras.Model(x, keras.layers.Dense(2, name="d")(x) + 1.0, name="shifted")
     with pytest.raises(ImportProblem, match=r"config.layers\[2\].inbound_nodes\[0\]: .*constant"):
         imported(model, tmp_path)
+
+
+# --- sub-models ------------------------------------------------------------------------------
+
+PARTS = """\
+speck: 1
+name: autoencoder-with-parts
+models:
+  encoder:
+    inputs: {image: [28, 28, 1]}
+    layers:
+      - {name: flat, Flatten: {}, from: image}
+      - {name: code, Dense: {units: 16, activation: relu}, from: flat}
+    outputs: [code]
+  decoder:
+    input: [16]
+    input_name: code_in
+    layers:
+      - Dense: {units: 784, activation: sigmoid}
+      - Reshape: {target_shape: [28, 28, 1]}
+model:
+  inputs: {image: [28, 28, 1]}
+  layers:
+    - encoder: {}
+    - decoder: {}
+  outputs: [decoder]
+compile: {optimizer: adam, loss: mse}
+"""
+
+
+def parts_by_hand(keras: Any) -> Any:
+    """An encoder (functional) and a decoder (Sequential) used as layers of an autoencoder."""
+    from keras import layers
+
+    keras.backend.clear_session()
+    image = keras.Input(shape=(28, 28, 1), name="image")
+    flat = layers.Flatten(name="flat")(image)
+    code = layers.Dense(16, activation="relu", name="code")(flat)
+    encoder = keras.Model(image, code, name="encoder")
+    decoder = keras.Sequential(
+        [
+            keras.Input(shape=(16,), name="code_in"),
+            layers.Dense(784, activation="sigmoid", name="dense"),
+            layers.Reshape((28, 28, 1), name="reshape"),
+        ],
+        name="decoder",
+    )
+    pixels = keras.Input(shape=(28, 28, 1), name="image")
+    model = keras.Model(pixels, decoder(encoder(pixels)), name="autoencoder-with-parts")
+    model.compile(optimizer="adam", loss="mse")
+    return model
+
+
+def test_sub_models_validate_with_their_shapes() -> None:
+    from speck.checks import check
+
+    resolved = resolve_text(PARTS)
+    assert set(resolved.graph.submodels) == {"encoder", "decoder"}
+    assert [n.name for n in resolved.graph.layers] == ["encoder", "decoder"]
+    shapes, _ = check(resolved)
+    assert shapes["decoder"].outputs == ((28, 28, 1),)
+    assert (shapes["encoder"].params, shapes["decoder"].params) == (12_560, 13_328)
+    wrong = PARTS.replace("units: 784", "units: 780")
+    _, found = check(resolve_text(wrong))
+    assert [d.format() for d in found if d.severity == "error"] == [
+        "spec.yaml:15:33: models.decoder.layers[1].Reshape.target_shape: `Reshape` cannot turn "
+        "780 values into target_shape [28, 28, 1] (784 values): the total size must be "
+        "unchanged. Received: target_shape=[28, 28, 1], input shape (None, 780) (pick "
+        "dimensions that multiply to 780, or write -1 for one of them)"
+    ]
+    assert errors(PARTS.replace("    - encoder: {}", "    - encoder: {units: 3}")) == [
+        "spec.yaml:19:7: model.layers[0].encoder: encoder is a model of this spec; it takes no "
+        "arguments (write `{}`, and change the model itself under `models:`)"
+    ]
+    assert errors(PARTS.replace("  decoder:\n", "  Dense:\n").replace("decoder", "Dense"))[
+        0
+    ].startswith("spec.yaml:10:3: models.Dense: 'Dense' is a Keras layer")
+
+
+@pytest.mark.tf
+def test_sub_models_build_emit_and_import(keras: Any, tmp_path: Path) -> None:
+    by_hand = parts_by_hand(keras)
+    for make in (lambda: built(PARTS), lambda: emitted(PARTS, tmp_path)):
+        keras.backend.clear_session()
+        model = make()
+        assert config_json(model) == config_json(by_hand)
+        assert model.count_params() == by_hand.count_params() == 25_888
+    text = imported(by_hand, tmp_path)
+    assert "models:\n  encoder:\n    inputs: {image: [28, 28, 1]}\n" in text
+    assert "    - {encoder: {}, from: image}\n    - {decoder: {}, from: encoder}\n" in text
+    keras.backend.clear_session()
+    assert config_json(built(text)) == config_json(by_hand)
