@@ -1346,6 +1346,11 @@ def infer_graph(graph: ModelGraph) -> tuple[dict[str, NodeShape], list[ShapeProb
         if sub is not None:  # a model used as a layer: its own graph, on its own inputs
             shapes[node.name] = _submodel_shapes(node.name, sub)
             continue
+        known = KERAS_CUSTOM_RULES.get(graph.custom_layers.get(node.kind, ""))
+        if known is not None and not unknown and len(in_shapes) == 1:
+            result = known(node.args, in_shapes[0])
+            shapes[node.name] = NodeShape(node.name, node.kind, result.outputs, result.params, True)
+            continue
         if node.kind not in _RULES:
             problems.append(_note(node))
             shapes[node.name] = NodeShape(node.name, node.kind, None, None, False)
@@ -1384,6 +1389,19 @@ def infer_graph(graph: ModelGraph) -> tuple[dict[str, NodeShape], list[ShapeProb
                 continue
         shapes[node.name] = NodeShape(node.name, node.kind, result.outputs, result.params, True)
     return shapes, problems
+
+
+def _layer_scale(args: dict[str, Any], shape: Shape) -> LayerShapes:
+    """ConvNeXt's `LayerScale`: the input times a learned vector of `projection_dim` values."""
+    dim = args.get("projection_dim")
+    return _single(shape, dim if isinstance(dim, int) and not isinstance(dim, bool) else 0)
+
+
+KERAS_CUSTOM_RULES: dict[str, Callable[[dict[str, Any], Shape], LayerShapes]] = {
+    "keras.src.applications.convnext:LayerScale": _layer_scale,
+}
+"""Shape rules of layers Keras' applications define without exporting them, by import path
+(a spec names them under `custom_layers`, by a type name of its choosing)."""
 
 
 def _submodel_shapes(name: str, sub: ModelGraph) -> NodeShape:
