@@ -248,10 +248,14 @@ def spec_from_config(
     spec_name = name or _spec_name(str(config.get("name") or ""), source)
     if not _SPEC_NAME.match(spec_name):
         raise ImportProblem(f"{spec_name!r} is not a valid spec name (letters, digits, _ . -)")
-    if kind == "Sequential":
-        model_section = importer.sequential(config, "config")
-    else:
-        model_section = importer.functional(config, "config")
+    try:
+        if kind == "Sequential":
+            model_section = importer.sequential(config, "config")
+        else:
+            model_section = importer.functional(config, "config")
+    except (_Unreadable, _Stuck, KeyError, TypeError, ValueError, AttributeError) as exc:
+        # A config Keras did not write: no place to name beyond the model.
+        raise ImportProblem(f"{where}: not a model config Keras writes ({exc})") from None
     data: dict[str, Any] = {"speck": 1, "name": spec_name}
     if importer.custom:
         data["custom_layers"] = importer.custom
@@ -326,7 +330,7 @@ class _Importer:
     def sequential(self, config: dict[str, Any], at: str, nested: bool = False) -> dict[str, Any]:
         """A Sequential model's section; `nested`: one used as a layer, whose input keeps its
         name (Keras numbers `input_layer_N` across the whole model)."""
-        layers = _list(config.get("layers"))
+        layers = self.layer_list(config, at, named=False)
         section: dict[str, Any] = {}
         start = 0
         if layers and _kind(layers[0]) == "InputLayer":
@@ -365,9 +369,21 @@ class _Importer:
         section["layers"] = entries
         return section
 
-    def functional(self, config: dict[str, Any], at: str) -> dict[str, Any]:
+    def layer_list(self, config: dict[str, Any], at: str, named: bool) -> list[dict[str, Any]]:
+        """The config's layers, each a serialized object (with a name, in a functional one)."""
         listed = _list(config.get("layers"))
-        layers = {str(layer.get("name")): layer for layer in listed if isinstance(layer, dict)}
+        for i, layer in enumerate(listed):
+            if not _is_object(layer) or not isinstance(layer.get("config"), dict):
+                raise self.problem(f"{at}.layers[{i}]", f"not a layer: {_short(layer)}")
+            if named and not isinstance(layer.get("name"), str):
+                raise self.problem(
+                    f"{at}.layers[{i}].name", "a functional model's layer needs a name"
+                )
+        return listed
+
+    def functional(self, config: dict[str, Any], at: str) -> dict[str, Any]:
+        listed = self.layer_list(config, at, named=True)
+        layers = {str(layer.get("name")): layer for layer in listed}
         index = {str(layer.get("name")): i for i, layer in enumerate(listed)}
         input_refs = self.leaves(config.get("input_layers"), f"{at}.input_layers")
         output_refs = self.leaves(config.get("output_layers"), f"{at}.output_layers")
@@ -704,7 +720,7 @@ class _Importer:
                 item = _short_float(item)
             arg = entry.args.get(key)
             if (key == "name" and _auto_name(cls, item)) or (
-                arg is not None and _same(item, arg.default)
+                arg is not None and _is_default(key, item, arg.default)
             ):
                 continue
             if arg is None and key != "name":
@@ -821,6 +837,10 @@ class _AutoNames:
         return True
 
 
+class _Unreadable(ValueError):
+    """A part of the config is not in the form Keras writes."""
+
+
 class _Stuck(Exception):
     """The layers' calls cannot be ordered: some wait on nodes that never exist."""
 
@@ -868,8 +888,15 @@ def _is_tensor(value: Any) -> bool:
 
 
 def _history(tensor: dict[str, Any]) -> tuple[str, int, int]:
-    name, node, index = _config(tensor)["keras_history"]
-    return str(name), int(node), int(index)
+    history = _config(tensor).get("keras_history")
+    if not (
+        isinstance(history, list)
+        and len(history) == 3
+        and isinstance(history[0], str)
+        and all(isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in history[1:])
+    ):
+        raise _Unreadable(f"a tensor's keras_history is not [layer, node, index]: {history!r}")
+    return history[0], history[1], history[2]
 
 
 def _tensors(value: Any) -> list[Any]:
@@ -950,9 +977,10 @@ def _multi_output_nodes(
     return multi
 
 
-_NONE_MEANS = {("activation", "linear"), ("data_format", "channels_last")}
+_NONE_MEANS = {("activation", "linear"), ("data_format", "channels_last"), ("dtype", "float32")}
 """What Keras stores for an argument left at `None`: no activation is `linear`, no data format
-the global one (`channels_last` unless a config file says otherwise)."""
+the global one (`channels_last` unless a config file says otherwise), no dtype (of a metric,
+say) the global policy's `float32`."""
 
 
 def _is_default(key: str, value: Any, default: Any) -> bool:

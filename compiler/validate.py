@@ -539,7 +539,14 @@ class CatalogChecker:
             self.obj("optimizers", compile_["optimizer"], ("compile", "optimizer"))
         outputs = _output_names(model)
         loss = compile_.get("loss")
-        if isinstance(loss, dict) and not self._is_object("losses", loss):
+        if loss == {}:
+            self.error(
+                ("compile", "loss"),
+                "expected a loss, or a mapping of output name to loss. Received: {}",
+                "e.g. `loss: mse`",
+                at="value",
+            )
+        elif isinstance(loss, dict) and not self._is_object("losses", loss):
             for out, item in loss.items():
                 self.output_key(out, outputs, ("compile", "loss", out))
                 self.obj("losses", item, ("compile", "loss", out))

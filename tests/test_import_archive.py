@@ -9,6 +9,7 @@ Nothing here imports TensorFlow; one test proves `speck import` never does.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import struct
 import subprocess
@@ -19,10 +20,12 @@ from typing import Any
 
 import pytest
 from conftest import run_speck
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from speck.cli import app
-from speck.keras_import import MAX_DEPTH, ImportProblem, import_model
+from speck.keras_import import MAX_DEPTH, ImportProblem, import_model, screen, spec_from_config
 
 
 def initializer(cls: str = "GlorotUniform", module: str = "keras.initializers") -> dict[str, Any]:
@@ -247,3 +250,83 @@ import_model(sys.argv[1])
 # VmHWM: this process's peak resident memory (ru_maxrss would include the forking parent's)
 print(re.search(r"VmHWM:\\s+(\\d+) kB", Path("/proc/self/status").read_text()).group(1))
 """
+
+
+def tensor(layer: str, node: int = 0, index: int = 0) -> dict[str, Any]:
+    return {
+        "class_name": "__keras_tensor__",
+        "config": {"shape": [None, 4], "dtype": "float32", "keras_history": [layer, node, index]},
+    }
+
+
+def functional() -> dict[str, Any]:
+    """Two inputs, a Dense layer and an operation node (`x + b`), as Keras 3.15 saves them."""
+
+    def input_layer(name: str) -> dict[str, Any]:
+        layer = sequential()["config"]["layers"][0]
+        return {**layer, "config": {**layer["config"], "name": name}, "name": name}
+
+    hidden = {**dense(units=4), "name": "dense", "inbound_nodes": [{"args": [tensor("a")]}]}
+    added = {
+        "module": "keras.src.ops.numpy",
+        "class_name": "Add",
+        "config": {"name": "add"},
+        "registered_name": "Add",
+        "name": "add",
+        "inbound_nodes": [{"args": [tensor("dense"), tensor("b")], "kwargs": {}}],
+    }
+    return {
+        "module": "keras.src.models.functional",
+        "class_name": "Functional",
+        "config": {
+            "name": "summed",
+            "trainable": True,
+            "layers": [input_layer("a"), input_layer("b"), hidden, added],
+            "input_layers": [["a", 0, 0], ["b", 0, 0]],
+            "output_layers": [["add", 0, 0]],
+        },
+        "registered_name": "Functional",
+    }
+
+
+def test_a_hand_written_functional_archive_imports(tmp_path: Path) -> None:
+    text = import_model(archive(tmp_path / "summed.keras", functional())).text
+    assert "    - {name: dense, Dense: {units: 4, activation: relu}, from: a}" in text
+    assert "    - {name: add, ops.add: {}, from: [dense, b]}" in text
+
+
+def places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [path]
+    if isinstance(value, dict):
+        found += [p for k, v in value.items() for p in places(v, (*path, k))]
+    elif isinstance(value, list):
+        found += [p for i, v in enumerate(value) for p in places(v, (*path, i))]
+    return found
+
+
+ODD_VALUES = st.sampled_from(
+    [None, True, 0, -1, 2.5, "", "x", [], {}, [1, 2, 3], ["a", 0, 9], {"class_name": "Dense"}]
+)
+
+
+@given(st.data())
+@settings(max_examples=300, deadline=None)
+def test_any_damaged_config_is_refused_cleanly(data: st.DataObject) -> None:
+    """Whatever part of a saved config is changed or removed, import gives a spec or says what
+    is wrong (ImportProblem); nothing else escapes."""
+    saved = functional()
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(places(saved)[1:]))
+        parent: Any = saved
+        for key in path[:-1]:
+            parent = parent[key] if isinstance(parent, dict | list) else None
+        if not isinstance(parent, dict | list):
+            continue
+        with contextlib.suppress(KeyError, IndexError, TypeError):
+            if isinstance(parent, dict) and data.draw(st.booleans()):
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = data.draw(ODD_VALUES)
+    with contextlib.suppress(ImportProblem):
+        screen(saved, "model.keras:config.json")
+        spec_from_config(saved, source="model.keras")
