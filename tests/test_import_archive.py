@@ -10,6 +10,7 @@ Nothing here imports TensorFlow; one test proves `speck import` never does.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import struct
 import subprocess
@@ -326,7 +327,7 @@ def test_any_damaged_config_is_refused_cleanly(data: st.DataObject) -> None:
             if isinstance(parent, dict) and data.draw(st.booleans()):
                 del parent[path[-1]]
             else:
-                parent[path[-1]] = data.draw(ODD_VALUES)
+                parent[path[-1]] = copy.deepcopy(data.draw(ODD_VALUES))
     with contextlib.suppress(ImportProblem):
         screen(saved, "model.keras:config.json")
         spec_from_config(saved, source="model.keras")
