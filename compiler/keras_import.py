@@ -327,9 +327,9 @@ class _Importer:
 
     # -- model sections -------------------------------------------------------------------------
 
-    def sequential(self, config: dict[str, Any], at: str, nested: bool = False) -> dict[str, Any]:
-        """A Sequential model's section; `nested`: one used as a layer, whose input keeps its
-        name (Keras numbers `input_layer_N` across the whole model)."""
+    def sequential(self, config: dict[str, Any], at: str) -> dict[str, Any]:
+        """A Sequential model's section. Its input keeps its name (Keras' own `input_layer_N`
+        too): the config built again names it alike."""
         layers = self.layer_list(config, at, named=False)
         section: dict[str, Any] = {}
         start = 0
@@ -337,8 +337,7 @@ class _Importer:
             first = _config(layers[0])
             section["input"] = self.input_spec(first, f"{at}.layers[0].config")
             input_name = str(first.get("name", "inputs"))
-            auto = re.fullmatch(r"input_layer(_\d+)?", input_name) and not nested
-            if input_name != "inputs" and not auto:
+            if input_name != "inputs":
                 section["input_name"] = self.identifier(input_name)
             start = 1
         elif isinstance(config.get("build_input_shape"), list):
@@ -455,7 +454,7 @@ class _Importer:
         inner = _Importer(self.catalog, self.where)
         inner.notes, inner.models, inner.custom = self.notes, self.models, self.custom
         if _kind(layer) == "Sequential":
-            section = inner.sequential(config, f"{at}.config", nested=True)
+            section = inner.sequential(config, f"{at}.config")
         else:
             section = inner.functional(config, f"{at}.config")
         self.models[name] = section

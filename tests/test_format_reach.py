@@ -377,3 +377,22 @@ def test_sub_models_build_emit_and_import(keras: Any, tmp_path: Path) -> None:
     assert "    - {encoder: {}, from: image}\n    - {decoder: {}, from: encoder}\n" in text
     keras.backend.clear_session()
     assert config_json(built(text)) == config_json(by_hand)
+
+
+@pytest.mark.tf
+def test_a_sequential_block_in_a_sequential_model_round_trips(keras: Any, tmp_path: Path) -> None:
+    """Keras' own input names (`input_layer`, `input_layer_1`) are kept, so the config built
+    again is the saved one."""
+    from keras import layers
+
+    keras.backend.clear_session()
+    block = keras.Sequential(
+        [keras.Input((8,)), layers.Dense(8, activation="relu"), layers.Dropout(0.1)],
+        name="block",
+    )
+    model = keras.Sequential([keras.Input((8,)), block, layers.Dense(2)], name="outer")
+    text = imported(model, tmp_path)
+    assert "models:\n  block:\n    input: [8]\n    input_name: input_layer\n" in text
+    assert "    - block: {}\n    - {name: dense_1, Dense: {units: 2}}\n" in text
+    keras.backend.clear_session()
+    assert config_json(built(text)) == config_json(model)
