@@ -14,7 +14,7 @@ from types import ModuleType
 from typing import Any
 
 from speck.catalog import KERAS_NAMESPACES
-from speck.graph import KerasObject, ModelGraph, Ref, TrainingPlan
+from speck.graph import OP_PREFIX, KerasObject, ModelGraph, Ref, TrainingPlan
 
 POSITIONAL_INPUT_LAYERS = frozenset({"MultiHeadAttention", "GroupedQueryAttention"})
 """Layers called as `layer(query, value, ...)` rather than on a list of tensors."""
@@ -121,17 +121,29 @@ def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
 
     A graph with custom layers raises `CustomLayersNotAllowed` unless `allow_custom_layers`,
     which imports them (`import_custom_layers`)."""
-    keras = keras_module()
     custom: dict[str, type] = {}
     if graph.custom_layers:
         if not allow_custom_layers:
             raise not_allowed(graph.custom_layers)
         custom = import_custom_layers(graph.custom_layers)
+    return _build(graph, graph.name, custom)
+
+
+def _build(graph: ModelGraph, name: str, custom: Mapping[str, type]) -> Any:
+    """The model of `graph`, named `name` (a sub-model is named after the node using it)."""
+    keras = keras_module()
+
+    def make(node: Any) -> Any:
+        sub = graph.submodels.get(node.kind)
+        if sub is not None:
+            return _build(sub, node.name, custom)
+        return make_layer(node.kind, node.args, node.name, custom)
+
     if graph.style == "sequential":
         (inp,) = graph.inputs
         stack = [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
-        stack += [make_layer(node.kind, node.args, node.name, custom) for node in graph.layers]
-        return keras.Sequential(stack, name=graph.name)
+        stack += [make(node) for node in graph.layers]
+        return keras.Sequential(stack, name=name)
 
     tensors: dict[str, Any] = {
         node.name: keras.Input(shape=node.shape, dtype=node.dtype, name=node.name)
@@ -139,10 +151,14 @@ def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
     }
     layer_objects: dict[str, Any] = {}
     for node in graph.layers:
+        if node.kind.startswith(OP_PREFIX):
+            inputs = [pick(tensors, ref) for ref in node.inputs]
+            tensors[node.name] = make_op(node.kind, node.args, node.name)(*inputs)
+            continue
         if node.shares is not None:
             layer = layer_objects[node.shares]
         else:
-            layer = make_layer(node.kind, node.args, node.name, custom)
+            layer = make(node)
             layer_objects[node.name] = layer
         inputs = [pick(tensors, ref) for ref in node.inputs]
         if node.kind in POSITIONAL_INPUT_LAYERS:
@@ -151,11 +167,10 @@ def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
             tensors[node.name] = layer(inputs[0] if len(inputs) == 1 else inputs)
     ins = [tensors[n.name] for n in graph.inputs]
     outs = [pick(tensors, ref) for ref in graph.outputs]
-    return keras.Model(
-        inputs=ins[0] if len(ins) == 1 else ins,
-        outputs=outs[0] if len(outs) == 1 else outs,
-        name=graph.name,
-    )
+    outputs: Any = outs[0] if len(outs) == 1 else outs
+    if graph.output_keys is not None:
+        outputs = dict(zip(graph.output_keys, outs, strict=True))
+    return keras.Model(inputs=ins[0] if len(ins) == 1 else ins, outputs=outputs, name=name)
 
 
 def make_layer(
@@ -166,6 +181,18 @@ def make_layer(
         return custom[kind](**args, name=name)
     cls = getattr(keras_namespace("layers"), kind)
     return cls(**make_args(args), name=name)
+
+
+def make_op(kind: str, args: dict[str, Any], name: str) -> Any:
+    """The operation behind `keras.ops.<fn>` (`ops.add` -> `keras.src.ops.numpy.Add`), named,
+    as Keras itself makes it again from a saved config: `Add(name="add_4")`."""
+    from speck.catalog import load_catalog
+
+    target = load_catalog().op_class(kind.removeprefix(OP_PREFIX))
+    if target is None or not target[0].startswith("keras.src.ops."):
+        raise ValueError(f"{kind} is not an operation of keras.ops")
+    module, cls = target
+    return getattr(importlib.import_module(module), cls)(**make_args(args), name=name)
 
 
 def pick(tensors: dict[str, Any], ref: Ref) -> Any:

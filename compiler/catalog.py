@@ -78,7 +78,11 @@ class Entry:
 
 def _arg(raw: Mapping[str, Any], rule: Rule | None) -> Arg:
     default = raw.get("default")
-    nullable = (not raw["required"] and default is None) or bool(rule and rule.nullable)
+    nullable = (
+        (not raw["required"] and default is None)
+        or bool(raw.get("nullable"))
+        or bool(rule and rule.nullable)
+    )
     if rule is None:
         return Arg(
             name=raw["name"],
@@ -159,6 +163,29 @@ class Catalog:
     def excluded(self, category: str) -> dict[str, str]:
         """Names Keras exports that a spec may not use -> the reason."""
         return dict(self._excluded.get(category, {}))
+
+    def op(self, name: str) -> Entry | None:
+        """The `keras.ops` function `name` as an operation node takes it (`add`, `mean`)."""
+        raw = self._data.get("ops", {}).get(name)
+        if raw is None:
+            return None
+        args = {a["name"]: _arg(a, None) for a in raw["args"]}
+        return Entry(name=name, category="ops", args=args, var_kwargs=False, doc=raw["doc"])
+
+    def op_names(self) -> tuple[str, ...]:
+        return tuple(sorted(self._data.get("ops", {})))
+
+    def op_class(self, name: str) -> tuple[str, str] | None:
+        """(module, class) of the operation a `keras.ops` function makes."""
+        raw = self._data.get("ops", {}).get(name)
+        return None if raw is None else (raw["module"], raw["class"])
+
+    def op_for_class(self, module: str, cls: str) -> str | None:
+        """The `keras.ops` function whose operation is `module.cls`, as a saved config names it."""
+        for name, raw in self._data.get("ops", {}).items():
+            if raw["module"] == module and raw["class"] == cls:
+                return name
+        return None
 
     def layer_base_args(self) -> tuple[Arg, ...]:
         """Keyword arguments every layer accepts through the base `Layer`."""

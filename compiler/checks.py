@@ -129,7 +129,29 @@ class _Checker:
 
     # -- shapes ---------------------------------------------------------------------------
 
+    def submodel_shapes(self) -> None:
+        """Each sub-model's own shape problems, at its layers under `models:`."""
+        for name, model in (self.spec.models or {}).items():
+            sub = next((g for g in _all_submodels(self.graph) if g.name == name), None)
+            if sub is None:
+                continue
+            index = {
+                self.source.locate(("models", name, "layers", i)): i
+                for i in range(len(model.layers))
+            }
+            where = {n.name: index.get(n.location) for n in sub.layers}
+            _, problems = infer_graph(_wrapped_as_dicts(sub))
+            for p in problems:
+                i = where.get(p.node)
+                node = next((n for n in sub.layers if n.name == p.node), None)
+                if i is None or node is None:
+                    continue
+                path: SpecPath = ("models", name, "layers", i, node.kind)
+                path = (*path, p.arg) if p.arg else path
+                self.add(path, p.message, p.fix, p.severity, "value" if p.arg else "key")
+
     def shapes(self) -> dict[str, NodeShape]:
+        self.submodel_shapes()
         shapes, problems = infer_graph(_wrapped_as_dicts(self.graph))
         for p in problems:
             path = self.layer_path(p.node, p.arg)
@@ -175,8 +197,8 @@ class _Checker:
             )
 
     def output_shape(self, shapes: dict[str, NodeShape], name: str) -> Shape | None:
-        ref = next((r for r in self.graph.outputs if r.node == name), None)
-        node = shapes.get(name)
+        ref = self.graph.output_ref(name)
+        node = shapes.get(ref.node) if ref is not None else None
         if node is None or node.outputs is None or ref is None:
             return None
         return node.outputs[ref.index or 0]
@@ -237,7 +259,7 @@ class _Checker:
         if len(self.graph.outputs) != 1:
             return
         out_name = self.graph.outputs[0].node
-        out_shape = self.output_shape(shapes, out_name)
+        out_shape = self.output_shape(shapes, self.graph.output_names[0])
         if out_shape is None:
             return
         if facts.label_encoding == "inputs" and facts.x_shape is not None:
@@ -338,7 +360,9 @@ class _Checker:
             )
 
     def output_activation(self, name: str) -> str | None:
-        node = next((n for n in self.graph.layers if n.name == name), None)
+        ref = self.graph.output_ref(name)
+        target = ref.node if ref is not None else name
+        node = next((n for n in self.graph.layers if n.name == target), None)
         while node is not None and node.shares is not None:
             node = next((n for n in self.graph.layers if n.name == node.shares), None)
         if node is None:
@@ -424,6 +448,13 @@ def _class_of(loss: str) -> str:
     return "".join(part.capitalize() for part in loss.split("_")) if "_" in loss else loss
 
 
+def _all_submodels(graph: ModelGraph) -> list[ModelGraph]:
+    found = []
+    for sub in graph.submodels.values():
+        found += [sub, *_all_submodels(sub)]
+    return found
+
+
 def _wrapped_as_dicts(graph: ModelGraph) -> ModelGraph:
     """Shape rules read a wrapped layer (Bidirectional's `layer`) as {"kind", "args"}."""
 
@@ -434,4 +465,5 @@ def _wrapped_as_dicts(graph: ModelGraph) -> ModelGraph:
         return value
 
     layers = tuple(replace(n, args={k: plain(v) for k, v in n.args.items()}) for n in graph.layers)
-    return replace(graph, layers=layers)
+    submodels = {k: _wrapped_as_dicts(g) for k, g in graph.submodels.items()}
+    return replace(graph, layers=layers, submodels=submodels)

@@ -538,10 +538,10 @@ def import_model_command(
         str | None, typer.Option("--name", help="The spec's name (default: the model's name).")
     ] = None,
 ) -> None:
-    """Turn a saved Keras model back into a readable spec; nothing in the file is run."""
+    """Turn a saved Keras model back into a readable spec: its architecture is read as data
+    (no weights, no TensorFlow), and nothing in the file is run."""
     if out is not None and out.exists() and not force:
         fail(f"{out} exists; pass --force to overwrite it")
-    keras_or_exit()
     from speck.keras_import import ImportProblem, import_model
 
     try:

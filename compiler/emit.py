@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from speck.build import POSITIONAL_INPUT_LAYERS, not_allowed
 from speck.emit_data import ARRAYS, load_data_body, split_targets
-from speck.graph import DataPlan, KerasObject, ModelGraph, Ref, TrainingPlan
+from speck.graph import OP_PREFIX, DataPlan, KerasObject, ModelGraph, Ref, TrainingPlan
 from speck.render import (
     LINE_LENGTH,
     PATH_ARGS,
@@ -418,16 +418,33 @@ def input_expr(shape: tuple[int | None, ...], dtype: str, name: str) -> Expr:
 def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = None) -> list[Code]:
     """The statements of `build_model()`: Sequential as one list, functional node by node.
     `custom` maps custom layer type names to the names their classes are imported as."""
+    lines, model = model_code(graph, graph.name, names, custom)
+    return [*lines, statement("return ", model)]
+
+
+def model_code(
+    graph: ModelGraph, name: str, names: Names, custom: dict[str, str] | None = None
+) -> tuple[list[Code], Expr]:
+    """The statements that make a model's parts, and the expression of the model named `name`.
+    A model used as a layer (`models:`) is made first, into a variable named after its node."""
+    models = [n for n in graph.layers if n.kind in graph.submodels and n.shares is None]
     if graph.style == "sequential":
+        model_var = {n.name: names.claim(n.name) for n in models}
+        lines = _submodel_lines(graph, models, model_var, names, custom)
         (inp,) = graph.inputs
-        stack = [input_expr(inp.shape, inp.dtype, inp.name)]
-        stack += [layer_expr(node.kind, node.args, node.name, custom) for node in graph.layers]
+        stack: list[Expr] = [input_expr(inp.shape, inp.dtype, inp.name)]
+        stack += [
+            Atom(model_var[node.name])
+            if node.name in model_var
+            else layer_expr(node.kind, node.args, node.name, custom)
+            for node in graph.layers
+        ]
         model = call(
             "keras.Sequential",
             [Bracket("", "[", tuple(Item(e) for e in stack), "]")],
-            [("name", literal(graph.name))],
+            [("name", literal(name))],
         )
-        return [statement("return ", model)]
+        return lines, model
 
     var: dict[str, str] = {}
     for node in graph.inputs:
@@ -436,8 +453,9 @@ def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = 
         var[layer.name] = names.claim(layer.name)
     shared = {layer.shares for layer in graph.layers if layer.shares is not None}
     layer_var = {name: names.claim(f"{name}_layer") for name in sorted(shared, key=list(var).index)}
-
-    lines = [
+    model_var = {n.name: layer_var.get(n.name) or names.claim(f"{n.name}_model") for n in models}
+    lines = _submodel_lines(graph, models, model_var, names, custom)
+    lines += [
         statement(f"{var[n.name]} = ", input_expr(n.shape, n.dtype, n.name)) for n in graph.inputs
     ]
     for node in graph.layers:
@@ -447,8 +465,16 @@ def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = 
         else:
             args = [Bracket("", "[", tuple(Item(r) for r in refs), "]")]
         target = f"{var[node.name]} = "
+        if node.kind.startswith(OP_PREFIX):
+            function = f"keras.{node.kind}"
+            kwargs = [(k, literal(v)) for k, v in node.args.items()]
+            lines.append(statement(target, call(function, refs, kwargs)))
+            continue
         if node.shares is not None:
             lines.append(statement(target, call(layer_var[node.shares], args)))
+            continue
+        if node.name in model_var:
+            lines.append(statement(target, call(model_var[node.name], args)))
             continue
         made = layer_expr(node.kind, node.args, node.name, custom)
         if node.name in layer_var:
@@ -458,16 +484,34 @@ def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = 
         applied = Bracket("", "(", tuple(Item(a) for a in args), ")", is_args=True)
         lines.append(statement(target, Chain(made, applied)))
     ins = [Atom(var[n.name]) for n in graph.inputs]
-    outs = [Atom(_ref(r, var)) for r in graph.outputs]
+    outs: list[Expr] = [Atom(_ref(r, var)) for r in graph.outputs]
+    outputs = _one_or_list(outs)
+    if graph.output_keys is not None:
+        items = zip(graph.output_keys, outs, strict=True)
+        outputs = Bracket("", "{", tuple(Item(o, f"{string(k)}: ") for k, o in items), "}")
     model = call(
         "keras.Model",
         kwargs=[
             ("inputs", _one_or_list(ins)),
-            ("outputs", _one_or_list(outs)),
-            ("name", literal(graph.name)),
+            ("outputs", outputs),
+            ("name", literal(name)),
         ],
     )
-    return [*lines, statement("return ", model)]
+    return lines, model
+
+
+def _submodel_lines(
+    graph: ModelGraph,
+    nodes: list[Any],
+    model_var: dict[str, str],
+    names: Names,
+    custom: dict[str, str] | None,
+) -> list[Code]:
+    lines: list[Code] = []
+    for node in nodes:
+        sub_lines, sub_model = model_code(graph.submodels[node.kind], node.name, names, custom)
+        lines += [*sub_lines, statement(f"{model_var[node.name]} = ", sub_model)]
+    return lines
 
 
 def _ref(ref: Ref, var: dict[str, str]) -> str:

@@ -13,6 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+OP_PREFIX = "ops."
+"""A node whose type starts with this is a `keras.ops` call, not a layer: `ops.add` is what
+`x + y` or `keras.ops.add(x, y)` makes in a functional model (an operation node, no weights)."""
+
 Shape = tuple[int | None, ...]
 """A tensor shape without the batch dimension; `None` is an unknown size."""
 
@@ -90,6 +94,13 @@ class ModelGraph:
     custom_layers: dict[str, str] = field(default_factory=dict)
     """The spec's own layer classes that its layers use: type name -> `module.path:ClassName`.
     Back ends import them only when the user allows it (`--allow-custom-layers`)."""
+    output_keys: tuple[str, ...] | None = None
+    """The outputs' names when they are a mapping (`keras.Model(..., outputs={"priority": p})`),
+    one per entry of `outputs`; None when they are a list."""
+    submodels: dict[str, ModelGraph] = field(default_factory=dict)
+    """Models used as layers (`models:` in the spec), by the layer type that names them. A
+    layer node of such a type is a copy of that model named after the node (its weights its
+    own); `shares` reuses one."""
 
     def node(self, name: str) -> InputNode | LayerNode:
         for n in (*self.inputs, *self.layers):
@@ -99,7 +110,14 @@ class ModelGraph:
 
     @property
     def output_names(self) -> tuple[str, ...]:
+        """The names compile and the data match outputs by: the mapping's keys, or the nodes."""
+        if self.output_keys is not None:
+            return self.output_keys
         return tuple(r.node for r in self.outputs)
+
+    def output_ref(self, name: str) -> Ref | None:
+        """The output called `name` (an output name as `output_names` gives it)."""
+        return dict(zip(self.output_names, self.outputs, strict=True)).get(name)
 
 
 @dataclass(frozen=True)

@@ -194,20 +194,40 @@ def _kind(value: Any) -> str:
     return "object"
 
 
+_DOC_SEVERAL = re.compile(r"\b(tuple|list)s?\b", re.IGNORECASE)
+_DOC_NONE = re.compile(r"\bor `?None`?\b")
+
+
+def documented_kind(kind: str, doc: str) -> tuple[str, bool]:
+    """(kind, nullable) as Keras' own docs give them, where the default's type says less.
+
+    A default of `-1` makes `axis` look like an int, but `Normalization` documents "Integer,
+    tuple of integers, or None": a number whose docs also name a tuple or list takes a number
+    or a list (`tuple`), and one documented "or None" takes `None` too.
+    """
+    if kind in ("int", "float") and _DOC_SEVERAL.search(doc):
+        kind = "tuple"
+    return kind, kind != "none" and bool(_DOC_NONE.search(doc))
+
+
 def arg_record(name: str, default: Any, docs: dict[str, str]) -> dict[str, Any]:
     """One argument as stored in the catalog."""
     record: dict[str, Any] = {"name": name}
+    doc = docs.get(name, "")
     if default is inspect.Parameter.empty:
         record.update(required=True, default=None, kind="any")
     else:
         ok, value = _to_json(default)
         if ok:
-            record.update(required=False, default=value, kind=_kind(default))
+            kind, nullable = documented_kind(_kind(default), doc)
+            record.update(required=False, default=value, kind=kind)
+            if nullable and value is not None:
+                record["nullable"] = True
         else:
             record.update(
                 required=False, default=None, kind="object", default_repr=_clip(repr(default))
             )
-    record["doc"] = docs.get(name, "")
+    record["doc"] = doc
     return record
 
 
@@ -228,7 +248,28 @@ def class_record(cls: type) -> dict[str, Any]:
         if param.kind is inspect.Parameter.VAR_POSITIONAL:
             continue
         args.append(arg_record(param.name, param.default, docs))
+    if var_kwargs:
+        args += [arg_record(name, default, docs) for name, default in config_kwargs(cls, args)]
     return {"doc": first_sentence(inspect.getdoc(cls)), "args": args, "var_kwargs": var_kwargs}
+
+
+def config_kwargs(cls: type, named: list[dict[str, Any]]) -> list[tuple[str, Any]]:
+    """Arguments a class takes through `**kwargs` (`kwargs.pop("rms_scaling", False)`) and
+    writes into its config: saved models carry them, so a spec must be able to say them."""
+    try:
+        init, config = inspect.getsource(cls.__init__), inspect.getsource(cls.get_config)
+    except (OSError, TypeError, AttributeError):
+        return []
+    taken = {a["name"] for a in named}
+    found = []
+    for name, default in re.findall(r"kwargs\.pop\(\s*[\"'](\w+)[\"']\s*,\s*([^()]*?)\)", init):
+        if name in taken or f'"{name}"' not in config:
+            continue
+        try:
+            found.append((name, ast.literal_eval(default)))
+        except (ValueError, SyntaxError):
+            continue
+    return found
 
 
 def layer_base_args() -> list[dict[str, Any]]:
@@ -374,6 +415,60 @@ def _public_classes(category: str) -> tuple[dict[str, type], dict[str, str], dic
     return classes, aliases, excluded
 
 
+OPS_MODULES = (
+    "keras.src.ops.numpy",
+    "keras.src.ops.nn",
+    "keras.src.ops.math",
+    "keras.src.ops.core",
+    "keras.src.ops.linalg",
+    "keras.src.ops.image",
+)
+"""Where Keras defines the operation classes behind `keras.ops` (what `x + y` saves as)."""
+
+
+def discover_ops() -> dict[str, dict[str, Any]]:
+    """`keras.ops` functions -> the operation class a functional model saves for their call
+    (`add` -> `keras.src.ops.numpy.Add`), with the class's constructor arguments."""
+    import keras
+    from keras.src.ops.operation import Operation
+
+    classes: dict[str, str] = {}
+    for module_name in OPS_MODULES:
+        module = importlib.import_module(module_name)
+        for name, obj in sorted(vars(module).items()):
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, Operation)
+                and obj.__module__ == module_name
+            ):
+                classes.setdefault(name, module_name)
+    ops: dict[str, dict[str, Any]] = {}
+    for function in sorted(dir(keras.ops)):
+        fn = getattr(keras.ops, function)
+        if function.startswith("_") or not inspect.isfunction(fn):
+            continue
+        match = [
+            c for c in classes if _to_snake(c) == function or c.lower() == function.replace("_", "")
+        ]
+        if not match:
+            continue
+        cls = getattr(importlib.import_module(classes[match[0]]), match[0])
+        docs = parse_args_section(inspect.getdoc(fn))
+        args = [
+            arg_record(p.name, p.default, docs)
+            for p in inspect.signature(cls.__init__).parameters.values()
+            if p.name not in ("self", "name")
+            and p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL)
+        ]
+        ops[function] = {
+            "module": classes[match[0]],
+            "class": match[0],
+            "doc": first_sentence(inspect.getdoc(fn)),
+            "args": args,
+        }
+    return ops
+
+
 def build_catalog() -> dict[str, Any]:
     """The whole catalog as a JSON-ready dict (imports Keras)."""
     import keras
@@ -414,6 +509,7 @@ def build_catalog() -> dict[str, Any]:
         "layer_base_args": layer_base_args(),
         "categories": categories,
         "excluded": excluded_all,
+        "ops": discover_ops(),
     }
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from speck.catalog import load_catalog, suggest
 from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
 from speck.graph import (
+    OP_PREFIX,
     InputNode,
     KerasObject,
     LayerNode,
@@ -26,7 +27,7 @@ from speck.graph import (
 from speck.lower import lower_data
 from speck.spec import FunctionalModel, LayerSpec, SequentialModel, Spec
 from speck.spec.model import parse_reference
-from speck.validate import WRAPPED_LAYER_ARGS, ValidatedSpec, object_category
+from speck.validate import ACTIVATION_ARGS, WRAPPED_LAYER_ARGS, ValidatedSpec, object_category
 
 
 @dataclass
@@ -82,6 +83,8 @@ def convert_arg(category: str, name: str, value: Any) -> Any:
         return to_keras_object(sub, value)
     if category == "layers" and name in WRAPPED_LAYER_ARGS and isinstance(value, dict):
         return to_keras_object("layers", value)
+    if name in ACTIVATION_ARGS and isinstance(value, dict):
+        return to_keras_object("layers", value)  # an activation layer: {LeakyReLU: {...}}
     if name == "learning_rate" and isinstance(value, dict):
         return to_keras_object("schedules", value)
     return value
@@ -94,6 +97,10 @@ class _Resolver:
         self.source = validated.source
         self.out: list[Diagnostic] = []
         self.unknown_refs = False
+        self.root: SpecPath = ("model",)
+        """Where the model being resolved is: `model`, or `models.<name>` for a sub-model."""
+        self.submodels: dict[str, ModelGraph] = {}
+        """The sub-models the model being resolved may use, by name."""
 
     def loc(self, path: SpecPath, prefer: str = "key") -> Location:
         return self.source.locate(path, prefer)
@@ -107,11 +114,36 @@ class _Resolver:
     # -- the model graph --------------------------------------------------------------------
 
     def graph(self) -> ModelGraph:
-        model = self.spec.model
+        """The model's graph, with the sub-models (`models:`) it and they use, each resolved
+        once, in the order written (a sub-model may use those written before it)."""
+        submodels: dict[str, ModelGraph] = {}
+        for name, sub in (self.spec.models or {}).items():
+            self.root, self.submodels = ("models", name), dict(submodels)
+            submodels[name] = self.model_graph(sub, name)
+        self.root, self.submodels = ("model",), submodels
+        graph = self.model_graph(self.spec.model, self.spec.name)
+        used = {n.kind for g in (graph, *submodels.values()) for n in g.layers}
+        for name in self.spec.custom_layers or {}:
+            if name not in used:
+                self.warn(
+                    ("custom_layers", name),
+                    f"custom layer {name!r} is declared but no layer uses it",
+                    "use it as a layer type, or remove it",
+                )
+        for name in submodels:
+            if name not in used:
+                self.warn(
+                    ("models", name),
+                    f"model {name!r} is defined but no layer uses it",
+                    f"use it as a layer type (`- {name}: {{}}`), or remove it",
+                )
+        return graph
+
+    def model_graph(self, model: SequentialModel | FunctionalModel, name: str) -> ModelGraph:
         if isinstance(model, SequentialModel):
             if model.input is None:
                 self.error(
-                    ("model",),
+                    self.root,
                     "a Sequential model needs its input shape to be built",
                     "add `input: [...]` (the shape without the batch dimension)",
                 )
@@ -119,47 +151,54 @@ class _Resolver:
                 dtype = "float32"
             else:
                 shape, dtype = tuple(model.input.shape), model.input.dtype
-            inputs = (InputNode(model.input_name, shape, dtype, self.loc(("model", "input"))),)
+            inputs = (InputNode(model.input_name, shape, dtype, self.loc((*self.root, "input"))),)
         else:
             inputs = tuple(
-                InputNode(name, tuple(spec.shape), spec.dtype, self.loc(("model", "inputs", name)))
+                InputNode(
+                    name, tuple(spec.shape), spec.dtype, self.loc((*self.root, "inputs", name))
+                )
                 for name, spec in model.inputs.items()
             )
         names = self.names(inputs, model.layers)
         layers = self.layers(model, inputs, names)
         layers = self.ordered(layers, {i.name for i in inputs})
+        keys: tuple[str, ...] | None = None
         if isinstance(model, SequentialModel):
             outputs: tuple[Ref, ...] = (Ref(layers[-1].name),) if layers else ()
         else:
-            outputs = tuple(
-                self.ref(o, ("model", "outputs", i), names) for i, o in enumerate(model.outputs)
+            named = (
+                model.outputs if isinstance(model.outputs, dict) else dict(enumerate(model.outputs))
             )
+            outputs = tuple(
+                self.ref(o, (*self.root, "outputs", key), names) for key, o in named.items()
+            )
+            if isinstance(model.outputs, dict):
+                keys = tuple(model.outputs)
             if not self.unknown_refs:  # else every node past a typo would "reach no output"
                 self.unused(inputs, layers, outputs, model)
         custom = self.custom_layers(layers)
-        return ModelGraph(self.spec.name, _style(model), inputs, tuple(layers), outputs, custom)
+        kinds = {n.kind for n in layers}
+        submodels = {k: g for k, g in self.submodels.items() if k in kinds}
+        for sub in submodels.values():
+            custom.update(sub.custom_layers)
+        return ModelGraph(
+            name, _style(model), inputs, tuple(layers), outputs, custom, keys, submodels
+        )
 
     def custom_layers(self, layers: list[LayerNode]) -> dict[str, str]:
-        """The declared custom layers that layers use; a declared one unused is a warning."""
+        """The declared custom layers that these layers use."""
         declared = self.spec.custom_layers or {}
         used = {node.kind for node in layers}
-        for name in declared:
-            if name not in used:
-                self.warn(
-                    ("custom_layers", name),
-                    f"custom layer {name!r} is declared but no layer uses it",
-                    "use it as a layer type, or remove it",
-                )
         return {name: path for name, path in declared.items() if name in used}
 
     def names(self, inputs: tuple[InputNode, ...], specs: list[LayerSpec]) -> list[str]:
         taken: dict[str, SpecPath] = {}
         for node in inputs:
-            taken[node.name] = ("model", "inputs", node.name)
+            taken[node.name] = (*self.root, "inputs", node.name)
         for i, layer in enumerate(specs):
             if layer.name is None:
                 continue
-            path = ("model", "layers", i, "name")
+            path = (*self.root, "layers", i, "name")
             if layer.name in taken:
                 self.error(
                     path,
@@ -214,7 +253,7 @@ class _Resolver:
         out = []
         previous = inputs[0].name
         for i, (layer, name) in enumerate(zip(model.layers, names, strict=True)):
-            path: SpecPath = ("model", "layers", i)
+            path: SpecPath = (*self.root, "layers", i)
             if isinstance(model, SequentialModel):
                 if layer.from_ is not None:
                     self.error(
@@ -236,6 +275,12 @@ class _Resolver:
                     self.ref(r, (*path, "from", j), known) for j, r in enumerate(layer.from_)
                 )
             kind, args, shares = layer.kind, layer.args, None
+            if kind.startswith(OP_PREFIX) and isinstance(model, SequentialModel):
+                self.error(
+                    (*path, kind),
+                    f"{kind} is an operation on tensors, not a layer a Sequential model can hold",
+                    "write a functional model (inputs/outputs) and say what it reads in `from`",
+                )
             if layer.shares is not None:
                 shared = by_name.get(layer.shares)
                 if shared is None:
@@ -253,7 +298,13 @@ class _Resolver:
                     out.append(node)
                     previous = name
                     continue
-            if kind in (self.spec.custom_layers or {}):
+            if kind in (self.spec.models or {}) and kind not in self.submodels:
+                self.error(
+                    (*path, kind),
+                    f"model {kind!r} is not defined before this point",
+                    "define it earlier under `models:` (a model cannot contain itself)",
+                )
+            if kind in (self.spec.custom_layers or {}) or kind in self.submodels:
                 args = dict(args)  # plain values, passed as written
             else:
                 args = {k: convert_arg("layers", k, v) for k, v in args.items()}
@@ -297,9 +348,8 @@ class _Resolver:
             visit(node)
         return order
 
-    @staticmethod
-    def _layer_path(node: LayerNode, layers: list[LayerNode]) -> SpecPath:
-        return ("model", "layers", [n.name for n in layers].index(node.name))
+    def _layer_path(self, node: LayerNode, layers: list[LayerNode]) -> SpecPath:
+        return (*self.root, "layers", [n.name for n in layers].index(node.name))
 
     def unused(
         self,
@@ -323,16 +373,16 @@ class _Resolver:
         for node in inputs:
             if node.name not in reached:
                 self.error(
-                    ("model", "inputs", node.name),
+                    (*self.root, "inputs", node.name),
                     f"input {node.name!r} does not reach any output",
                     "read it from a layer, or remove it",
                 )
         by_location = {n.location: n.name for n in layers}
         for i in range(len(model.layers)):
-            name = by_location.get(self.loc(("model", "layers", i)))
+            name = by_location.get(self.loc((*self.root, "layers", i)))
             if name and name not in reached:
                 self.warn(
-                    ("model", "layers", i),
+                    (*self.root, "layers", i),
                     f"layer {name!r} does not reach any output",
                     "read it from a later layer, list it in `outputs`, or remove it",
                 )

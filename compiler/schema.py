@@ -18,6 +18,7 @@ from speck.spec.model import LAYER_ENTRY_KEYS
 from speck.validate import (
     _SINGULAR,
     ACTIVATION_ARGS,
+    ACTIVATION_LAYERS,
     SPECK_CALLBACK_ARGS,
     WRAPPED_LAYER_ARGS,
     loose_number,
@@ -247,8 +248,13 @@ def arg_schema(catalog: Catalog, entry: Entry, arg: Arg, defs: dict[str, Any]) -
                 "type": "string",
                 "enum": sorted(catalog.aliases("activations")),
             }
-        out["type"] = ["string", "null"]
-        out["anyOf"] = [_ref("activations"), {"type": "null"}]
+        layers = {n: {"type": ["object", "null"]} for n in ACTIVATION_LAYERS}
+        out["type"] = ["string", "object", "null"]
+        out["anyOf"] = [
+            _ref("activations"),
+            {"type": "object", "properties": layers, "minProperties": 1, "maxProperties": 1},
+            {"type": "null"},
+        ]
         return out
     if entry.category == "layers" and arg.name in WRAPPED_LAYER_ARGS:
         out["description"] = (
@@ -275,7 +281,7 @@ def arg_schema(catalog: Catalog, entry: Entry, arg: Arg, defs: dict[str, Any]) -
         "int": {"type": "integer"},
         "float": {"type": "number"},
         "bool": {"type": "boolean"},
-        "str": {"type": ["string", "null"] if arg.default is None else "string"},
+        "str": {"type": ["string", "null"] if arg.default is None or arg.nullable else "string"},
         "tuple": {"anyOf": [{"type": "number"}, {"type": "array"}, {"type": "null"}]},
     }.get(arg.kind, {})
     loose = loose_number(arg)

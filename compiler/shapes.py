@@ -1198,6 +1198,8 @@ for _kind in ("SimpleRNN", "LSTM", "GRU"):
     _RULES[_kind] = _rnn
 for _kind in ("Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"):
     _RULES[_kind] = _elementwise
+for _kind in ("add", "subtract", "multiply", "divide", "maximum", "minimum"):
+    _RULES[f"ops.{_kind}"] = _elementwise  # keras.ops on tensors broadcast like the layers
 for _kind in (
     "Dropout",
     "GaussianNoise",
@@ -1340,6 +1342,15 @@ def infer_graph(graph: ModelGraph) -> tuple[dict[str, NodeShape], list[ShapeProb
             problems.append(ShapeProblem(node.name, error.arg, error.message, error.fix, "error"))
             shapes[node.name] = NodeShape(node.name, node.kind, None, None, True)
             continue
+        sub = graph.submodels.get(node.kind)
+        if sub is not None:  # a model used as a layer: its own graph, on its own inputs
+            shapes[node.name] = _submodel_shapes(node.name, sub)
+            continue
+        known = KERAS_CUSTOM_RULES.get(graph.custom_layers.get(node.kind, ""))
+        if known is not None and not unknown and len(in_shapes) == 1:
+            result = known(node.args, in_shapes[0])
+            shapes[node.name] = NodeShape(node.name, node.kind, result.outputs, result.params, True)
+            continue
         if node.kind not in _RULES:
             problems.append(_note(node))
             shapes[node.name] = NodeShape(node.name, node.kind, None, None, False)
@@ -1378,6 +1389,32 @@ def infer_graph(graph: ModelGraph) -> tuple[dict[str, NodeShape], list[ShapeProb
                 continue
         shapes[node.name] = NodeShape(node.name, node.kind, result.outputs, result.params, True)
     return shapes, problems
+
+
+def _layer_scale(args: dict[str, Any], shape: Shape) -> LayerShapes:
+    """ConvNeXt's `LayerScale`: the input times a learned vector of `projection_dim` values."""
+    dim = args.get("projection_dim")
+    return _single(shape, dim if isinstance(dim, int) and not isinstance(dim, bool) else 0)
+
+
+KERAS_CUSTOM_RULES: dict[str, Callable[[dict[str, Any], Shape], LayerShapes]] = {
+    "keras.src.applications.convnext:LayerScale": _layer_scale,
+}
+"""Shape rules of layers Keras' applications define without exporting them, by import path
+(a spec names them under `custom_layers`, by a type name of its choosing)."""
+
+
+def _submodel_shapes(name: str, sub: ModelGraph) -> NodeShape:
+    """A sub-model node's outputs and weights, inferred over the sub-model's own graph (its
+    own problems are reported where it is defined)."""
+    inner, _ = infer_graph(sub)
+    outputs: list[Shape] = []
+    for ref in sub.outputs:
+        shape, error = _resolve_ref(ref, inner)
+        if shape is None or error is not None:
+            return NodeShape(name, sub.name, None, total_params(inner, sub), True)
+        outputs.append(shape)
+    return NodeShape(name, sub.name, tuple(outputs), total_params(inner, sub), True)
 
 
 def total_params(shapes: dict[str, NodeShape], graph: ModelGraph) -> int | None:

@@ -21,6 +21,8 @@ SECTION_ORDER = (
     "seed",
     "distribute",
     "data",
+    "custom_layers",
+    "models",
     "model",
     "compile",
     "fit",
@@ -40,17 +42,28 @@ def spec_text(data: dict[str, Any], header: list[str] | None = None) -> str:
         lines += ["", f"{key}:"]
         if isinstance(value, list):
             lines += [f"  - {_entry(item)}" for item in value]
-            continue
-        for sub, item in value.items():
-            if sub == "layers" and isinstance(item, list):
-                lines.append("  layers:")
-                lines += [f"    - {_entry(entry)}" for entry in item]
-            elif sub == "inputs" and isinstance(item, dict) and len(item) > 1:
-                lines.append("  inputs:")
-                lines += [f"    {flow(k)}: {flow(v)}" for k, v in item.items()]
-            else:
-                lines.append(f"  {flow(sub)}: {flow(item)}")
+        elif key == "models":
+            for name, model in value.items():
+                lines.append(f"  {flow(name)}:")
+                lines += _section(model, "    ")
+        else:
+            lines += _section(value, "  ")
     return "\n".join(lines) + "\n"
+
+
+def _section(value: dict[str, Any], indent: str) -> list[str]:
+    """A section's settings one per line, a model's layers one per line below `layers:`."""
+    lines = []
+    for sub, item in value.items():
+        if sub == "layers" and isinstance(item, list):
+            lines.append(f"{indent}layers:")
+            lines += [f"{indent}  - {_entry(entry)}" for entry in item]
+        elif sub == "inputs" and isinstance(item, dict) and len(item) > 1:
+            lines.append(f"{indent}inputs:")
+            lines += [f"{indent}  {flow(k)}: {flow(v)}" for k, v in item.items()]
+        else:
+            lines.append(f"{indent}{flow(sub)}: {flow(item)}")
+    return lines
 
 
 def flow(value: Any) -> str:

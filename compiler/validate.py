@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from speck import legacy
 from speck.catalog import Arg, Catalog, Entry, load_catalog, suggest
 from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
+from speck.graph import OP_PREFIX
 from speck.load import LoadedSpec, SourceMap
 from speck.spec import Spec
 from speck.spec.model import INT64_MAX, LAYER_ENTRY_KEYS, LIMIT_REASONS
@@ -32,6 +33,9 @@ OBJECT_ARG_CATEGORIES = {
     "_constraint": "constraints",
 }
 ACTIVATION_ARGS = ("activation", "recurrent_activation")
+ACTIVATION_LAYERS = ("ELU", "LeakyReLU", "PReLU", "ReLU", "Softmax")
+"""The layers of `keras.layers`' activations that a layer takes as its activation, as Keras
+does (`Dense(2, activation=LeakyReLU(negative_slope=0.1))`): a callable on one tensor."""
 
 
 def object_category(arg_name: str) -> str | None:
@@ -337,6 +341,7 @@ class CatalogChecker:
         self.source = source
         self.out: list[Diagnostic] = []
         self.custom: set[str] = set()
+        self.models: set[str] = set()
 
     def error(self, path: SpecPath, message: str, hint: str | None = None, at: str = "key") -> None:
         self.out.append(Diagnostic(message, path, self.source.locate(path, at), suggestion=hint))
@@ -345,10 +350,13 @@ class CatalogChecker:
         custom = data.get("custom_layers")
         if isinstance(custom, dict):
             self.custom_layers(custom)
+        models = data.get("models")
+        if isinstance(models, dict):
+            self.model_names(models)
+            for name, sub in models.items():
+                self.model_layers(sub, ("models", name))
         model = data.get("model")
-        if isinstance(model, dict) and isinstance(model.get("layers"), list):
-            for i, entry in enumerate(model["layers"]):
-                self.layer_entry(entry, ("model", "layers", i))
+        self.model_layers(model, ("model",))
         compile_ = data.get("compile")
         if isinstance(compile_, dict):
             self.compile_section(compile_, model)
@@ -376,6 +384,25 @@ class CatalogChecker:
             elif isinstance(name, str):
                 self.custom.add(name)
 
+    def model_names(self, models: dict[Any, Any]) -> None:
+        """Names of the spec's sub-models are layer types: never a Keras or custom layer's."""
+        keras_names = {*self.catalog.names("layers"), *self.catalog.excluded("layers")}
+        for name in models:
+            if name in keras_names or name in self.custom:
+                what = "a Keras layer" if name in keras_names else "a custom layer"
+                self.error(
+                    ("models", name),
+                    f"{name!r} is {what}; a model used as a layer needs a name of its own",
+                    f"rename it, e.g. '{str(name).lower()}_block'",
+                )
+            elif isinstance(name, str):
+                self.models.add(name)
+
+    def model_layers(self, model: Any, path: SpecPath) -> None:
+        if isinstance(model, dict) and isinstance(model.get("layers"), list):
+            for i, entry in enumerate(model["layers"]):
+                self.layer_entry(entry, (*path, "layers", i))
+
     def custom_arguments(self, kind: str, args: dict[str, Any], path: SpecPath) -> None:
         """A custom layer's arguments cannot be checked against the catalog: any names that
         are Python identifiers, with plain values."""
@@ -397,7 +424,7 @@ class CatalogChecker:
 
     def layer_entry(self, entry: Any, path: SpecPath) -> None:
         if isinstance(entry, str):
-            if entry in self.custom:
+            if entry in self.custom or entry in self.models:
                 return
             self.layer(entry, {}, path, path)
         elif isinstance(entry, dict):
@@ -415,9 +442,26 @@ class CatalogChecker:
                     if kinds[0] in self.custom:
                         self.custom_arguments(kinds[0], args or {}, (*path, kinds[0]))
                         return
+                    if kinds[0] in self.models:
+                        if args:
+                            self.error(
+                                (*path, kinds[0]),
+                                f"{kinds[0]} is a model of this spec; it takes no arguments",
+                                "write `{}`, and change the model itself under `models:`",
+                            )
+                        return
                     self.layer(str(kinds[0]), args or {}, (*path, kinds[0]), path)
 
     def layer(self, kind: str, args: dict[str, Any], path: SpecPath, entry_path: SpecPath) -> None:
+        if kind.startswith(OP_PREFIX):
+            op = self.catalog.op(kind.removeprefix(OP_PREFIX))
+            if op is None:
+                names = [f"{OP_PREFIX}{n}" for n in self.catalog.op_names()]
+                hint = did_you_mean(suggest(kind, names)) or "see `keras.ops` for the operations"
+                self.error(path, f"unknown operation {kind!r}", hint)
+            else:
+                self.arguments(op, args, path)
+            return
         entry = self.known("layers", kind, path)
         if entry is not None:
             self.arguments(entry, args, path)
@@ -497,9 +541,18 @@ class CatalogChecker:
             self.error(path, message, hint, at="value")
 
     def activation(self, value: Any, path: SpecPath) -> None:
+        if isinstance(value, dict) and len(value) == 1:
+            ((kind, args),) = value.items()
+            if kind in ACTIVATION_LAYERS and (args is None or isinstance(args, dict)):
+                self.layer(str(kind), args or {}, (*path, kind), path)
+                return
         if not isinstance(value, str):
+            layers = ", ".join(ACTIVATION_LAYERS)
             self.error(
-                path, f"an activation is a name like 'relu'. Received: {value!r}", at="value"
+                path,
+                "an activation is a name like 'relu', or an activation layer "
+                f"({layers}) as {{LeakyReLU: {{negative_slope: 0.1}}}}. Received: {value!r}",
+                at="value",
             )
             return
         if not self.catalog.is_alias("activations", value):
@@ -534,7 +587,14 @@ class CatalogChecker:
             self.obj("optimizers", compile_["optimizer"], ("compile", "optimizer"))
         outputs = _output_names(model)
         loss = compile_.get("loss")
-        if isinstance(loss, dict) and not self._is_object("losses", loss):
+        if loss == {}:
+            self.error(
+                ("compile", "loss"),
+                "expected a loss, or a mapping of output name to loss. Received: {}",
+                "e.g. `loss: mse`",
+                at="value",
+            )
+        elif isinstance(loss, dict) and not self._is_object("losses", loss):
             for out, item in loss.items():
                 self.output_key(out, outputs, ("compile", "loss", out))
                 self.obj("losses", item, ("compile", "loss", out))
@@ -574,6 +634,8 @@ def _output_names(model: Any) -> list[str] | None:
     outputs = model.get("outputs")
     if isinstance(outputs, str):
         return [outputs]
+    if isinstance(outputs, dict):
+        return [str(k) for k in outputs]
     if isinstance(outputs, list):
         return [str(o).split("[")[0] for o in outputs]
     layers = model.get("layers")
@@ -605,7 +667,9 @@ def _is_number(value: Any) -> bool:
 def check_value(arg: Arg, value: Any) -> tuple[str, str | None] | None:
     """Whether `value` suits the catalog argument; returns (message, hint) when it does not."""
     if value is None:
-        if arg.kind == "none" or arg.default is None or (not arg.required and arg.kind == "any"):
+        if arg.kind == "none" or arg.default is None or arg.nullable:
+            return None
+        if not arg.required and arg.kind == "any":
             return None
         return (f"{arg.name} cannot be null", None)
     if arg.choices is not None and (isinstance(value, str) or arg.minimum is None):

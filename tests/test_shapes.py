@@ -444,6 +444,7 @@ def test_every_rule_is_drawn() -> None:
     identity layers aside."""
     aliases = {k for k in supported_kinds() if "Pool" in k and "Pooling" not in k}
     aliases |= {"Convolution1D", "Convolution2D", "Convolution3D"}
+    aliases |= {k for k in supported_kinds() if k.startswith("ops.")}  # the merge layers' rule
     undrawn = {
         "Identity",
         "Masking",

@@ -17,6 +17,7 @@ from speck.spec.data import DataSpec
 from speck.spec.model import (
     SEED_MAX,
     FunctionalModel,
+    Identifier,
     InputSpec,
     LayerSpec,
     ModelSpec,
@@ -100,6 +101,11 @@ class Spec(StrictModel):
         description="Layer classes of your own, by the type name layers use: "
         "{ScaledDense: 'mypackage.layers:ScaledDense'}. Validation never imports them; "
         "build, train and emit do so only with --allow-custom-layers.",
+    )
+    models: dict[Identifier, ModelSpec] | None = Field(
+        None,
+        description="Models used as layers of `model` (or of models after them), by the layer "
+        "type that names them: an encoder, a backbone, a Sequential block.",
     )
     model: ModelSpec = Field(description="The model: `input` + `layers`, or `inputs`/`outputs`.")
     compile: CompileSpec | None = Field(None, description="Optimizer, loss and metrics.")

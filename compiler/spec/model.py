@@ -212,8 +212,10 @@ class FunctionalModel(StrictModel):
         min_length=1, description="Input nodes by name, each a shape or {shape, dtype}."
     )
     layers: list[LayerSpec] = Field(min_length=1, description="Layers in order.")
-    outputs: list[Reference] = Field(
-        min_length=1, description="Node(s) whose outputs are the model's outputs."
+    outputs: list[Reference] | dict[Identifier, Reference] = Field(
+        min_length=1,
+        description="Node(s) whose outputs are the model's outputs: a list, or a mapping of "
+        "output name to node (`{priority: p, department: d}`), as `keras.Model` takes them.",
     )
 
     @model_validator(mode="before")
