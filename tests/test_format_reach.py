@@ -49,7 +49,8 @@ def emitted(text: str, folder: Path) -> Any:
 
     script = load_script(emit_script(resolve_text(text), script_dir=folder), folder)
     model = script.build_model()
-    script.compile_model(model)
+    if resolve_text(text).plan.compiled:  # a script has compile_model only when the spec compiles
+        script.compile_model(model)
     return model
 
 
