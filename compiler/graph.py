@@ -8,6 +8,7 @@ argument spellings and explicit wiring) and a `TrainingPlan` (compile, fit, call
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -90,10 +91,11 @@ class ModelGraph:
     Back ends import them only when the user allows it (`--allow-custom-layers`)."""
 
     def node(self, name: str) -> InputNode | LayerNode:
-        for n in (*self.inputs, *self.layers):
-            if n.name == name:
-                return n
-        raise KeyError(name)
+        return self._nodes[name]
+
+    @functools.cached_property
+    def _nodes(self) -> dict[str, InputNode | LayerNode]:
+        return {n.name: n for n in (*self.inputs, *self.layers)}
 
     @property
     def output_names(self) -> tuple[str, ...]:
