@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 import typer.core
 
-from speck.diagnostics import Diagnostic, SpecError, to_json
+from speck.diagnostics import Diagnostic, SpecError
 
 if TYPE_CHECKING:
     from speck.resolve import ResolvedSpec
@@ -218,39 +218,11 @@ def validate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
 ) -> None:
     """Check spec files without TensorFlow: syntax, types, Keras names, wiring, shapes."""
-    from speck.pipeline import analyze, spec_files
+    from speck.entry import run_validate
 
-    paths = spec_files(files)
-    if not paths:
-        fail(f"no spec files (*.yaml, *.yml, *.json) in {', '.join(map(str, files))}", EXIT_INVALID)
-    analyses = [analyze(f) for f in paths]
-    if deep:
-        keras_or_exit()
-        from speck.deep import deep_check
-
-        for a in analyses:
-            if a.ok and a.resolved is not None:
-                a.diagnostics += deep_check(a.resolved, a.shapes)
-    diagnostics = [d for a in analyses for d in a.diagnostics]
-    if fmt is OutputFormat.json:
-        typer.echo(to_json(diagnostics))
-    else:
-        print_diagnostics(diagnostics, fmt)
-        if shapes:
-            from speck.report import shapes_table
-
-            for a in analyses:
-                if a.resolved is not None and a.shapes is not None:
-                    typer.echo(shapes_table(a.file, a.resolved.graph, a.shapes))
-        if not quiet and fmt is OutputFormat.text:
-            bad = sum(not a.ok for a in analyses)
-            word = "spec" if len(analyses) == 1 else "specs"
-            if bad:
-                echo_err(f"{bad} of {len(analyses)} {word} invalid")
-            else:
-                typer.echo(f"{len(analyses)} {word} valid")
-    if any(not a.ok for a in analyses):
-        raise typer.Exit(code=EXIT_INVALID)
+    code = run_validate(files, fmt.value, shapes=shapes, deep=deep, quiet=quiet)
+    if code:
+        raise typer.Exit(code=code)
 
 
 @app.command()
