@@ -254,9 +254,9 @@ def build(
         custom_layer_failed(resolved, exc)
     compile_model(model, resolved.plan)
     if save is not None:
-        from speck.runtime.files import save_model_atomically
+        from speck.fileio import save_model
 
-        save_model_atomically(model, save)
+        save_model(model, save)
     params = int(model.count_params())
     if as_json:
         info = {
@@ -420,8 +420,8 @@ def emit(
         script_for,
         stale_diff,
         target_of,
-        write_atomically,
     )
+    from speck.fileio import write_text
 
     if not specs:
         if not check:
@@ -455,7 +455,7 @@ def emit(
             continue
         if target.exists() and not force and not is_own_output(target, spec):
             fail(f"{target} exists and speck did not emit it from {spec}; --force overwrites it")
-        write_atomically(target, text)
+        write_text(target, text)
         typer.echo(f"wrote {target}")
     if check:
         if stale:
@@ -482,7 +482,7 @@ def schema(
     Without --output it prints the schema; compiler/speck.schema.json in the repository is
     this schema, for editors to point at (speck schema -o compiler/speck.schema.json).
     """
-    from speck.emit import write_atomically
+    from speck.fileio import write_text
     from speck.schema import schema_text
 
     text = schema_text()
@@ -511,7 +511,7 @@ def schema(
     if output is None or str(output) == "-":
         typer.echo(text, nl=False)
         return
-    write_atomically(output, text)
+    write_text(output, text)
     typer.echo(f"wrote {output}")
 
 
@@ -543,9 +543,9 @@ def import_model_command(
     if out is None:
         typer.echo(imported.text, nl=False)
         return
-    from speck.runtime.files import write_text_atomically
+    from speck.fileio import write_text
 
-    write_text_atomically(out, imported.text)
+    write_text(out, imported.text)
     for note in imported.notes:
         echo_err(f"note: {note}")
     typer.echo(f"wrote {out}")
