@@ -24,6 +24,7 @@ def main() -> None:
     if args[:1] == ["validate"]:
         parsed = _parse_validate(args[1:])
         if parsed is not None:
+            _load_the_validation_path()
             try:
                 code = run_validate(**parsed)
             except KeyboardInterrupt:
@@ -38,6 +39,22 @@ def main() -> None:
     from speck.cli import main as cli_main
 
     cli_main()
+
+
+def _load_the_validation_path() -> None:
+    """Import what validation needs with the cycle collector paused, and leave what the imports
+    made out of later collections (`gc.freeze`): module objects live as long as the process.
+    pydantic is told not to look for plugins (a scan of every installed package's entry
+    points): speck's own validation has no use for them."""
+    import gc
+
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    gc.disable()
+    try:
+        import speck.pipeline  # noqa: F401
+    finally:
+        gc.freeze()
+        gc.enable()
 
 
 class _NotHere(Exception):
