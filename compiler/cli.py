@@ -101,6 +101,8 @@ def _speck(
 
 
 EXIT_INVALID = 2
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as shells report a command stopped by Ctrl-C."""
 
 
 class OutputFormat(str, Enum):
@@ -284,6 +286,19 @@ def build(
         typer.echo(f"saved {save}")
 
 
+def resume_command(spec: Path, run_dir: Path, flags: list[str], allow_custom_layers: bool) -> str:
+    """The `speck train` command line that resumes this run: the same spec, overrides and run
+    folder (a resumed run must train the same resolved spec), and `--resume`."""
+    import shlex
+
+    words = ["speck", "train", str(spec), "--out", str(run_dir)]
+    for flag in flags:
+        words += ["--set", flag]
+    if allow_custom_layers:
+        words.append("--allow-custom-layers")
+    return shlex.join([*words, "--resume"])
+
+
 @app.command()
 def train(
     spec: Annotated[Path, typer.Argument(help="The spec file.", show_default=False)],
@@ -374,6 +389,10 @@ def train(
         result = train_spec(
             resolved, out, force=force, resume=resume, allow_custom_layers=allow_custom_layers
         )
+    except KeyboardInterrupt:
+        again = resume_command(spec, run_dir, flags, allow_custom_layers)
+        echo_err(f"interrupted; to continue from the last saved epoch: {again}")
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
     except BadOutputLocation as exc:
         fail(str(exc), EXIT_INVALID)
     except RunFolderError as exc:
@@ -513,6 +532,37 @@ def schema(
         return
     write_text(output, text)
     typer.echo(f"wrote {output}")
+
+
+@app.command("export")
+def export_command(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run folder that `speck train` finished.", show_default=False)
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Where to write it: a folder (saved_model) or a file.",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="saved_model (a folder), tflite or onnx.")
+    ] = "saved_model",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out.")] = False,
+) -> None:
+    """Export a trained run's model for serving: SavedModel, TFLite or ONNX (Keras' exporters)."""
+    from speck.export import ExportError, check_request, export_run
+
+    try:
+        check_request(run_dir, fmt, out, force)  # before TensorFlow loads
+        keras_or_exit()
+        export_run(run_dir, fmt, out, force)
+    except ExportError as exc:
+        fail(str(exc), EXIT_INVALID)
+    typer.echo(f"wrote {out}")
 
 
 @app.command("import")
