@@ -65,6 +65,15 @@ def _check_onnx_converter() -> None:
         )
 
 
+def _call_once(model: object, keras: object) -> None:
+    """Keras' ONNX exporter takes only a model that has been called; a loaded one has not."""
+    inputs = [
+        keras.ops.zeros([1 if d is None else d for d in t.shape], dtype=t.dtype)  # type: ignore[attr-defined]
+        for t in model.inputs  # type: ignore[attr-defined]
+    ]
+    model(inputs[0] if len(inputs) == 1 else inputs, training=False)  # type: ignore[operator]
+
+
 def export_run(run_dir: str | Path, fmt: str, out: str | Path, force: bool = False) -> Path:
     """Export the Keras model of `run_dir` (its `model.keras`) to `out` in format `fmt`;
     returns `out`. `ExportError` for a request that cannot be carried out."""
@@ -82,6 +91,8 @@ def export_run(run_dir: str | Path, fmt: str, out: str | Path, force: bool = Fal
         with atomic_folder(out, replace=force) as tmp:
             model.export(str(tmp), format=_KERAS_FORMAT[fmt], verbose=False)
     else:
+        if fmt == "onnx":
+            _call_once(model, keras)
         try:
             with atomic_path(out) as tmp:
                 model.export(str(tmp), format=_KERAS_FORMAT[fmt], verbose=False)

@@ -7,6 +7,7 @@ import importlib.util
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import ROOT
@@ -73,24 +74,46 @@ def test_a_saved_model_does_not_replace_a_file_even_with_force(
         check_request(run_dir, "saved_model", tmp_path / "file", force=True)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("tf2onnx") is not None, reason="tf2onnx is installed here"
-)
-def test_onnx_without_its_converter_names_what_to_install(run_dir: Path, tmp_path: Path) -> None:
+def test_onnx_without_its_converter_names_what_to_install(
+    run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else real(name, *a)
+    )
     code, output = export(str(run_dir), "--format", "onnx", "--out", str(tmp_path / "m.onnx"))
     assert code == 2
-    assert "ONNX export needs tf2onnx" in output and "pip install tf2onnx onnx" in output
+    assert "ONNX export needs tf2onnx, which is not installed" in output
+    assert "pip install tf2onnx onnx" in output
 
 
-@pytest.mark.tf
-@pytest.mark.slow
-def test_saved_model_and_tflite_compute_what_the_keras_model_computes(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, Any]:
+    """A run of the digits spec (one epoch), real rows it was trained on, and the Keras
+    model's outputs for them."""
     import numpy as np
     import tensorflow as tf
     from sklearn.datasets import load_digits
 
-    run = tmp_path / "run"
+    run = tmp_path_factory.mktemp("export") / "run"
     speck.train(ROOT / "specs" / "digits_mlp.yaml", out=run, overrides=["fit.epochs=1"])
+    rows = (load_digits().data[:50] / 16).astype("float32")  # the spec's `scale: 1/16`
+    keras_model = tf.keras.models.load_model(run / "model.keras", compile=False)
+    expected = np.asarray(keras_model(rows, training=False))
+    assert expected.shape == (50, 10)
+    assert len(set(expected.argmax(1).tolist())) > 1  # a trained model, not a constant one
+    return run, rows, expected
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_saved_model_and_tflite_compute_what_the_keras_model_computes(
+    trained: tuple[Path, Any, Any], tmp_path: Path
+) -> None:
+    import numpy as np
+    import tensorflow as tf
+
+    run, rows, expected = trained
     old = os.umask(0o022)
     try:
         saved = speck.export(run, "saved_model", tmp_path / "saved")
@@ -99,10 +122,6 @@ def test_saved_model_and_tflite_compute_what_the_keras_model_computes(tmp_path: 
         os.umask(old)
     assert stat.S_IMODE(lite.stat().st_mode) == 0o644
     assert stat.S_IMODE(saved.stat().st_mode) == 0o755
-
-    rows = (load_digits().data[:50] / 16).astype("float32")  # the spec's `scale: 1/16`
-    keras_model = tf.keras.models.load_model(run / "model.keras", compile=False)
-    expected = np.asarray(keras_model(rows, training=False))
 
     loaded = tf.saved_model.load(str(saved))  # held: its variables live as long as it does
     served = np.asarray(loaded.serve(tf.constant(rows)))
@@ -116,13 +135,31 @@ def test_saved_model_and_tflite_compute_what_the_keras_model_computes(tmp_path: 
     (out,) = interpreter.get_output_details()
     lite_out = interpreter.get_tensor(out["index"])
 
-    assert expected.shape == served.shape == lite_out.shape == (50, 10)
+    assert served.shape == lite_out.shape == expected.shape
     assert np.abs(served - expected).max() <= 1e-5
     assert np.abs(lite_out - expected).max() <= 1e-5
-    assert expected.argmax(1).tolist() != [0] * 50  # a trained model, not a constant one
 
     with pytest.raises(ExportError, match="exists"):
         speck.export(run, "saved_model", saved)
     again = speck.export(run, "saved_model", saved, force=True)
     assert (again / "saved_model.pb").is_file()
     assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no leftovers
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_onnx_computes_what_the_keras_model_computes(
+    trained: tuple[Path, Any, Any], tmp_path: Path
+) -> None:
+    pytest.importorskip("tf2onnx")
+    ort = pytest.importorskip("onnxruntime")
+    import numpy as np
+
+    run, rows, expected = trained
+    code, output = export(str(run), "--format", "onnx", "--out", str(tmp_path / "digits.onnx"))
+    assert code == 0, output
+    session = ort.InferenceSession(str(tmp_path / "digits.onnx"))
+    (inp,) = session.get_inputs()
+    (got,) = session.run(None, {inp.name: rows})
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= 1e-5
