@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 EXIT_INVALID = 2
 FORMATS = ("text", "json", "github")
@@ -61,7 +62,7 @@ class _NotHere(Exception):
     """The arguments are for the full command line to read (or to refuse, in its words)."""
 
 
-def _parse_validate(args: Sequence[str]) -> dict | None:
+def _parse_validate(args: Sequence[str]) -> dict[str, Any] | None:
     """`speck validate`'s arguments, or None where `speck.cli` should read them."""
     if not args or "--" in args or any(a in ("-h", "--help") for a in args):
         return None
