@@ -1,9 +1,10 @@
 """The cost of checking a spec grows linearly with its size.
 
-Counted in Python function calls (every call the interpreter makes, C functions included) rather
-than timed, so the test is deterministic: a name lookup that scans every node, a sort per node or
-a search of a list per reference shows up as calls growing with the square of the spec's size.
-The times themselves are measured by `tests/bench_validate.py`.
+Counted in function calls (Python functions and the C functions they call) rather than timed,
+so the test is deterministic: a function that scans every node called once per node, or a
+sort or a suggestion search per node, shows up as calls growing with the square of the spec's
+size. Work done inside one C call (`name in a_list`) makes no calls of its own and shows only
+in the times, which `tests/bench_validate.py` measures (1,000 / 5,000 / 10,000 nodes).
 """
 
 from __future__ import annotations
