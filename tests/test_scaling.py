@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from speck.pipeline import analyze
@@ -53,6 +54,7 @@ def calls_to_analyze(path: Path) -> int:
     return calls
 
 
+@pytest.mark.slow
 def test_checking_a_spec_four_times_as_long_takes_about_four_times_the_calls(
     tmp_path: Path,
 ) -> None:
@@ -66,3 +68,14 @@ def test_checking_a_spec_four_times_as_long_takes_about_four_times_the_calls(
     small, large = (calls_to_analyze(p) for p in paths)
     # Linear: 4x the nodes, 4x the calls (plus a fixed part). Quadratic would be about 16x.
     assert large < 4.3 * small, (small, large)
+
+
+@pytest.mark.slow
+def test_a_long_spec_without_aliases_is_not_taken_for_a_billion_laughs() -> None:
+    """The bound on values applies to what aliases expand to; what is written out is bounded
+    by the file's size alone (a 10,000-layer spec has over 100,000 values)."""
+    from speck.load import MAX_NODES, load_text
+
+    values = MAX_NODES + 1
+    text = "weights: [" + ", ".join(["0"] * values) + "]\n"
+    assert len(load_text(text, "long.yaml").data["weights"]) == values
