@@ -20,7 +20,15 @@ from typing import Any
 
 
 def umask() -> int:
-    """The process's umask (reading it means setting it; it is set straight back)."""
+    """The process's umask: from `/proc/self/status` where Linux gives it, else by setting it
+    and straight back (which another thread creating a file at that moment could notice)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
