@@ -5,6 +5,7 @@ As a library (`speck.api`, documented there):
     speck.validate(path) -> list of diagnostics       speck.load(path) -> the resolved spec
     speck.build(path) -> compiled keras.Model          speck.emit(path) -> the script's text
     speck.train(path, out=..., overrides=[...]) -> metrics dict
+    speck.export(run_dir, format, out) -> the path written (saved_model, tflite or onnx)
 
 Invalid input raises `speck.InvalidSpec`, whose `str()` is what the commands print.
 
@@ -18,8 +19,9 @@ The pipeline, one module per stage:
     build     graph -> live tf.keras model                          (speck.build)
     emit      IR -> the training program (Jinja2 + runtime helpers)  (speck.emit, speck.runtime)
     train     runs emit's program into a run folder                 (speck.train)
+    export    run folder's model -> SavedModel, TFLite or ONNX      (speck.export)
 
-The API's functions share their names with five of these modules: as attributes of the
+The API's functions share their names with six of these modules: as attributes of the
 package, `speck.build` and its kin are the functions (import the modules by their full name,
 `from speck.build import build_model`). Nothing imported by this package's top level pulls in
 TensorFlow, and the API itself is imported on first use.
@@ -35,23 +37,27 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from speck.api import (
+        ExportError,
         InvalidSpec,
         RunFolderError,
         SpecWarning,
         build,
         emit,
+        export,
         load,
         train,
         validate,
     )
 
 __all__ = [
+    "ExportError",
     "InvalidSpec",
     "RunFolderError",
     "SpecWarning",
     "__version__",
     "build",
     "emit",
+    "export",
     "load",
     "train",
     "validate",

@@ -1,5 +1,5 @@
 """`python -m speck` runs the command-line interface."""
 
-from speck.cli import main
+from speck.entry import main
 
 main()

@@ -7,6 +7,7 @@
     model = speck.build("specs/digits_mlp.yaml")     # -> a compiled keras.Model
     text = speck.emit("specs/digits_mlp.yaml")       # -> what `speck emit` writes
     metrics = speck.train("specs/digits_mlp.yaml", out="runs/try", overrides=["fit.epochs=2"])
+    speck.export("runs/try", "tflite", "runs/try/model.tflite")   # -> the path written
 
 Each function runs the same pipeline as its command (`speck.pipeline`, then `speck.build`,
 `speck.emit` or `speck.train`). Input the command rejects with exit status 2 raises
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from speck.diagnostics import Diagnostic, SpecError
+from speck.export import ExportError
 from speck.runfolder import RunFolderError
 
 if TYPE_CHECKING:
@@ -31,11 +33,13 @@ if TYPE_CHECKING:
     from speck.resolve import ResolvedSpec
 
 __all__ = [
+    "ExportError",
     "InvalidSpec",
     "RunFolderError",
     "SpecWarning",
     "build",
     "emit",
+    "export",
     "load",
     "train",
     "validate",
@@ -183,6 +187,17 @@ def train(
     except DataError as exc:
         raise InvalidSpec([Diagnostic(str(exc), ("data", "source"), exc.location)]) from None
     return result.metrics
+
+
+def export(run_dir: str | Path, format: str, out: str | Path, *, force: bool = False) -> Path:
+    """Export a finished run's model (`run_dir/model.keras`) as `speck export` does: `format`
+    is `"saved_model"` (a folder), `"tflite"` (a `.tflite` file) or `"onnx"` (a `.onnx` file,
+    with `tf2onnx` installed). Returns `out`. A request that cannot be carried out (no
+    `model.keras`, `out` exists without `force=True`, no ONNX converter) raises `ExportError`
+    before TensorFlow is imported."""
+    from speck.export import export_run
+
+    return export_run(run_dir, format, out, force=force)
 
 
 # --- shared with the commands ----------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 import typer
 import typer.core
 
-from speck.diagnostics import Diagnostic, SpecError, to_json
+from speck.diagnostics import Diagnostic, SpecError
 
 if TYPE_CHECKING:
     from speck.resolve import ResolvedSpec
@@ -101,6 +101,8 @@ def _speck(
 
 
 EXIT_INVALID = 2
+EXIT_INTERRUPTED = 130
+"""128 + SIGINT, as shells report a command stopped by Ctrl-C."""
 
 
 class OutputFormat(str, Enum):
@@ -208,39 +210,11 @@ def validate(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print problems only.")] = False,
 ) -> None:
     """Check spec files without TensorFlow: syntax, types, Keras names, wiring, shapes."""
-    from speck.pipeline import analyze, spec_files
+    from speck.entry import run_validate
 
-    paths = spec_files(files)
-    if not paths:
-        fail(f"no spec files (*.yaml, *.yml, *.json) in {', '.join(map(str, files))}", EXIT_INVALID)
-    analyses = [analyze(f) for f in paths]
-    if deep:
-        keras_or_exit()
-        from speck.deep import deep_check
-
-        for a in analyses:
-            if a.ok and a.resolved is not None:
-                a.diagnostics += deep_check(a.resolved, a.shapes)
-    diagnostics = [d for a in analyses for d in a.diagnostics]
-    if fmt is OutputFormat.json:
-        typer.echo(to_json(diagnostics))
-    else:
-        print_diagnostics(diagnostics, fmt)
-        if shapes:
-            from speck.report import shapes_table
-
-            for a in analyses:
-                if a.resolved is not None and a.shapes is not None:
-                    typer.echo(shapes_table(a.file, a.resolved.graph, a.shapes))
-        if not quiet and fmt is OutputFormat.text:
-            bad = sum(not a.ok for a in analyses)
-            word = "spec" if len(analyses) == 1 else "specs"
-            if bad:
-                echo_err(f"{bad} of {len(analyses)} {word} invalid")
-            else:
-                typer.echo(f"{len(analyses)} {word} valid")
-    if any(not a.ok for a in analyses):
-        raise typer.Exit(code=EXIT_INVALID)
+    code = run_validate(files, fmt.value, shapes=shapes, deep=deep, quiet=quiet)
+    if code:
+        raise typer.Exit(code=code)
 
 
 @app.command()
@@ -272,9 +246,9 @@ def build(
         custom_layer_failed(resolved, exc)
     compile_model(model, resolved.plan)
     if save is not None:
-        from speck.runtime.files import save_model_atomically
+        from speck.fileio import save_model
 
-        save_model_atomically(model, save)
+        save_model(model, save)
     params = int(model.count_params())
     if as_json:
         info = {
@@ -300,6 +274,19 @@ def build(
     typer.echo(f"{model.name}: {params:,} parameters")
     if save is not None:
         typer.echo(f"saved {save}")
+
+
+def resume_command(spec: Path, run_dir: Path, flags: list[str], allow_custom_layers: bool) -> str:
+    """The `speck train` command line that resumes this run: the same spec, overrides and run
+    folder (a resumed run must train the same resolved spec), and `--resume`."""
+    import shlex
+
+    words = ["speck", "train", str(spec), "--out", str(run_dir)]
+    for flag in flags:
+        words += ["--set", flag]
+    if allow_custom_layers:
+        words.append("--allow-custom-layers")
+    return shlex.join([*words, "--resume"])
 
 
 @app.command()
@@ -358,7 +345,7 @@ def train(
     from speck.train import DataError, NotTrainable, preflight, summary_lines
 
     try:  # refuse early, before the slow TensorFlow import
-        preflight(resolved, out, force=force, resume=resume)
+        run_dir = preflight(resolved, out, force=force, resume=resume)
     except SpecError as exc:
         fail_invalid(exc)
     except BadOutputLocation as exc:
@@ -379,6 +366,10 @@ def train(
         result = train_spec(
             resolved, out, force=force, resume=resume, allow_custom_layers=allow_custom_layers
         )
+    except KeyboardInterrupt:
+        again = resume_command(spec, run_dir, flags, allow_custom_layers)
+        echo_err(f"interrupted; to continue from the last saved epoch: {again}")
+        raise typer.Exit(code=EXIT_INTERRUPTED) from None
     except BadOutputLocation as exc:
         fail(str(exc), EXIT_INVALID)
     except RunFolderError as exc:
@@ -428,8 +419,8 @@ def emit(
         script_for,
         stale_diff,
         target_of,
-        write_atomically,
     )
+    from speck.fileio import write_text
 
     if not specs:
         if not check:
@@ -463,7 +454,7 @@ def emit(
             continue
         if target.exists() and not force and not is_own_output(target, spec):
             fail(f"{target} exists and speck did not emit it from {spec}; --force overwrites it")
-        write_atomically(target, text)
+        write_text(target, text)
         typer.echo(f"wrote {target}")
     if check:
         if stale:
@@ -490,7 +481,7 @@ def schema(
     Without --output it prints the schema; compiler/speck.schema.json in the repository is
     this schema, for editors to point at (speck schema -o compiler/speck.schema.json).
     """
-    from speck.emit import write_atomically
+    from speck.fileio import write_text
     from speck.schema import schema_text
 
     text = schema_text()
@@ -519,8 +510,39 @@ def schema(
     if output is None or str(output) == "-":
         typer.echo(text, nl=False)
         return
-    write_atomically(output, text)
+    write_text(output, text)
     typer.echo(f"wrote {output}")
+
+
+@app.command("export")
+def export_command(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run folder that `speck train` finished.", show_default=False)
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Where to write it: a folder (saved_model) or a file.",
+            show_default=False,
+        ),
+    ],
+    fmt: Annotated[
+        str, typer.Option("--format", "-f", help="saved_model (a folder), tflite or onnx.")
+    ] = "saved_model",
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out.")] = False,
+) -> None:
+    """Export a trained run's model for serving: SavedModel, TFLite or ONNX (Keras' exporters)."""
+    from speck.export import ExportError, check_request, export_run
+
+    try:
+        check_request(run_dir, fmt, out, force)  # before TensorFlow loads
+        keras_or_exit()
+        export_run(run_dir, fmt, out, force)
+    except ExportError as exc:
+        fail(str(exc), EXIT_INVALID)
+    typer.echo(f"wrote {out}")
 
 
 @app.command("import")
@@ -551,9 +573,9 @@ def import_model_command(
     if out is None:
         typer.echo(imported.text, nl=False)
         return
-    from speck.runtime.files import write_text_atomically
+    from speck.fileio import write_text
 
-    write_text_atomically(out, imported.text)
+    write_text(out, imported.text)
     for note in imported.notes:
         echo_err(f"note: {note}")
     typer.echo(f"wrote {out}")

@@ -10,6 +10,7 @@ the splits they make).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -103,10 +104,11 @@ class ModelGraph:
     own); `shares` reuses one."""
 
     def node(self, name: str) -> InputNode | LayerNode:
-        for n in (*self.inputs, *self.layers):
-            if n.name == name:
-                return n
-        raise KeyError(name)
+        return self._nodes[name]
+
+    @functools.cached_property
+    def _nodes(self) -> dict[str, InputNode | LayerNode]:
+        return {n.name: n for n in (*self.inputs, *self.layers)}
 
     @property
     def output_names(self) -> tuple[str, ...]:

@@ -25,7 +25,8 @@ from speck.graph import Location
 
 MAX_BYTES = 2_000_000
 MAX_NODES = 100_000
-"""Nodes visited while expanding the document, aliases counted each time they are used."""
+"""Values built from aliases (`*name`), counted each time an alias is used. What is written
+out is bounded by `MAX_BYTES` alone, so a long spec (10,000 layers) is not refused."""
 MAX_DEPTH = 64
 
 _CORE_TAGS = {
@@ -471,7 +472,8 @@ class _Builder:
                 self._aliases.pop()
 
     def _build(self, node: yaml.Node, path: SpecPath, depth: int, loc: Location) -> Any:
-        self.visited += 1
+        if self._aliases:
+            self.visited += 1
         if self.visited > MAX_NODES:
             msg = (
                 f"the document expands to more than {MAX_NODES:,} values "

@@ -7,7 +7,9 @@ it raises `SpecError` when the spec has errors. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,9 +50,30 @@ class Analysis:
         return not has_errors(self.diagnostics)
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a spec is analyzed. Loading a spec allocates many
+    small objects that all stay alive (the node tree, positions, the typed spec), and each
+    full collection walks all of them: with the collector running, a spec of 10,000 layers
+    took about 14x as long as one of 1,000; paused, 8x. What it would have collected is
+    collected when it resumes."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def analyze(path: str | Path, overrides: Sequence[Override] = ()) -> Analysis:
     """Every problem of one spec file, from YAML syntax to shapes and training checks.
     `overrides` (`speck train --set`) change the loaded mapping before it is validated."""
+    with _collector_paused():
+        return _analyze(path, overrides)
+
+
+def _analyze(path: str | Path, overrides: Sequence[Override]) -> Analysis:
     analysis = Analysis(str(path))
     try:
         loaded = load_file(path)

@@ -224,11 +224,12 @@ class _Resolver:
             names.append(candidate)
         return names
 
-    def ref(self, text: str, path: SpecPath, known: list[str]) -> Ref:
+    def ref(self, text: str, path: SpecPath, known: dict[str, None]) -> Ref:
+        """`known` holds the model's node names as keys (a dict: one lookup per reference)."""
         name, index = parse_reference(text)
         if name not in known:
-            known = list(dict.fromkeys(known))
-            hint = did_you_mean(suggest(name, known)) or f"nodes are: {', '.join(known)}"
+            nodes = list(known)
+            hint = did_you_mean(suggest(name, nodes)) or f"nodes are: {', '.join(nodes)}"
             if path[-1] == 0 and path not in self.source.values:
                 path = path[:-1]  # `from: x` written as one name, not a list
             self.out.append(
@@ -248,7 +249,7 @@ class _Resolver:
         inputs: tuple[InputNode, ...],
         names: list[str],
     ) -> list[LayerNode]:
-        known = [n.name for n in inputs] + names
+        known = dict.fromkeys([*(n.name for n in inputs), *names])
         by_name: dict[str, LayerNode] = {}
         out = []
         previous = inputs[0].name

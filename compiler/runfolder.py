@@ -234,9 +234,9 @@ def read_marker(out_dir: Path) -> set[str] | None:
 
 
 def write_marker(out_dir: Path, created: set[str]) -> None:
-    from speck.runtime.files import write_json_atomically
+    from speck.fileio import write_json
 
-    write_json_atomically(
+    write_json(
         out_dir / MARKER,
         {
             "speck": "run folder",
@@ -480,7 +480,7 @@ def open_run_folder(
     create, and write `spec.yaml` (the resolved spec `text`). The lock is held until the
     `with` block ends; then the marker keeps what the run did create, and claims the files the
     callbacks wrote under placeholder names."""
-    from speck.runtime.files import write_text_atomically
+    from speck.fileio import write_text
 
     out_dir = folder.path
     check_run_folder(folder, text, force=force, resume=resume)
@@ -499,7 +499,7 @@ def open_run_folder(
                 created.add(first)
         before = _matches(out_dir, folder.patterns)
         write_marker(out_dir, created)
-        write_text_atomically(out_dir / SPEC_FILE, text)
+        write_text(out_dir / SPEC_FILE, text)
         try:
             yield folder
         finally:  # what the run did create, and files named by a placeholder it wrote
