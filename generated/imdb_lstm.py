@@ -9,9 +9,9 @@ import argparse
 import json
 import math
 import os
+import secrets
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -188,9 +188,9 @@ def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) ->
 
 
 def write_atomically(path: Path, write: Any) -> Path:
-    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file.
+    `write` creates the file, so it gets the mode the umask gives, as any other file would."""
+    tmp = path.with_name(f".{path.name}.partial-{secrets.token_hex(6)}{path.suffix}")
     try:
         write(tmp)
         os.replace(tmp, path)
