@@ -243,6 +243,9 @@ def validate(
                 if a.resolved is not None and a.shapes is not None:
                     typer.echo(shapes_table(a.file, a.resolved.graph, a.shapes))
         if not quiet and fmt is OutputFormat.text:
+            for a in analyses:
+                if a.search is not None and a.examined is not None:
+                    typer.echo(f"{a.file}: {a.examined.summary(len(a.search.spaces))}")
             bad = sum(not a.ok for a in analyses)
             word = "spec" if len(analyses) == 1 else "specs"
             if bad:
