@@ -1,4 +1,4 @@
-"""The `speck` command: validate, build, emit, train, schema, import.
+"""The `speck` command: validate, build, emit, train, tune, schema, import.
 
 Each command calls the pipeline (`speck.pipeline`) and one back end. Invalid input is printed as
 `file:line:column: severity: path: message (suggestion)` and exits with status 2, never with a
@@ -418,6 +418,100 @@ def train(
         fail(str(exc))
     except NotTrainable as exc:
         fail(str(exc), EXIT_INVALID)
+    except DataError as exc:
+        where = str(exc.location) if exc.location else str(spec)
+        fail(f"{where}: error: data.source: {exc}", EXIT_INVALID)
+    for line in summary_lines(result):
+        typer.echo(line)
+
+
+class TunerKind(str, Enum):
+    random = "random"
+    bayesian = "bayesian"
+    hyperband = "hyperband"
+
+
+@app.command()
+def tune(
+    spec: Annotated[Path, typer.Argument(help="The spec file.", show_default=False)],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Run folder (default: runs/<spec name>-tune/)."),
+    ] = None,
+    tuner: Annotated[
+        TunerKind | None,
+        typer.Option("--tuner", help="random, bayesian or hyperband (default: the spec's tune:)."),
+    ] = None,
+    max_trials: Annotated[
+        int | None, typer.Option("--max-trials", min=1, help="Trials to run at most.")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override a spec value before validation, e.g. --set fit.epochs=3 "
+            "(repeatable; the value is YAML).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Same as --set seed=N (also seeds the search).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted search in the run folder.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Start over: delete what an earlier search created.")
+    ] = False,
+    allow_custom_layers: AllowCustomLayers = False,
+) -> None:
+    """Search the spec's search spaces ({tune: ...}) with KerasTuner; leaves trials.csv,
+    trials.png, best.yaml (the spec with the winning values) and best.keras."""
+    from speck.overrides import OverrideError, format_diagnostic, parse_override
+    from speck.pipeline import analyze
+
+    flags = list(set_ or [])
+    if seed is not None:
+        flags.append(f"seed={seed}")
+    try:
+        overrides = [parse_override(flag) for flag in flags]
+    except OverrideError as exc:
+        fail(str(exc), EXIT_INVALID)
+    analysis = analyze(spec, overrides)
+    for d in analysis.diagnostics:
+        echo_err(format_diagnostic(d, overrides))
+    if not analysis.ok or analysis.resolved is None:
+        raise typer.Exit(code=EXIT_INVALID)
+    if analysis.search is None:
+        fail(f"{spec} has no search spaces ({{tune: ...}}); speck train trains it", EXIT_INVALID)
+    first = analysis.resolved
+    custom_layers_or_exit(first, allow_custom_layers)
+    from speck.runfolder import RunFolderError
+    from speck.train import DataError, NotTrainable, check_trainable
+
+    try:
+        check_trainable(first)
+    except NotTrainable as exc:
+        fail(str(exc), EXIT_INVALID)
+    check_data_or_exit(first)
+    run_dir = out if out is not None else Path("runs") / f"{first.spec.name}-tune"
+    keras_or_exit()
+    from speck.tune import TuneError, summary_lines, tune_search
+
+    try:
+        result = tune_search(
+            analysis.search,
+            first,
+            run_dir,
+            tuner=tuner.value if tuner else None,
+            max_trials=max_trials,
+            resume=resume,
+            force=force,
+        )
+    except SpecError as exc:
+        fail_invalid(exc)
+    except (RunFolderError, TuneError) as exc:
+        fail(str(exc))
     except DataError as exc:
         where = str(exc.location) if exc.location else str(spec)
         fail(f"{where}: error: data.source: {exc}", EXIT_INVALID)
