@@ -519,6 +519,32 @@ def tune(
         typer.echo(line)
 
 
+def search_script_or_none(spec: Path, target: Path | None) -> str | None:
+    """The KerasTuner script of a spec with search spaces (None for a spec without); exits 2
+    when the spec is invalid."""
+    from speck.emit import display_path
+    from speck.load import load_file
+    from speck.search import find_spaces
+
+    try:
+        if not find_spaces(load_file(spec)).spaces:
+            return None
+    except SpecError:
+        return None  # resolve_or_exit reports it
+    from speck.emit_tune import tuner_script
+    from speck.pipeline import analyze
+
+    analysis = analyze(spec)
+    print_diagnostics(analysis.diagnostics)
+    if not analysis.ok or analysis.search is None or analysis.resolved is None:
+        raise typer.Exit(code=EXIT_INVALID)
+    script_dir = Path.cwd() if target is None else target.parent
+    try:
+        return tuner_script(analysis.search, analysis.resolved, display_path(spec), script_dir)
+    except SpecError as exc:
+        fail_invalid(exc)
+
+
 @app.command()
 def emit(
     specs: Annotated[
@@ -568,13 +594,17 @@ def emit(
         fail("--check compares files; it cannot check standard output", EXIT_INVALID)
     stale = 0
     for spec in specs:
-        resolved = resolve_or_exit(spec)
-        if not check:  # --check writes nothing, so there is no script to allow
-            custom_layers_or_exit(resolved, allow_custom_layers, "emit")
-            if resolved.graph.custom_layers:
-                custom_layers_are_layers_or_exit(resolved)
         target = target_of(spec, out)
-        text = script_for(resolved, spec, target, allow_custom_layers or check)
+        searched = search_script_or_none(spec, target)
+        if searched is not None:  # a spec with search spaces: its KerasTuner script
+            text = searched
+        else:
+            resolved = resolve_or_exit(spec)
+            if not check:  # --check writes nothing, so there is no script to allow
+                custom_layers_or_exit(resolved, allow_custom_layers, "emit")
+                if resolved.graph.custom_layers:
+                    custom_layers_are_layers_or_exit(resolved)
+            text = script_for(resolved, spec, target, allow_custom_layers or check)
         if target is None:
             typer.echo(text, nl=False)
             continue

@@ -367,6 +367,8 @@ def write_results(search: Search, searcher: Any, result: TuneResult) -> None:
     with warnings.catch_warnings():  # the checkpoint's optimizer state is not needed
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         model = searcher.load_model(best_trial)
+    if model.optimizer is not None and not model.optimizer.built:  # so best.keras loads quietly
+        model.optimizer.build(model.trainable_variables)
     save_model_atomically(model, out_dir / BEST_MODEL)
     result.files.append(BEST_MODEL)
 
