@@ -94,7 +94,7 @@ def resolve_file(path: str | Path, overrides: Sequence[Override] = ()) -> Resolv
     if analysis.search is not None:
         space = analysis.search.spaces[0]
         where = analysis.search.loaded.source.locate(space.path)
-        message = "this is a search space; `speck tune` searches it, a value here trains"
+        message = "this is a search space: `speck tune` searches it; training needs a value"
         hint = f"run speck tune, or give it a value: --set {space.name}=..."
         raise SpecError([Diagnostic(message, space.path, where, suggestion=hint)])
     analysis.resolved.diagnostics = analysis.diagnostics

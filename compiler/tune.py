@@ -417,7 +417,7 @@ def plot_trials(
     from speck.runtime.files import write_atomically
 
     scores = [r[objective] for r in rows]
-    numbers = list(range(1, len(rows) + 1))
+    numbers = [_trial_number(str(r["trial"]))[0] for r in rows]  # as trials.csv numbers them
     direction = result_direction
     best, so_far = [], None
     for s in scores:

@@ -8,7 +8,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import TUNE_SPECS
+from conftest import TUNE_SPECS, run_speck
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -226,3 +226,16 @@ def test_best_text_reads_back_as_the_values(units: int, rate: float, lr: float) 
     assert data["model"]["layers"][0]["Dense"]["units"] == units
     assert data["model"]["layers"][1]["Dropout"]["rate"] == rate
     assert data["compile"]["optimizer"]["Adam"]["learning_rate"] == lr
+
+
+@pytest.mark.slow
+def test_validate_checks_a_search_without_tensorflow_and_says_how_much(tmp_path: Path) -> None:
+    proc = run_speck(["validate", str(EXAMPLE)], block_tf=True, tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        f"{EXAMPLE}: 3 search spaces: 12 candidates checked "
+        "(every combination of the corner values)",
+        "1 spec valid",
+    ]
+    emitted = run_speck(["emit", str(EXAMPLE), "--out", "-"], block_tf=True, tmp_path=tmp_path)
+    assert emitted.returncode == 0 and "hp.Int(" in emitted.stdout, emitted.stderr
