@@ -35,6 +35,8 @@ from speck.emit import (
     copy_definitions,
     header,
     import_block,
+    input_expr,
+    layer_expr,
     only_code,
     runtime_definitions,
     runtime_sources,
@@ -69,7 +71,10 @@ def _variable(space: Space, first: Any, names: Names) -> str:
     """A readable name for the space's value: the layer's name and the argument's."""
     tail = [p for p in space.path[1:] if isinstance(p, str) and p[:1].islower()]
     base = tail[-1] if tail else "value"
-    if space.path[:2] == ("model", "layers"):
+    if space.kind == "optional":
+        node = _layer(first, space.path)
+        base = f"with_{node.name}" if node is not None else "with_layer"
+    elif space.path[:2] == ("model", "layers"):
         node = _layer(first, space.path)
         base = f"{node.name}_{base}" if node is not None else base
     base = re.sub(r"\W+", "_", base.lower()).strip("_") or "value"
@@ -113,6 +118,8 @@ def _placed(search: Search, first: Any, variables: dict[str, str]) -> tuple[Any,
     in_fit: set[str] = set()
     for space in search.spaces:
         name, path = variables[space.name], space.path
+        if space.kind == "optional":
+            continue  # build_model adds the layer or not (`_sequential`)
         if path[:2] == ("model", "layers") and len(path) >= 5:
             node = _layer(first, path, graph)
             if node is None or node.kind != path[3] or path[4] not in node.args:
@@ -136,6 +143,23 @@ def _placed(search: Search, first: Any, variables: dict[str, str]) -> tuple[Any,
     return graph, plan, in_fit
 
 
+def _sequential(graph: Any, optional: dict[Any, str]) -> list[Code]:
+    """A Sequential model layer by layer, the optional ones added under their flag."""
+    (inp,) = graph.inputs
+    lines = [
+        statement("model = ", call("keras.Sequential", kwargs=[("name", literal(graph.name))])),
+        statement("", call("model.add", [input_expr(inp.shape, inp.dtype, inp.name)])),
+    ]
+    for node in graph.layers:
+        added = call("model.add", [layer_expr(node.kind, node.args, node.name)])
+        flag = optional.get(node.location)
+        if flag is None:
+            lines.append(statement("", added))
+        else:
+            lines += [Code(f"    if {flag}:"), statement("", added, indent=2)]
+    return [*lines, Code("    return model")]
+
+
 def hp_call(space: Space) -> Expr:
     """`hp.Int("model.layers[0].Dense.units", 16, 128, step=16)` and the like."""
     name = literal(space.name)
@@ -143,6 +167,8 @@ def hp_call(space: Space) -> Expr:
         return call("hp.Choice", [name, literal(list(space.values))])
     if space.kind == "boolean":
         return call("hp.Boolean", [name])
+    if space.kind == "optional":
+        return call("hp.Boolean", [name], [("default", Atom("True"))])
     low, high = space.values
     kwargs: list[tuple[str, Expr]] = []
     if space.step is not None:
@@ -231,7 +257,13 @@ def tuner_script(
     model_spaces = [s for s in search.spaces if s.path[0] == "model"]
     compile_spaces = [s for s in search.spaces if s.path[0] == "compile"]
 
-    build = _unquote(build_body(graph, names), variables)
+    optional = {
+        _layer(first, s.path).location: variables[s.name]
+        for s in search.spaces
+        if s.kind == "optional"
+    }
+    body = _sequential(graph, optional) if optional else build_body(graph, names)
+    build = _unquote(body, variables)
     head = [Code("    import keras")]
     if any("layers." in line for line in build):
         head.append(Code("    from keras import layers"))

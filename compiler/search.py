@@ -38,7 +38,8 @@ from speck.load import LoadedSpec, SourceMap
 TUNE = "tune"
 SECTIONS = ("model", "compile", "fit")
 """The sections whose values may be search spaces."""
-KINDS = ("choice", "int", "float", "boolean")
+KINDS = ("choice", "int", "float", "boolean", "optional")
+LAYERS = ("model", "layers")
 SAMPLINGS = ("linear", "log", "reverse_log")
 MAX_CANDIDATES = 64
 """At most this many corner combinations are all checked; more are sampled (`corner_sample`)."""
@@ -62,8 +63,9 @@ class Space:
 
     @property
     def name(self) -> str:
-        """The hyperparameter's name: the spec path, e.g. `model.layers[0].Dense.units`."""
-        return format_path(self.path)
+        """The hyperparameter's name: the spec path, e.g. `model.layers[0].Dense.units`;
+        an optional layer's is `model.layers[2].optional` (true: the layer is there)."""
+        return format_path(self.path) + (".optional" if self.kind == "optional" else "")
 
 
 @dataclass
@@ -79,14 +81,48 @@ class Search:
         data = copy.deepcopy(self.loaded.data)
         source = self.loaded.source
         keys, locations = dict(source.keys), dict(source.values)
+        removed: list[int] = []
         for space in self.spaces:
             value = values.get(space.name, space.values[0])
+            if space.kind == "optional":  # the layer as written inside, or no layer
+                if value:
+                    inner = (*space.path, TUNE, "optional")
+                    _set(data, space.path, _get(data, inner))
+                    for table in (keys, locations):
+                        for path, loc in list(table.items()):
+                            if path[: len(inner)] == inner:
+                                table[(*space.path, *path[len(inner) :])] = loc
+                else:
+                    removed.append(int(space.path[2]))
+                continue
             _set(data, space.path, value)
             where = _value_location(space, value, source)
             keys[space.path] = locations[space.path] = where
+        for index in sorted(removed, reverse=True):
+            del data["model"]["layers"][index]
+            keys, locations = _shifted(keys, index), _shifted(locations, index)
         return LoadedSpec(
             self.loaded.file, self.loaded.text, data, SourceMap(source.file, keys, locations)
         )
+
+
+def _get(data: Any, path: SpecPath) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _shifted(table: dict[SpecPath, Location], index: int) -> dict[SpecPath, Location]:
+    """Positions after the layer at `index` was taken out: later layers move up by one."""
+    out: dict[SpecPath, Location] = {}
+    for path, loc in table.items():
+        if path[:2] == LAYERS and len(path) > 2 and isinstance(path[2], int):
+            if path[2] == index:
+                continue
+            if path[2] > index:
+                path = (*LAYERS, path[2] - 1, *path[3:])
+        out[path] = loc
+    return out
 
 
 @dataclass
@@ -210,7 +246,7 @@ def _space(
     raw = body[kind]
     step = body.get("step")
     sampling = body.get("sampling", "linear")
-    if kind in ("choice", "boolean") and ("step" in body or "sampling" in body):
+    if kind in ("choice", "boolean", "optional") and ("step" in body or "sampling" in body):
         key = "step" if "step" in body else "sampling"
         bad((*here, key), f"{key} belongs to int and float ranges, not to {kind}")
     if sampling not in SAMPLINGS:
@@ -247,6 +283,8 @@ def _space(
         if len(problems) > before:
             return None
         return Space(path, kind, tuple(raw), tuple((*where, i) for i in range(len(raw))))
+    if kind == "optional":
+        return _optional(loaded, path, raw, where, bad) if len(problems) == before else None
     if kind == "boolean":
         if raw is not True:
             bad(where, "write boolean: true (the value is chosen from false and true)", None)
@@ -288,6 +326,25 @@ def _space(
         return None
     paths = ((*where, 0), (*where, 1))
     return Space(path, kind, tuple(ends), paths, step, sampling)
+
+
+def _optional(loaded: LoadedSpec, path: SpecPath, raw: Any, where: SpecPath, bad: Any) -> Any:
+    """`- {tune: {optional: {Dropout: {rate: 0.2}}}}`: a layer of a Sequential model that a
+    candidate has or has not."""
+    model = loaded.data.get("model") if isinstance(loaded.data, dict) else None
+    if len(path) != 3 or path[:2] != LAYERS or not isinstance(path[2], int):
+        bad(where, "optional stands for a whole layer: - {tune: {optional: {Dropout: {...}}}}")
+        return None
+    if not isinstance(model, dict) or "inputs" in model:
+        bad(where, "an optional layer needs a Sequential model (input + layers)", None)
+        return None
+    if not isinstance(raw, dict):
+        bad(where, f"optional takes a layer, e.g. {{Dropout: {{rate: 0.2}}}}; received {raw!r}")
+        return None
+    for inner, _ in _tune_nodes(raw, where):
+        bad(inner, "a search space inside an optional layer is not supported", None)
+        return None
+    return Space(path, "optional", (True, False), (where, where))
 
 
 def _kind_of(value: Any) -> type:
@@ -344,7 +401,7 @@ def examine(search: Search) -> Examined:
     shapes: Any = None
     for values in candidates:
         loaded = search.candidate(values)
-        places = {loaded.source.values[s.path] for s in search.spaces}
+        places = {loaded.source.values[s.path] for s in search.spaces if s.kind != "optional"}
         try:
             resolved = resolve(validate(loaded))
             shaped, problems = check(resolved)
@@ -427,6 +484,17 @@ def best_text(search: Search, values: Mapping[str, Any]) -> str:
             continue
         start = node.start_mark.index
         end = max(n.end_mark.index for n in _leaves(node))
+        if space.kind == "optional":
+            if values[space.name]:
+                layer = _get(search.loaded.data, (*space.path, TUNE, "optional"))
+                shown = flow_text(layer)
+                line_start = text.rfind("\n", 0, start) + 1
+                if text[line_start:start].strip() == "-" and len(layer) == 1:
+                    shown = shown[1:-1]  # - Dropout: {rate: 0.2}, one line a layer
+                edits.append((start, end, shown))
+            else:
+                edits.append(_without_item(text, start, end))
+            continue
         if not node.flow_style and key is not None:  # block style: `units:` + lines below
             colon = text.index(":", key.end_mark.index)
             start, shown = colon + 1, " " + scalar_text(values[space.name])
@@ -436,6 +504,33 @@ def best_text(search: Search, values: Mapping[str, Any]) -> str:
     for start, end, shown in sorted(edits, reverse=True):
         text = text[:start] + shown + text[end:]
     return text
+
+
+def _without_item(text: str, start: int, end: int) -> tuple[int, int, str]:
+    """The edit that takes a sequence item out: its lines in a block sequence (`- ...`), the
+    item and its comma in a flow one (`[a, b]`)."""
+    line_start = text.rfind("\n", 0, start) + 1
+    if text[line_start:start].strip() == "-":
+        line_end = text.find("\n", end)
+        return line_start, len(text) if line_end < 0 else line_end + 1, ""
+    after = text[end:]
+    comma = len(after) - len(after.lstrip(" ,"))
+    if "," in after[:comma]:
+        return start, end + comma, ""
+    before = text[:start]
+    comma = len(before) - len(before.rstrip(" ,"))
+    return start - comma, end, ""
+
+
+def flow_text(value: Any) -> str:
+    """Plain data as one line of YAML flow style: `{Dropout: {rate: 0.2}}`."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{scalar_text(k)}: {flow_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(flow_text(v) for v in value) + "]"
+    if value is None:
+        return "null"
+    return scalar_text(value)
 
 
 def _node_at(node: Any, path: SpecPath) -> tuple[Any, Any] | None:

@@ -107,6 +107,8 @@ def declare(hp: Any, space: Space) -> Any:
         return hp.Choice(space.name, list(space.values))
     if space.kind == "boolean":
         return hp.Boolean(space.name)
+    if space.kind == "optional":
+        return hp.Boolean(space.name, default=True)
     low, high = space.values
     if space.kind == "int":
         return hp.Int(space.name, low, high, step=space.step, sampling=space.sampling)

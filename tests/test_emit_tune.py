@@ -130,3 +130,36 @@ def test_the_generated_search_script_runs_a_one_trial_search(tmp_path: Path) -> 
     assert (tmp_path / "run" / "best.keras").is_file()
     assert (tmp_path / "run" / "search" / "trial_0" / "trial.json").is_file()
     assert '"model.layers[0].Dense.units": ' in result.stdout
+
+
+@pytest.mark.skipif(RUFF is None, reason="ruff is not installed")
+def test_an_optional_layer_is_added_under_its_flag(tmp_path: Path) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "speck: 1\nname: s\ndata: {source: sklearn/digits}\n"
+        "model:\n  input: [64]\n  layers:\n"
+        "    - Dense: {units: 32, activation: relu}\n"
+        "    - {tune: {optional: {Dropout: {rate: 0.2}}}}\n"
+        "    - Dense: {units: 10, activation: softmax}\n"
+        "compile: {loss: sparse_categorical_crossentropy}\n",
+        encoding="utf-8",
+    )
+    analysis = analyze(spec)
+    assert analysis.ok, analysis.diagnostics
+    text = tuner_script(analysis.search, analysis.resolved, "s.yaml", tmp_path)  # type: ignore[arg-type]
+    assert (
+        '    with_dropout = hp.Boolean("model.layers[1].optional", default=True)\n'
+        '    model = keras.Sequential(name="s")\n'
+    ) in text
+    assert (
+        "    if with_dropout:\n"
+        '        model.add(layers.Dropout(0.2, name="dropout"))\n'
+        '    model.add(layers.Dense(10, activation="softmax", name="dense_1"))\n'
+    ) in text
+    script = tmp_path / "search.py"
+    script.write_text(text, encoding="utf-8")
+    for args in (["check", str(script)], ["format", "--check", "--diff", str(script)]):
+        result = subprocess.run(
+            [RUFF, *args], capture_output=True, text=True, cwd=ROOT, timeout=120
+        )
+        assert result.returncode == 0, result.stdout + result.stderr

@@ -239,3 +239,89 @@ def test_validate_checks_a_search_without_tensorflow_and_says_how_much(tmp_path:
     ]
     emitted = run_speck(["emit", str(EXAMPLE), "--out", "-"], block_tf=True, tmp_path=tmp_path)
     assert emitted.returncode == 0 and "hp.Int(" in emitted.stdout, emitted.stderr
+
+
+# --- optional layers ----------------------------------------------------------------------
+
+OPTIONAL = """\
+data: {source: sklearn/digits, validation: {split: 0.2}}
+model:
+  input: [64]
+  layers:
+    - Dense: {units: 32, activation: relu}
+    - {tune: {optional: {Dropout: {rate: 0.2}}}}   # with or without dropout
+    - tune:
+        optional:
+          Dense: {units: 16, activation: relu}
+    - Dense: {units: 10, activation: softmax}
+compile: {loss: sparse_categorical_crossentropy}
+"""
+
+
+def test_an_optional_layer_is_there_or_not_in_each_candidate(tmp_path: Path) -> None:
+    search = find_spaces(load_file(spec(tmp_path, OPTIONAL)))
+    names = [s.name for s in search.spaces]
+    assert names == ["model.layers[1].optional", "model.layers[2].optional"]
+    without = search.candidate({names[0]: False, names[1]: True})
+    kinds = [next(iter(layer)) for layer in without.data["model"]["layers"]]
+    assert kinds == ["Dense", "Dense", "Dense"]
+    # the layer that moved up keeps its place in the file
+    assert without.source.locate(("model", "layers", 1, "Dense", "units")).line == 11
+    assert examine(search).candidates == 4
+
+
+def test_best_text_writes_or_drops_an_optional_layer(tmp_path: Path) -> None:
+    search = find_spaces(load_file(spec(tmp_path, OPTIONAL)))
+    names = [s.name for s in search.spaces]
+    text = best_text(search, {names[0]: True, names[1]: False})
+    assert "    - Dropout: {rate: 0.2}   # with or without dropout\n" in text
+    assert "units: 16" not in text and "tune" not in text
+    layers = load_text(text, "b.yaml").data["model"]["layers"]
+    assert layers == [
+        {"Dense": {"units": 32, "activation": "relu"}},
+        {"Dropout": {"rate": 0.2}},
+        {"Dense": {"units": 10, "activation": "softmax"}},
+    ]
+    flow = spec(
+        tmp_path,
+        "model: {input: [4], layers: [{tune: {optional: {Dropout: {rate: 0.5}}}}, "
+        "Dense: {units: 2}]}\n",
+    )
+    dropped = best_text(find_spaces(load_file(flow)), {"model.layers[0].optional": False})
+    assert "model: {input: [4], layers: [Dense: {units: 2}]}" in dropped
+
+
+def test_a_layer_that_fits_only_with_the_optional_one_names_the_candidate(tmp_path: Path) -> None:
+    body = """\
+    model:
+      input: [8]
+      layers:
+        - {tune: {optional: {Dense: {units: 16}}}}
+        - Reshape: {target_shape: [4, 4]}
+    """
+    (line,) = errors(tmp_path, body)
+    assert "Reshape" in line and "(in the candidate model.layers[0].optional=False)" in line
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            "model:\n  inputs: {x: [4]}\n  layers:\n"
+            "    - {tune: {optional: {name: d, Dense: {units: 2}, from: x}}}\n  outputs: [d]\n",
+            "an optional layer needs a Sequential model",
+        ),
+        (
+            "model:\n  input: [4]\n  layers:\n"
+            "    - {tune: {optional: {Dense: {units: {tune: {int: [1, 4]}}}}}}\n",
+            "a search space inside an optional layer is not supported",
+        ),
+        (
+            "model:\n  input: [4]\n  layers:\n    - Dense: {units: {tune: {optional: 3}}}\n",
+            "optional stands for a whole layer",
+        ),
+    ],
+)
+def test_optional_layers_written_wrong(tmp_path: Path, body: str, message: str) -> None:
+    found = errors(tmp_path, body)
+    assert any(message in line for line in found), found
