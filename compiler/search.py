@@ -26,7 +26,7 @@ import copy
 import itertools
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -74,6 +74,8 @@ class Search:
 
     loaded: LoadedSpec
     spaces: list[Space]
+    notes: list[Diagnostic] = field(default_factory=list)
+    """Warnings about the spaces (a range's high end that its steps do not reach)."""
 
     def candidate(self, values: Mapping[str, Any]) -> LoadedSpec:
         """The loaded spec with each space replaced by `values[space.name]` (a space not named
@@ -169,6 +171,7 @@ def find_spaces(loaded: LoadedSpec) -> Search:
     standing where spaces may not be. A spec without spaces gives an empty list."""
     spaces: list[Space] = []
     problems: list[Diagnostic] = []
+    notes: list[Diagnostic] = []
     data = loaded.data
     if isinstance(data, dict):
         for key, value in data.items():
@@ -185,12 +188,12 @@ def find_spaces(loaded: LoadedSpec) -> Search:
                         )
                     )
                     continue
-                space = _space(loaded, path, node, problems)
+                space = _space(loaded, path, node, problems, notes)
                 if space is not None:
                     spaces.append(space)
     if problems:
         raise SpecError(problems)
-    return Search(loaded, spaces)
+    return Search(loaded, spaces, notes)
 
 
 def _tune_nodes(value: Any, path: SpecPath) -> Iterator[tuple[SpecPath, dict[str, Any]]]:
@@ -214,7 +217,11 @@ def _scalar(value: Any) -> bool:
 
 
 def _space(
-    loaded: LoadedSpec, path: SpecPath, node: dict[str, Any], problems: list[Diagnostic]
+    loaded: LoadedSpec,
+    path: SpecPath,
+    node: dict[str, Any],
+    problems: list[Diagnostic],
+    notes: list[Diagnostic],
 ) -> Space | None:
     """The space `{tune: {...}}` at `path`, or None after adding its problems."""
     before = len(problems)
@@ -322,10 +329,32 @@ def _space(
                 f"step is a positive {'integer' if kind == 'int' else 'number'}; received {step!r}",
                 None,
             )
+        elif sampling != "linear" and step <= 1:
+            bad((*here, "step"), f"under {sampling} sampling a step multiplies; it must be above 1")
     if len(problems) > before:
         return None
     paths = ((*where, 0), (*where, 1))
-    return Space(path, kind, tuple(ends), paths, step, sampling)
+    low, high = ends
+    top = high if step is None else _top(low, high, step, sampling, kind)
+    if top != high:
+        message = f"the range's top value is {top!r}, not {high!r} (steps of {step!r} from {low!r})"
+        hint = f"write {top!r} as the high end"
+        notes.append(
+            Diagnostic(message, (*where, 1), loaded.source.locate((*where, 1)), "warning", hint)
+        )
+    return Space(path, kind, (low, top), paths, step, sampling)
+
+
+def _top(low: Any, high: Any, step: Any, sampling: str, kind: str) -> Any:
+    """The highest value a range with a step reaches (KerasTuner's reading: added steps, or
+    multiplied ones under log sampling)."""
+    if sampling == "linear":
+        steps = math.floor((high - low) / step + 1e-9)
+        top = low + steps * step
+    else:
+        steps = math.floor(math.log(high / low) / math.log(step) + 1e-9)
+        top = low * step**steps
+    return round(top) if kind == "int" else round(float(top), 12)
 
 
 def _optional(loaded: LoadedSpec, path: SpecPath, raw: Any, where: SpecPath, bad: Any) -> Any:
@@ -420,6 +449,7 @@ def examine(search: Search) -> Examined:
             d = replace(d, message=f"{d.message} (in the candidate {describe(values)})")
         out.append(d)
     out += objective_problems(search, first)
+    out += search.notes
     return Examined(sorted_diagnostics(out), len(candidates), how, first, shapes)
 
 

@@ -23,6 +23,7 @@ import csv
 import io
 import math
 import os
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -128,13 +129,18 @@ class Candidates:
     def resolved(self, values: dict[str, Any]) -> Any:
         from keras_tuner.errors import FailedTrialError
 
+        from speck.checks import check
         from speck.resolve import resolve
         from speck.validate import validate
 
         key = tuple(repr(values.get(s.name)) for s in self.search.spaces)
         if key not in self.made:
             try:
-                self.made[key] = resolve(validate(self.search.candidate(values)))
+                resolved = resolve(validate(self.search.candidate(values)))
+                problems = [d for d in check(resolved)[1] if d.severity == "error"]
+                if problems:
+                    raise SpecError(problems)
+                self.made[key] = resolved
             except SpecError as exc:
                 lines = "; ".join(d.format() for d in exc.errors)
                 raise FailedTrialError(
@@ -212,6 +218,14 @@ def best_epoch(history: dict[str, list[float]], objective: Any) -> dict[str, flo
     return {k: float(v[epoch]) for k, v in history.items() if len(v) > epoch}
 
 
+def _quiet_failures() -> None:
+    """KerasTuner prints a failed trial's whole traceback unless its DEBUG is off; speck shows
+    the error (`last_error`) and keeps tracebacks for SPECK_DEBUG."""
+    from keras_tuner.src import config
+
+    config.DEBUG = bool(os.environ.get("SPECK_DEBUG"))
+
+
 def make_tuner(
     kind: str,
     hypermodel: Any,
@@ -225,6 +239,7 @@ def make_tuner(
 ) -> Any:
     import keras_tuner
 
+    _quiet_failures()
     common: dict[str, Any] = {
         "objective": keras_tuner.Objective(*objective),
         "executions_per_trial": executions,
@@ -235,9 +250,35 @@ def make_tuner(
     }
     hypermodel.objective = common["objective"]
     if kind == "hyperband":
-        return keras_tuner.Hyperband(hypermodel, max_epochs=max(epochs, 2), **common)
+        return _short_messages(keras_tuner.Hyperband)(
+            hypermodel, max_epochs=max(epochs, 2), **common
+        )
     cls = keras_tuner.BayesianOptimization if kind == "bayesian" else keras_tuner.RandomSearch
-    return cls(hypermodel, max_trials=max_trials, **common)
+    return _short_messages(cls)(hypermodel, max_trials=max_trials, **common)
+
+
+def _short_messages(cls: type) -> type:
+    """The tuner class, reporting a failed trial by its error, not the whole traceback."""
+
+    class Tuner(cls):  # type: ignore[misc, valid-type]
+        def on_trial_end(self, trial: Any) -> None:
+            if trial.message:
+                trial.message = last_error(trial.message)
+                print(f"trial {trial.trial_id} failed: {trial.message}", flush=True)
+            super().on_trial_end(trial)
+
+    Tuner.__name__ = cls.__name__
+    return Tuner
+
+
+def last_error(text: str, lines: int = 6) -> str:
+    """The exception at the end of a traceback: from its `SomeError: ...` line, a few lines."""
+    rows = text.rstrip().splitlines()
+    starts = [
+        i for i, row in enumerate(rows) if re.match(r"^[A-Za-z_][\w.]*(Error|Exception)\b", row)
+    ]
+    shown = "\n".join(rows[starts[-1] if starts else -1 :][:lines])
+    return re.sub(r"^[\w.]*FailedTrialError: ", "", shown)
 
 
 def tune_search(
@@ -294,7 +335,14 @@ def tune_search(
             out_dir,
             overwrite=not resume and where != "worker",
         )
-        searcher.search(verbose=verbose)
+        try:
+            searcher.search(verbose=verbose)
+        except RuntimeError as exc:  # KerasTuner stops after consecutive failed trials
+            if where != "worker":
+                write_results(search, searcher, result)
+            raise TuneError(
+                f"the search stopped: {exc} (trials.csv has each trial's status)"
+            ) from None
         result.seconds = time.perf_counter() - started
         if where != "worker":
             write_results(search, searcher, result)
@@ -328,6 +376,7 @@ def trial_rows(search: Search, oracle: Any, objective: str) -> list[dict[str, An
             row["epochs"] = round(row["epochs"])
         if row["seconds"] is not None:
             row["seconds"] = round(row["seconds"], 2)
+        row["error"] = last_error(trial.message) if trial.message else ""
         rows.append(row)
     return rows
 

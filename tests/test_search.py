@@ -325,3 +325,17 @@ def test_a_layer_that_fits_only_with_the_optional_one_names_the_candidate(tmp_pa
 def test_optional_layers_written_wrong(tmp_path: Path, body: str, message: str) -> None:
     found = errors(tmp_path, body)
     assert any(message in line for line in found), found
+
+
+def test_a_high_end_that_the_steps_do_not_reach_is_a_warning_and_not_a_corner(
+    tmp_path: Path,
+) -> None:
+    body = (
+        "model:\n  input: [8]\n  layers:\n    - Dense: {units: {tune: {int: [16, 64], step: 5}}}\n"
+    )
+    analysis = analyze(spec(tmp_path, body))
+    assert analysis.ok
+    (warning,) = analysis.diagnostics
+    assert warning.severity == "warning" and warning.location.line == 6  # type: ignore[union-attr]
+    assert "the range's top value is 61, not 64 (steps of 5 from 16)" in warning.message
+    assert analysis.search.spaces[0].values == (16, 61)  # type: ignore[union-attr]

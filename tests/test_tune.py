@@ -53,8 +53,16 @@ def test_a_search_leaves_trials_a_plot_the_best_spec_and_model(tmp_path: Path) -
     assert done.returncode == 0, done.stderr[-3000:]
     table = rows(out)
     assert [r["trial"] for r in table] == ["0", "1"]
-    assert list(table[0]) == ["trial", "status", *NAMES, "val_accuracy", "epochs", "seconds"]
-    assert all(r["status"] == "COMPLETED" and r["epochs"] == "1" for r in table)
+    assert list(table[0]) == [
+        "trial",
+        "status",
+        *NAMES,
+        "val_accuracy",
+        "epochs",
+        "seconds",
+        "error",
+    ]
+    assert all(r["status"] == "COMPLETED" and r["epochs"] == "1" and not r["error"] for r in table)
     assert (out / "trials.png").read_bytes()[:4] == b"\x89PNG"
     best = max(table, key=lambda r: float(r["val_accuracy"]))
     assert f"best val_accuracy {float(best['val_accuracy']):.4g}" in done.stdout
@@ -147,3 +155,28 @@ def test_a_chief_and_two_workers_search_together(tmp_path: Path) -> None:
     assert len(table) == 3 and all(r["status"] == "COMPLETED" for r in table)
     assert {"tuner1.json", "tuner2.json"} <= {p.name for p in (out / "search").iterdir()}
     assert (out / "best.keras").is_file() and (out / "best.yaml").is_file()
+
+
+def test_a_candidate_inside_a_range_that_breaks_fails_its_trial_not_the_search(
+    tmp_path: Path,
+) -> None:
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "speck: 1\nname: s\nseed: 1\n"
+        "data: {source: sklearn/digits, validation: {split: 0.2}}\n"
+        "model:\n  input: [64]\n  layers:\n"
+        "    - Dense: {units: {tune: {int: [16, 64], step: 3}}}\n"
+        "    - Reshape: {target_shape: [-1, 4]}\n"
+        "    - Flatten\n"
+        "    - Dense: {units: 10, activation: softmax}\n"
+        "compile: {loss: sparse_categorical_crossentropy}\nfit: {epochs: 1}\n"
+        "tune: {max_trials: 4}\n",
+        encoding="utf-8",
+    )
+    assert analyze(spec).ok  # 16 and 64 (the corners) are divisible by 4
+    done = speck("tune", str(spec), "--out", str(tmp_path / "run"))
+    table = rows(tmp_path / "run")
+    failed = [r for r in table if r["status"] == "FAILED"]
+    assert failed and all(int(r[NAMES[0]]) % 4 for r in failed)
+    assert all("Reshape" in r["error"] and "Traceback" not in r["error"] for r in failed)
+    assert "Traceback" not in done.stdout + done.stderr
