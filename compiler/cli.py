@@ -495,6 +495,13 @@ def tune(
         fail(str(exc), EXIT_INVALID)
     check_data_or_exit(first)
     run_dir = out if out is not None else Path("runs") / f"{first.spec.name}-tune"
+    settings = first.spec.tune
+    kind = tuner.value if tuner else settings.tuner if settings else "random"
+    if kind == "hyperband" and max_trials is not None:
+        echo_err(
+            "note: hyperband runs the trials its rounds need (up to fit.epochs each); "
+            "--max-trials does not bound it"
+        )
     keras_or_exit()
     from speck.tune import TuneError, summary_lines, tune_search
 
