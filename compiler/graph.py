@@ -16,6 +16,20 @@ from typing import Any, Literal
 Shape = tuple[int | None, ...]
 """A tensor shape without the batch dimension; `None` is an unknown size."""
 
+OUTPUT_PATH_ARGS = {
+    "BackupAndRestore": "backup_dir",
+    "CSVLogger": "filename",
+    "ModelCheckpoint": "filepath",
+    "OrbaxCheckpoint": "directory",
+    "TensorBoard": "log_dir",
+}
+"""The callback arguments that name a file or folder Keras writes (or deletes), by callback:
+each stays inside the run folder, where relative paths are placed (validation, the run folder,
+the renderer and the emitted program all read this)."""
+
+PATH_ARGS = frozenset(OUTPUT_PATH_ARGS.values())
+"""Those arguments' names."""
+
 
 @dataclass(frozen=True)
 class Location:

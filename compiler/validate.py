@@ -22,6 +22,7 @@ from pydantic import BaseModel, ValidationError
 from speck import legacy
 from speck.catalog import Arg, Catalog, Entry, load_catalog, suggest
 from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
+from speck.graph import OUTPUT_PATH_ARGS
 from speck.load import LoadedSpec, SourceMap
 from speck.spec import Spec
 from speck.spec.model import INT64_MAX, LAYER_ENTRY_KEYS, LIMIT_REASONS
@@ -40,15 +41,6 @@ def object_category(arg_name: str) -> str | None:
     return next((c for s, c in OBJECT_ARG_CATEGORIES.items() if arg_name.endswith(s)), None)
 
 
-OUTPUT_PATH_ARGS = {
-    "BackupAndRestore": "backup_dir",
-    "CSVLogger": "filename",
-    "ModelCheckpoint": "filepath",
-    "OrbaxCheckpoint": "directory",
-    "TensorBoard": "log_dir",
-}
-"""The callback arguments that name a file or folder Keras writes (or deletes): each must
-stay inside the run folder, where speck places relative paths."""
 MAX_PATH_BYTES = 4096
 """PATH_MAX on Linux; a longer path cannot be opened."""
 MAX_NAME_BYTES = 255
