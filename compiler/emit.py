@@ -31,10 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 from speck.build import POSITIONAL_INPUT_LAYERS, not_allowed
 from speck.emit_data import ARRAYS, load_data_body, split_targets
-from speck.graph import DataPlan, KerasObject, ModelGraph, Ref, TrainingPlan
+from speck.graph import OUTPUT_PATH_ARGS, DataPlan, KerasObject, ModelGraph, Ref, TrainingPlan
 from speck.render import (
     LINE_LENGTH,
-    PATH_ARGS,
     Atom,
     BinOp,
     Bracket,
@@ -529,7 +528,8 @@ def callback_expr(obj: KerasObject) -> Expr:
             if value.epochs == 1:
                 return Atom("steps_per_epoch")
             return BinOp(literal(value.epochs), "*", Atom("steps_per_epoch"))
-        if name in PATH_ARGS and isinstance(value, str) and not os.path.isabs(value):
+        is_path = OUTPUT_PATH_ARGS.get(str(obj.class_name)) == name
+        if is_path and isinstance(value, str) and not os.path.isabs(value):
             return call("str", [_under_run(value)])
         return literal(value)
 
@@ -879,14 +879,15 @@ def run_files(plan: TrainingPlan) -> dict[str, str]:
     the figure, which every run writes)."""
     files: dict[str, str] = {}
     roles = {
-        "TensorBoard": ("tensorboard", "log_dir"),
-        "ModelCheckpoint": ("checkpoints", "filepath"),
+        "TensorBoard": "tensorboard",
+        "ModelCheckpoint": "checkpoints",
+        "CSVLogger": "csv_log",
+        "OrbaxCheckpoint": "orbax_checkpoints",
     }
-    roles["CSVLogger"] = ("csv_log", "filename")
     for cb in plan.callbacks:
-        role, key = roles.get(str(cb.class_name), (None, None))
-        if role is not None and isinstance(cb.args.get(key or ""), str):
-            files[role] = cb.args[str(key)]
+        role, key = roles.get(str(cb.class_name)), OUTPUT_PATH_ARGS.get(str(cb.class_name))
+        if role is not None and key is not None and isinstance(cb.args.get(key), str):
+            files[role] = cb.args[key]
         elif cb.class_name == "TensorBoard":
             files["tensorboard"] = "logs"
     return files
@@ -903,7 +904,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
     arrays = {s: ARRAYS[s] for s in data.splits}
     figure = data.figure
     several = len(graph.outputs) > 1
-    x_rows = "row_count(x)" if _named_inputs(data) else "len(x)"
+    x_rows = _rows(data, "x")
     out: list[str | Code] = ["import keras", "import tensorflow as tf"]
     backup = "backup"
     out += [
@@ -1025,27 +1026,24 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         named = _named_targets(data)
         if several:
             outputs = literal(tuple(graph.output_names)).flat()
-            out.append(f"predicted = {predict}")
-            out.append(f"scores = dict(zip({outputs}, predicted, strict=True))")
-            counts = [
-                (name, _matrix(f"{y_f}[{string(name)}]", f"scores[{string(name)}]", kind))
-                for name, kind in data.class_outputs
-            ]
-            out.append(statement("matrix = ", _dict(counts)))
+            out.append(f"scores = dict(zip({outputs}, {predict}, strict=True))")
+            out.append("matrix = {}")
+            for name, kind in data.class_outputs:
+                counts = _matrix(f"{y_f}[{string(name)}]", f"scores[{string(name)}]", kind)
+                target = f"matrix[{string(name)}] = "
+                out.append(Code("\n".join(counts.lines(1, target, ".numpy()"))))
         else:
             out.append(f"scores = {predict}")
             ((name, kind),) = data.class_outputs
             y_true = f"{y_f}[{string(name)}]" if named else y_f
             one_hot = [st.args["classes"] for st in data.steps if st.op == "one_hot"]
             known = str(int(one_hot[0])) if one_hot and one_hot[0] is not None else ""
-            out.append(statement("matrix = ", _matrix(y_true, "scores", kind, known)))
+            counts = _matrix(y_true, "scores", kind, known)
+            out.append(Code("\n".join(counts.lines(1, "matrix = ", ".numpy()"))))
         title = Atom(f'f"{{NAME}}: {shown} split"')
         plot = [Atom("matrix"), Atom('out_dir / "confusion_matrix.png"'), title]
         out.append(statement("", call("plot_confusion_matrix", plot)))
-    rows = {
-        s: ("row_count" if _named_inputs(data) else "len") + f"({arrays[s][0]})"
-        for s in data.splits
-    }
+    rows = {s: _rows(data, arrays[s][0]) for s in data.splits}
     samples = _dict([(s, Atom(text)) for s, text in rows.items()])
     libraries = "(tf, keras, np)"
     metrics: list[tuple[str, Expr]] = [
@@ -1101,7 +1099,14 @@ def _matrix(y: str, scores: str, kind: str, classes: str = "") -> Expr:
     else:
         true = f"{y}.argmax(-1)" if kind == "one_hot" else y
         args = [true, f"{scores}.argmax(-1)", f"{scores}.shape[-1]"]
-    return call("np.array", [call("tf.math.confusion_matrix", [Atom(a) for a in args])])
+    return call("tf.math.confusion_matrix", [Atom(a) for a in args])
+
+
+def _rows(data: Any, x: str) -> str:
+    """The number of rows of a split's inputs `x`: of its first array when they are named."""
+    if not _named_inputs(data):
+        return f"len({x})"
+    return f"len({x}[{string(sorted(data.steps[0].args['x'])[0])}])"
 
 
 def _named_inputs(data: Any) -> bool:

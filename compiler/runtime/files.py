@@ -2,7 +2,7 @@
 
 Each file is written to a temporary name in its own folder and then renamed over the target,
 so a reader (or a run killed half-way) never sees a half-written file. A temporary file is named
-`.<name>.partial-<random><suffix>`; one left behind by a killed run is removed by
+`.<name>.partial-<process id><suffix>`; one left behind by a killed run is removed by
 `remove_partial_files` when the next run starts. Like the rest of `speck.runtime`, these are
 plain top-level functions that `speck emit` copies into the programs that use them.
 """
@@ -11,21 +11,18 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 
 def write_atomically(path: Path, write: Any) -> Path:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.partial-", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
-        write(tmp)
+        write(str(tmp))
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
