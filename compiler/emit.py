@@ -439,7 +439,16 @@ def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = 
     lines = [
         statement(f"{var[n.name]} = ", input_expr(n.shape, n.dtype, n.name)) for n in graph.inputs
     ]
+    read = reaches_outputs(graph)
     for node in graph.layers:
+        if node.name not in read:  # not in the model Keras builds: no call, no unused variable
+            lines.append(
+                Code(f"    # {var[node.name]}: nothing reads it, so the model leaves it out")
+            )
+            if node.name in layer_var:  # its layer is shared with a node that is read
+                made = layer_expr(node.kind, node.args, node.name, custom)
+                lines.append(statement(f"{layer_var[node.name]} = ", made))
+            continue
         refs = [Atom(_ref(ref, var)) for ref in node.inputs]
         if node.kind in POSITIONAL_INPUT_LAYERS or len(refs) == 1:
             args: list[Expr] = refs
@@ -467,6 +476,20 @@ def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = 
         ],
     )
     return [*lines, statement("return ", model)]
+
+
+def reaches_outputs(graph: ModelGraph) -> set[str]:
+    """The nodes whose output some model output is computed from (a layer that shares another
+    node's weights reads its own inputs, not the other node's output)."""
+    by_name = {n.name: n for n in graph.layers}
+    reached: set[str] = set()
+    stack = [r.node for r in graph.outputs]
+    while stack:
+        name = stack.pop()
+        if name not in reached:
+            reached.add(name)
+            stack += [r.node for r in by_name[name].inputs] if name in by_name else []
+    return reached
 
 
 def _ref(ref: Ref, var: dict[str, str]) -> str:
