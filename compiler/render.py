@@ -387,8 +387,6 @@ def _signature(category: str, name: str) -> list[str]:
     return [] if entry is None else list(entry.args)
 
 
-
-
 def _is_default(category: str, cls: str, name: str, value: Any) -> bool:
     """Whether `value` is exactly (type included) the catalog's default for the argument.
 

@@ -787,6 +787,8 @@ def test_long_node_names_make_short_variables(tmp_path: Path) -> None:
 # --- one program: short, only what the spec uses --------------------------------------------
 
 MAX_SCRIPT_LINES = 250
+
+
 def test_generated_scripts_are_short() -> None:
     lengths = {
         spec.stem: len((ROOT / "generated" / f"{spec.stem}.py").read_text().splitlines())
