@@ -104,6 +104,9 @@ class ModelGraph:
     custom_layers: dict[str, str] = field(default_factory=dict)
     """The spec's own layer classes that its layers use: type name -> `module.path:ClassName`.
     Back ends import them only when the user allows it (`--allow-custom-layers`)."""
+    precision: str = "float32"
+    """The Keras dtype policy the layers are made under (`mixed_float16`, `mixed_bfloat16`);
+    under a mixed one the output layers carry `dtype="float32"` in their args already."""
 
     def node(self, name: str) -> InputNode | LayerNode:
         for n in (*self.inputs, *self.layers):

@@ -7,6 +7,7 @@ wiring is checked: unknown or duplicate names, cycles, shared layers, unused nod
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -137,7 +138,17 @@ class _Resolver:
             if not self.unknown_refs:  # else every node past a typo would "reach no output"
                 self.unused(inputs, layers, outputs, model)
         custom = self.custom_layers(layers)
-        return ModelGraph(self.spec.name, _style(model), inputs, tuple(layers), outputs, custom)
+        if self.spec.precision != "float32":
+            layers = float32_outputs(layers, outputs)
+        return ModelGraph(
+            self.spec.name,
+            _style(model),
+            inputs,
+            tuple(layers),
+            outputs,
+            custom,
+            precision=self.spec.precision,
+        )
 
     def custom_layers(self, layers: list[LayerNode]) -> dict[str, str]:
         """The declared custom layers that layers use; a declared one unused is a warning."""
@@ -396,6 +407,19 @@ class _Resolver:
         if isinstance(value, dict) and set(value) <= set(graph.output_names) and value:
             return {k: to_keras_object(category, v) for k, v in value.items()}
         return to_keras_object(category, value)
+
+
+def float32_outputs(layers: list[LayerNode], outputs: tuple[Ref, ...]) -> list[LayerNode]:
+    """Under mixed precision, the layers that give the model's outputs compute in float32, as
+    Keras recommends (a softmax or loss in 16 bits loses precision), unless the spec set a
+    dtype; a layer that shares another's weights takes the other's dtype."""
+    named = {ref.node for ref in outputs}
+    return [
+        dataclasses.replace(node, args={**node.args, "dtype": "float32"})
+        if node.name in named and node.shares is None and "dtype" not in node.args
+        else node
+        for node in layers
+    ]
 
 
 def _callback(value: Any) -> KerasObject:

@@ -106,7 +106,19 @@ def validate(loaded: LoadedSpec) -> ValidatedSpec:
     diagnostics += keras
     if has_errors(diagnostics) or spec is None:
         raise SpecError(sorted_diagnostics(diagnostics))
+    diagnostics += precision_warnings(spec, source)
     return ValidatedSpec(loaded, spec, sorted_diagnostics(diagnostics))
+
+
+def precision_warnings(spec: Spec, source: SourceMap) -> list[Diagnostic]:
+    """A warning when no device on this machine runs the spec's mixed precision well."""
+    from speck.devices import mixed_precision_problem
+
+    problem = mixed_precision_problem(spec.precision)
+    if problem is None:
+        return []
+    hint = "use precision: float32 here, or mixed_bfloat16 on a CPU that has AVX512-BF16 or AMX"
+    return [Diagnostic(problem, ("precision",), source.locate(("precision",)), "warning", hint)]
 
 
 def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

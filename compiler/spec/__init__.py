@@ -23,7 +23,7 @@ from speck.spec.model import (
     SequentialModel,
     StrictModel,
 )
-from speck.spec.training import CompileSpec, DistributeStrategy, FitSpec, ObjectSpec
+from speck.spec.training import CompileSpec, DistributeStrategy, FitSpec, ObjectSpec, Precision
 
 FORMAT_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -109,6 +109,11 @@ class Spec(StrictModel):
     )
     distribute: DistributeStrategy = Field(
         "default", description="A tf.distribute strategy to build and train under."
+    )
+    precision: Precision = Field(
+        "float32",
+        description="Keras dtype policy: mixed_float16 (GPUs) or mixed_bfloat16 (TPUs, recent "
+        "CPUs and GPUs) compute in 16 bits with float32 weights and outputs.",
     )
 
     def dump(self) -> dict[str, Any]:
