@@ -341,6 +341,16 @@ def train(
         ),
     ] = False,
     allow_custom_layers: AllowCustomLayers = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=2,
+            help="Train on N local worker processes joined into one cluster (TF_CONFIG on "
+            "free localhost ports); the spec needs distribute: multi_worker_mirrored.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Train end to end: data -> model -> fit -> evaluate -> run folder with plots."""
     from speck.overrides import OverrideError, format_diagnostic, parse_override
@@ -364,6 +374,7 @@ def train(
         if d.severity != "error":
             echo_err(format_diagnostic(d, overrides))
     custom_layers_or_exit(resolved, allow_custom_layers)
+    place = cluster_role_or_exit(resolved, workers)
     from speck.runfolder import (
         BadOutputLocation,
         RunFolderError,
@@ -387,8 +398,9 @@ def train(
         check_callback_paths(resolved, run_dir)
         check_data_or_exit(resolved)
         folder = plan_run_folder(resolved.plan, run_dir)
-        check_run_folder(folder, spec_text(resolved), force=force, resume=resume)
-        make_folder(run_dir)
+        if place.chief:  # other workers of a cluster leave the run folder to the chief
+            check_run_folder(folder, spec_text(resolved), force=force, resume=resume)
+            make_folder(run_dir)
     except SpecError as exc:
         fail_invalid(exc)
     except BadOutputLocation as exc:
@@ -397,6 +409,14 @@ def train(
         fail(str(exc))
     except NotTrainable as exc:
         fail(str(exc), EXIT_INVALID)
+    if workers:
+        from speck.cluster import launch
+
+        command = [sys.executable, "-m", "speck", "train", str(spec), "--out", str(run_dir)]
+        command += [f"--set={flag}" for flag in flags]
+        command += ["--resume"] * resume + ["--force"] * force
+        command += ["--allow-custom-layers"] * allow_custom_layers
+        raise typer.Exit(code=launch(command, workers))
     keras_or_exit()
     from speck.build import CustomLayerError, import_custom_layers
     from speck.train import train_spec
@@ -420,6 +440,28 @@ def train(
         fail(f"{where}: error: data.source: {exc}", EXIT_INVALID)
     for line in summary_lines(result):
         typer.echo(line)
+
+
+def cluster_role_or_exit(resolved: Any, workers: int | None) -> Any:
+    """This process's place in the cluster `TF_CONFIG` describes; exit 2 when a cluster is asked
+    for (`--workers`, or `TF_CONFIG` naming several workers) but the spec does not train on one."""
+    from speck.cluster import role
+
+    try:
+        place = role()
+    except ValueError as exc:
+        fail(str(exc), EXIT_INVALID)
+    if workers and os.environ.get("TF_CONFIG"):
+        fail("--workers makes a cluster of its own; unset TF_CONFIG to use it", EXIT_INVALID)
+    if (workers or place.workers > 1) and resolved.plan.distribute != "multi_worker_mirrored":
+        asked = "--workers" if workers else "TF_CONFIG describes a cluster"
+        fail(
+            f"{resolved.file}: {asked}, but the spec does not train on one (every worker would "
+            "train alone into the same run folder); add distribute: multi_worker_mirrored, "
+            "or --set distribute=multi_worker_mirrored",
+            EXIT_INVALID,
+        )
+    return place
 
 
 @app.command()

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from speck import cluster
 from speck.graph import Location
 from speck.runfolder import check_callback_paths, open_run_folder, plan_run_folder
 
@@ -180,6 +181,8 @@ def train_spec(
     load = plan.data.steps[0]
     keras_name = load.args["name"] if load.op == "keras" else None
     attribute_data_errors(program, plan.data.location, keras_name)
+    if not cluster.role().chief:  # a cluster's other workers write only to folders of their own
+        return RunResult(out_dir, program.run(out_dir, resume=resume))
     with open_run_folder(folder, spec_text(resolved), force=force, resume=resume):
         metrics = program.run(out_dir, resume=resume)
     return RunResult(out_dir, metrics)
