@@ -911,6 +911,13 @@ STRATEGIES = {
     "multi_worker_mirrored": "tf.distribute.MultiWorkerMirroredStrategy()",
     "tpu": "tpu_strategy()",
 }
+STRATEGY_NAMES = {
+    "mirrored": "MirroredStrategy",
+    "multi_worker_mirrored": "MultiWorkerMirroredStrategy",
+    "tpu": "TPUStrategy",
+}
+"""The strategy's class, as metrics.json names it (TensorFlow's own name for
+MultiWorkerMirroredStrategy is CollectiveAllReduceStrategy)."""
 
 
 def _restores_best(plan: TrainingPlan) -> bool:
@@ -1137,10 +1144,10 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         ),
         ("parameters", Atom("model.count_params()")),
     ]
-    if cluster:
+    if plan.distribute in STRATEGIES:
         distribute = [
-            ("strategy", literal("MultiWorkerMirroredStrategy")),
-            ("workers", Atom("workers")),
+            ("strategy", literal(STRATEGY_NAMES[plan.distribute])),
+            ("workers", Atom("workers") if cluster else literal(1)),
             ("replicas", Atom("strategy.num_replicas_in_sync")),
         ]
         metrics.append(("distribute", _dict(distribute)))
