@@ -263,3 +263,72 @@ def test_a_cluster_that_lost_a_worker_resumes_from_its_last_epoch(tmp_path: Path
     assert metrics["resumed_from_epoch"] == completed
     assert metrics["epochs"] == epochs and len(losses(run)) == epochs
     assert not (run / "backup").exists()
+
+
+# --- mixed precision -------------------------------------------------------------------------
+
+
+def validate_text(text: str) -> list[str]:
+    from speck.load import load_text
+    from speck.validate import validate
+
+    return [
+        d.format(with_severity=True) for d in validate(load_text(text, "spec.yaml")).diagnostics
+    ]
+
+
+MIXED = (
+    "speck: 1\nname: m\nprecision: {}\nmodel:\n  input: [4]\n  layers:\n    - Dense: {{units: 2}}\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("precision", "gpu", "bf16_cpu", "warned"),
+    [
+        ("float32", False, False, False),
+        ("mixed_float16", False, True, True),  # float16 on a CPU: many times slower
+        ("mixed_float16", True, False, False),
+        ("mixed_bfloat16", False, False, True),
+        ("mixed_bfloat16", False, True, False),  # AVX512-BF16 or AMX
+    ],
+)
+def test_mixed_precision_warns_without_a_device_for_it(
+    monkeypatch: pytest.MonkeyPatch, precision: str, gpu: bool, bf16_cpu: bool, warned: bool
+) -> None:
+    from speck import devices
+
+    monkeypatch.setattr(devices, "has_nvidia_gpu", lambda: gpu)
+    monkeypatch.setattr(devices, "cpu_has_bfloat16", lambda: bf16_cpu)
+    found = [d for d in validate_text(MIXED.format(precision)) if "precision" in d]
+    assert bool(found) == warned, found
+    if warned:
+        assert found[0].startswith("spec.yaml:3:1: warning: precision: ")
+
+
+@pytest.mark.tf
+@pytest.mark.parametrize("precision", ["mixed_bfloat16", "mixed_float16"])
+def test_precision_is_the_same_in_build_and_the_emitted_script(
+    tmp_path: Path, precision: str
+) -> None:
+    """Hidden layers compute in 16 bits, the output layer in float32, weights stay float32, the
+    global policy is restored after building (speck runs in-process), and mixed_float16's
+    optimizer scales the loss, in the live model and the script's alike."""
+    import keras
+    from same_model import config_json, load_script
+
+    from speck.build import build_model, compile_model
+
+    resolved = resolve_file(digits_spec(tmp_path, precision=precision))
+    script = load_script(emit_script(resolved, script_dir=tmp_path), tmp_path)
+    live, emitted = build_model(resolved.graph), script.build_model()
+    assert keras.config.dtype_policy().name == "float32"
+    assert config_json(emitted) == config_json(live)
+    for model in (live, emitted):
+        hidden, output = model.layers[0], model.layers[-1]
+        assert hidden.dtype_policy.name == precision and hidden.kernel.dtype == "float32"
+        assert output.dtype_policy.name == "float32"
+    compile_model(live, resolved.plan)
+    script.compile_model(emitted)
+    scaled = precision == "mixed_float16"
+    for model in (live, emitted):
+        assert (type(model.optimizer).__name__ == "LossScaleOptimizer") == scaled
