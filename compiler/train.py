@@ -120,8 +120,10 @@ def attribute_data_errors(
 
     def checked_build() -> Any:
         model = build_model()
-        if "splits" in loaded:
-            check_input_shapes(model, loaded["splits"][0][0], location)
+        if "splits" in loaded:  # `(x, y), ...` by split, or one split's `(x, y)` alone
+            splits = loaded["splits"]
+            train = splits[0] if isinstance(splits[0], tuple) else splits
+            check_input_shapes(model, train[0], location)
         return model
 
     program.load_data, program.build_model = checked_load, checked_build
