@@ -160,12 +160,18 @@ def train(args: list[str], timeout: float = 240) -> subprocess.CompletedProcess[
 
 @pytest.mark.slow
 @pytest.mark.tf
-def test_two_workers_end_where_one_process_ends(tmp_path: Path) -> None:
+def test_two_workers_end_where_one_process_ends(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The emitted script, run by two workers like any Keras script (it reads TF_CONFIG), ends
+    where `speck train` in one process ends."""
     one, two = tmp_path / "one", tmp_path / "two"
     train([str(digits_spec(tmp_path)), "--out", str(one)])
-    many = digits_spec(tmp_path, "multi_worker_mirrored")
-    done = train([str(many), "--out", str(two), "--workers", "2"])
-    assert "trained digits-cluster: 2 epochs" in done.stdout  # the chief's report, streamed
+    script = tmp_path / "cluster.py"
+    resolved = resolve_file(digits_spec(tmp_path, "multi_worker_mirrored"))
+    script.write_text(emit_script(resolved, script_dir=tmp_path))
+    assert cluster.launch([sys.executable, str(script), "--out", str(two)], 2) == 0
+    assert '"test": {' in capfd.readouterr().out  # the chief's final metrics, streamed
     metrics = json.loads((two / "metrics.json").read_text())
     assert metrics["distribute"] == {
         "strategy": "MultiWorkerMirroredStrategy",
@@ -258,7 +264,8 @@ def test_a_cluster_that_lost_a_worker_resumes_from_its_last_epoch(tmp_path: Path
     completed = json.loads(done.read_text())["epoch"]
     assert 0 < completed < epochs and not (run / "metrics.json").exists()
 
-    train([str(spec), "--out", str(run), "--workers", "2", "--resume"], timeout=300)
+    done = train([str(spec), "--out", str(run), "--workers", "2", "--resume"], timeout=300)
+    assert f"trained digits-cluster: {epochs} epochs" in done.stdout  # the chief's, streamed
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["resumed_from_epoch"] == completed
     assert metrics["epochs"] == epochs and len(losses(run)) == epochs
