@@ -26,10 +26,11 @@ pytestmark = [pytest.mark.tf, pytest.mark.slow]
 EPOCHS = 3
 
 CHILD = """
-import os, shutil, signal, sys
+import importlib, os, shutil, signal, sys
 from pathlib import Path
-from speck import train
 from speck.pipeline import resolve_file
+
+train = importlib.import_module("speck.train")  # the module (`speck.train` is the API function)
 
 spec, out, stage = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 
@@ -151,7 +152,8 @@ def test_a_killed_run_resumes_without_retraining(
     spec_file: Path, uninterrupted: dict[str, Any], stage: str, done: int
 ) -> None:
     from speck.pipeline import resolve_file
-    from speck.train import RunFolderError, train_spec
+    from speck.runfolder import RunFolderError
+    from speck.train import train_spec
 
     out = spec_file.parent / stage
     child = subprocess.run(
