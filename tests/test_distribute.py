@@ -339,3 +339,20 @@ def test_precision_is_the_same_in_build_and_the_emitted_script(
     scaled = precision == "mixed_float16"
     for model in (live, emitted):
         assert (type(model.optimizer).__name__ == "LossScaleOptimizer") == scaled
+
+
+@pytest.mark.slow
+@pytest.mark.tf
+def test_keras_still_needs_the_multi_worker_fix(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Without `fix_keras_multi_worker`, two workers fail inside Keras' `fit` (keras-team/keras
+    #20585). When this test fails, Keras has fixed it: the fix can go."""
+    resolved = resolve_file(digits_spec(tmp_path, "multi_worker_mirrored"))
+    text = emit_script(resolved, script_dir=tmp_path)
+    assert text.count("    fix_keras_multi_worker()\n") == 1
+    script = tmp_path / "unfixed.py"
+    script.write_text(text.replace("    fix_keras_multi_worker()\n", "    pass\n"))
+    assert cluster.launch([sys.executable, str(script), "--out", str(tmp_path / "run")], 2) != 0
+    out, err = capfd.readouterr()
+    assert "PerReplica" in out + err or "Invalid reduction dimension" in out + err
