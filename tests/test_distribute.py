@@ -9,8 +9,10 @@ SIGKILL continues from its last completed epoch when restarted with `--resume`.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -69,6 +71,16 @@ def losses(run: Path) -> list[float]:
     return [float(line.split(",")[column]) for line in lines[1:]]
 
 
+WORKERS_TMP = Path(tempfile.gettempdir())
+"""The temporary folder of the worker processes (tests may change this process's)."""
+
+
+def worker_folders(run: Path) -> list[Path]:
+    """The folders of their own that workers other than the chief left for a run folder."""
+    run_hash = hashlib.sha256(str(run.resolve()).encode()).hexdigest()[:12]
+    return list(WORKERS_TMP.glob(f"speck-worker-*-{run_hash}"))
+
+
 # --- the cluster's description, without TensorFlow -------------------------------------------
 
 
@@ -107,8 +119,11 @@ def test_generated_tf_configs_name_one_cluster_on_distinct_ports() -> None:
     assert [c["task"] for c in configs] == [{"type": "worker", "index": i} for i in range(3)]
 
 
-def test_launch_stops_the_cluster_when_a_worker_fails(capfd: pytest.CaptureFixture[str]) -> None:
+def test_launch_stops_the_cluster_when_a_worker_fails(
+    capfd: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Worker 1 fails at once; worker 0 would wait forever: it is stopped after the grace."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the workers' logs stay
     code = (
         "import json, os, sys, time\n"
         "index = json.loads(os.environ['TF_CONFIG'])['task']['index']\n"
@@ -184,7 +199,7 @@ def test_two_workers_end_where_one_process_ends(
         alone["final"]["test"]["loss"], rel=TOLERANCE
     )
     assert sum(map(sum, metrics["confusion_matrix"])) == metrics["samples"]["test"]
-    assert not list(Path(tempfile.gettempdir()).glob("speck-worker-1-*"))  # removed at the end
+    assert not worker_folders(two)  # worker 1's own folder is removed at the end
 
 
 MIRRORED = """\
@@ -344,15 +359,21 @@ def test_precision_is_the_same_in_build_and_the_emitted_script(
 @pytest.mark.slow
 @pytest.mark.tf
 def test_keras_still_needs_the_multi_worker_fix(
-    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Without `fix_keras_multi_worker`, two workers fail inside Keras' `fit` (keras-team/keras
     #20585). When this test fails, Keras has fixed it: the fix can go."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the workers' logs stay
     resolved = resolve_file(digits_spec(tmp_path, "multi_worker_mirrored"))
     text = emit_script(resolved, script_dir=tmp_path)
     assert text.count("    fix_keras_multi_worker()\n") == 1
     script = tmp_path / "unfixed.py"
     script.write_text(text.replace("    fix_keras_multi_worker()\n", "    pass\n"))
-    assert cluster.launch([sys.executable, str(script), "--out", str(tmp_path / "run")], 2) != 0
+    run = tmp_path / "run"
+    try:
+        assert cluster.launch([sys.executable, str(script), "--out", str(run)], 2) != 0
+    finally:
+        for folder in worker_folders(run):  # a failed worker leaves its folder
+            shutil.rmtree(folder)
     out, err = capfd.readouterr()
     assert "PerReplica" in out + err or "Invalid reduction dimension" in out + err
