@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SPECS  # the example specs that train (search specs are tune's)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from same_model import callback_args, load_script, tagged
@@ -25,7 +26,6 @@ pytestmark = pytest.mark.tf
 from speck.build import build_model, compile_model  # noqa: E402  (after the Keras check)
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted(p for p in (ROOT / "specs").iterdir() if p.suffix in (".yaml", ".yml", ".json"))
 
 
 def as_json(value: Any, sort_keys: bool = False) -> str:
