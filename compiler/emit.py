@@ -1127,6 +1127,9 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         final.append((split, Atom(value)))
     out.append(statement("final = ", _dict(final)))
     out.append('write_atomically(out_dir / "model.keras", model.save)')
+    for name in plan.saved_submodels:  # the parts made from `models:`, each usable alone
+        part = f"model.get_layer({literal(name).flat()}).save"
+        out.append(f"write_atomically(out_dir / {literal(name + '.keras').flat()}, {part})")
 
     plots: dict[str, str] = {}
     shown = next(s for s in ("test", "validation", "train") if s in data.splits)

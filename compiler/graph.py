@@ -198,6 +198,9 @@ class TrainingPlan:
     backup_dir: str = "backup"
     """The run's resumable state, relative to the run folder: the spec's own BackupAndRestore
     folder, or `backup` (which the run adds)."""
+    saved_submodels: tuple[str, ...] = ()
+    """The model's parts made from `models:`, by node name: a run saves each on its own as
+    `<node>.keras` beside `model.keras`, usable without the whole model."""
     spec_file: str = ""
     spec_sha256: str = ""
 

@@ -439,6 +439,9 @@ class _Resolver:
             description=spec.description,
             verbose=spec.fit.verbose,
             backup_dir=backup_dir_of(callbacks),
+            saved_submodels=tuple(
+                n.name for n in graph.layers if n.kind in graph.submodels and n.shares is None
+            ),
             spec_file=self.validated.loaded.file,
             spec_sha256=self.validated.loaded.sha256,
         )

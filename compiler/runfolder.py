@@ -306,6 +306,7 @@ def plan_run_folder(plan: TrainingPlan, out_dir: Path) -> RunFolder:
     outside it (call `check_callback_paths` first for located errors)."""
     backup = relative(out_dir, plan.backup_dir)
     outputs = [*RUN_ARTIFACTS, backup, LOCK, MARKER]
+    outputs += [relative(out_dir, f"{name}.keras") for name in plan.saved_submodels]
     patterns = []
     for cb in callback_paths(plan):
         if not isinstance(cb.value, str):

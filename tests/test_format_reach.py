@@ -397,3 +397,34 @@ def test_a_sequential_block_in_a_sequential_model_round_trips(keras: Any, tmp_pa
     assert "    - block: {}\n    - {name: dense_1, Dense: {units: 2}}\n" in text
     keras.backend.clear_session()
     assert config_json(built(text)) == config_json(model)
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_a_run_saves_each_sub_model_usable_on_its_own(keras: Any, tmp_path: Path) -> None:
+    """`encoder.keras` and `decoder.keras` beside `model.keras`: each loads alone and computes
+    what that part of the trained model computes."""
+    import numpy as np
+
+    from speck.train import train_spec
+
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "images.npz", x=rng.random((40, 28, 28, 1), dtype=np.float32))
+    text = PARTS + "data: {source: {npz: images.npz}, task: reconstruct}\n"
+    text += "fit: {epochs: 1, batch_size: 8, verbose: 0}\n"
+    (tmp_path / "parts.yaml").write_text(text)
+    from speck.pipeline import resolve_file
+
+    out = tmp_path / "run"
+    train_spec(resolve_file(tmp_path / "parts.yaml"), out)
+    model = keras.saving.load_model(out / "model.keras")
+    images = rng.random((5, 28, 28, 1), dtype=np.float32)
+    for name in ("encoder", "decoder"):
+        part = keras.saving.load_model(out / f"{name}.keras")
+        inputs = (
+            images if name == "encoder" else model.get_layer("encoder").predict(images, verbose=0)
+        )
+        expected = model.get_layer(name).predict(inputs, verbose=0)
+        np.testing.assert_allclose(part.predict(inputs, verbose=0), expected, atol=1e-6)
+    marker = (out / ".speck-run.json").read_text()
+    assert "encoder.keras" in marker and "decoder.keras" in marker  # --force may remove them
