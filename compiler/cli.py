@@ -545,6 +545,45 @@ def export_command(
     typer.echo(f"wrote {out}")
 
 
+@app.command("predict")
+def predict_command(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run folder that `speck train` finished.", show_default=False)
+    ],
+    inputs: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="A .npy, .npz or .csv file, or a folder of images.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="A .npy (raw outputs), .npz (several outputs) or .csv (class and probability).",
+            show_default=False,
+        ),
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out.")] = False,
+) -> None:
+    """Run a trained model on new inputs, prepared as the run prepared its training inputs."""
+    from speck.predict import PredictError, check_request, predict_run, prepare, read_inputs
+
+    try:
+        resolved = check_request(run_dir, out, force)  # before TensorFlow loads
+        if not inputs.is_dir():  # an image folder is read with Keras
+            prepare(read_inputs(inputs, resolved), resolved, run_dir, inputs)
+        keras_or_exit()
+        outputs = predict_run(run_dir, inputs, out, force)
+    except PredictError as exc:
+        fail(str(exc), EXIT_INVALID)
+    rows = len(next(iter(outputs.values())))
+    typer.echo(f"wrote {out} ({rows} rows)")
+
+
 @app.command("import")
 def import_model_command(
     model: Annotated[

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from speck.build import POSITIONAL_INPUT_LAYERS, not_allowed
-from speck.emit_data import ARRAYS, load_data_body, split_targets
+from speck.emit_data import ARRAYS, load_data_body, load_data_params, split_targets
 from speck.graph import OP_PREFIX, DataPlan, KerasObject, ModelGraph, Ref, TrainingPlan
 from speck.render import (
     LINE_LENGTH,
@@ -786,7 +786,7 @@ def data_program(data: DataPlan, seed: int | None) -> str:
     lines = [
         statement("SEED = ", literal(seed), indent=0),
         statement("DATA_DIR = ", call("Path", [literal(data.data_dir or ".")]), indent=0),
-        Code("\n\ndef load_data() -> tuple[Any, ...]:"),
+        Code(f"\n\ndef load_data({load_data_params(data)}) -> tuple[Any, ...]:"),
         *load_data_body(data),
     ]
     own = "\n".join(lines)
@@ -893,6 +893,7 @@ def program_parts(resolved: ResolvedSpec, script_dir: str | Path | None) -> dict
         )
     return {
         "constants": _lines(constants),
+        "load_data_params": Code(load_data_params(data)),
         "load_data_body": _lines(load_data_body(data)),
         "callbacks_body": _lines(callbacks_body(plan)),
         "run_body": _lines(run_body(graph, plan)),
@@ -964,7 +965,8 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
     ]
     if plan.seed is not None:
         out.append("keras.utils.set_random_seed(SEED)")
-    out.append(f"{split_targets(data)} = load_data()")
+    saves = "out_dir" if load_data_params(data) else ""  # the training statistics, for predict
+    out.append(f"{split_targets(data)} = load_data({saves})")
     if plan.distribute in STRATEGIES:
         out += [
             f"strategy = {STRATEGIES[plan.distribute]}",

@@ -136,9 +136,9 @@ def attribute_data_errors(
     load_data, build_model = program.load_data, program.build_model
     loaded: dict[str, Any] = {}
 
-    def checked_load() -> Any:
+    def checked_load(*args: Any) -> Any:
         try:
-            loaded["splits"] = load_data()
+            loaded["splits"] = load_data(*args)
         except Exception as exc:
             message = f"loading the data failed: {type(exc).__name__}: {exc}"
             raise DataError(message + keras_cache_hint(hint_for), location) from exc
