@@ -598,11 +598,7 @@ def callbacks_body(plan: TrainingPlan) -> list[Code]:
                 made = call("os.makedirs", [folder], [("exist_ok", Atom("True"))])
                 lines.append(statement("", made))
     items = [Item(callback_expr(cb)) for cb in plan.callbacks]
-    history = call(
-        "keras.callbacks.CSVLogger",
-        [call("str", [_under_run(HISTORY_FILE)])],
-        [("append", Atom("resume"))],
-    )
+    history = call("epoch_log", [_under_run(HISTORY_FILE), Atom("resume")])
     items.append(Item(history))
     if not any(cb.class_name == "BackupAndRestore" for cb in plan.callbacks):
         backup = call(
@@ -915,6 +911,25 @@ STRATEGIES = {
 }
 
 
+WATCHING = ("ReduceLROnPlateau", "EarlyStopping")
+"""Callbacks that count epochs without improvement, whose state BackupAndRestore does not keep."""
+
+
+def keep_states_lines(plan: TrainingPlan) -> list[str]:
+    """`run`'s line that adds `keep_callback_states` (their counters, kept in the backup, so
+    that a resumed run reduces the rate or stops where an uninterrupted one does), when the
+    spec has callbacks that watch a metric."""
+    watching = [
+        cb
+        for cb in plan.callbacks
+        if cb.class_name in WATCHING
+        or (cb.class_name == "ModelCheckpoint" and cb.args.get("save_best_only"))
+    ]
+    if not watching:
+        return []
+    return ["callbacks.append(keep_callback_states(callbacks, backup, initial_epoch))"]
+
+
 def _restores_best(plan: TrainingPlan) -> bool:
     return any(cb.args.get("restore_best_weights") for cb in plan.callbacks)
 
@@ -985,6 +1000,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         f"    rows = {LOG}.read_text().splitlines(True)[: initial_epoch + 1]",
         f'    write_atomically({LOG[1:-1]}, lambda tmp: Path(tmp).write_text("".join(rows)))',
         "callbacks = make_callbacks(out_dir, steps, resume)",
+        *keep_states_lines(plan),
     ]
     if any(CHECKPOINT_EVERY in cb.args for cb in plan.callbacks):
         out += [
@@ -1060,6 +1076,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
                         Atom("outputs"),
                         Atom(f"{y_f}[:{n}]"),
                         Atom('out_dir / "reconstructions.png"'),
+                        Atom(f'f"{{NAME}}: {shown} split"'),
                     ],
                 ),
             ),

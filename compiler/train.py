@@ -216,9 +216,12 @@ def train_spec(
 def summary_lines(result: RunResult) -> list[str]:
     """A short report of a finished run: final metrics per split and where the files are."""
     metrics = result.metrics
-    lines = [
-        f"trained {metrics['name']}: {metrics['epochs']} epochs in {metrics['wall_time_s']:.1f} s"
-    ]
+    epochs, resumed = metrics["epochs"], metrics.get("resumed_from_epoch")
+    if resumed is None:
+        done = f"{epochs} epochs"
+    else:  # only the epochs this run trained took its time
+        done = f"{epochs - resumed} more epochs ({epochs} in all, resumed after epoch {resumed})"
+    lines = [f"trained {metrics['name']}: {done} in {metrics['wall_time_s']:.1f} s"]
     if metrics.get("samples_per_second"):
         lines[0] += f" ({metrics['samples_per_second']:,.0f} samples/s)"
     for split, values in metrics["final"].items():

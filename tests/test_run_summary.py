@@ -1,0 +1,28 @@
+"""The summary `speck train` prints counts the epochs the run trained, not those it resumed
+after: its time is theirs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from speck.train import RunResult, summary_lines
+
+
+def metrics(resumed: int | None) -> dict[str, object]:
+    return {
+        "name": "n",
+        "epochs": 8,
+        "resumed_from_epoch": resumed,
+        "wall_time_s": 3.25,
+        "final": {"validation": {"loss": 0.5}},
+        "plots": {},
+    }
+
+
+def test_a_fresh_run_counts_all_its_epochs() -> None:
+    assert summary_lines(RunResult(Path("r"), metrics(None)))[0] == "trained n: 8 epochs in 3.2 s"
+
+
+def test_a_resumed_run_counts_the_epochs_it_trained() -> None:
+    first = summary_lines(RunResult(Path("r"), metrics(2)))[0]
+    assert first == "trained n: 6 more epochs (8 in all, resumed after epoch 2) in 3.2 s"
