@@ -90,6 +90,12 @@ def check_request(run_dir: Path, out: Path | None, force: bool = False) -> Any:
         raise PredictError(f"{spec} no longer reads as a spec: {first.message}") from None
     if resolved.plan.data is None:
         raise PredictError(f"{spec} has no data: section, so it says nothing of the inputs")
+    outputs = resolved.graph.output_names
+    if out is not None and out.suffix.lower() == ".npy" and len(outputs) > 1:
+        raise PredictError(
+            f"the model has {len(outputs)} outputs ({', '.join(outputs)}); write them to a "
+            f".npz ({out.with_suffix('.npz')}), one array each"
+        )
     unknown = [s.op for s in resolved.plan.data.steps if s.op not in INPUT_STEPS + OTHER_STEPS]
     if unknown:
         raise PredictError(
@@ -398,11 +404,6 @@ def write_predictions(out: Path, outputs: dict[str, Any], text: str | None) -> N
     from speck.fileio import atomic_path
 
     suffix = out.suffix.lower()
-    if suffix == ".npy" and len(outputs) > 1:
-        raise PredictError(
-            f"the model has {len(outputs)} outputs ({', '.join(outputs)}); write them to a "
-            f".npz ({out.with_suffix('.npz')}), one array each"
-        )
     with atomic_path(out) as tmp:
         if suffix == ".csv":
             tmp.write_text(text or "", encoding="utf-8")

@@ -258,3 +258,13 @@ def test_an_image_folder_is_read_as_the_model_takes_images(
     expected = np.asarray(keras_model(run)((images / 16).astype(np.float32)))
     assert [int(row[1]) for row in rows[1:]] == expected.argmax(1).tolist()
     assert np.allclose([float(row[2]) for row in rows[1:]], expected.max(1), atol=1e-6)
+
+
+def test_several_outputs_need_a_npz_before_tensorflow_loads(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    shutil.copy(ROOT / "specs" / "multi_io.yaml", run / "spec.yaml")
+    (run / "model.keras").write_bytes(b"not read")
+    code, output = predict(str(run), str(tmp_path / "rows.npz"), "--out", str(tmp_path / "p.npy"))
+    assert code == 2
+    assert "the model has 2 outputs (digit, even); write them to a .npz" in output

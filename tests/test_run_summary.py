@@ -1,10 +1,14 @@
-"""The summary `speck train` prints counts the epochs the run trained, not those it resumed
-after: its time is theirs."""
+"""What a run tells its user: the summary `speck train` prints counts the epochs the run
+trained, not those it resumed after (its time is theirs); the reconstruction figure names the
+split its images come from, as the confusion matrix does."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from conftest import ROOT
+
+import speck
 from speck.train import RunResult, summary_lines
 
 
@@ -26,3 +30,9 @@ def test_a_fresh_run_counts_all_its_epochs() -> None:
 def test_a_resumed_run_counts_the_epochs_it_trained() -> None:
     first = summary_lines(RunResult(Path("r"), metrics(2)))[0]
     assert first == "trained n: 6 more epochs (8 in all, resumed after epoch 2) in 3.2 s"
+
+
+def test_the_reconstruction_figure_names_its_split() -> None:
+    script = speck.emit(ROOT / "specs" / "autoencoder.yaml")  # validates on the test split
+    call = script[script.index("    plot_reconstructions(") :].split("\n\n")[0]
+    assert 'f"{NAME}: test split"' in call
