@@ -570,16 +570,15 @@ def predict_command(
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out.")] = False,
 ) -> None:
     """Run a trained model on new inputs, prepared as the run prepared its training inputs."""
-    from speck.predict import PredictError, check_request, predict_run, prepare, read_inputs
+    from speck.build import MissingTensorFlow
+    from speck.predict import PredictError, predict_run
 
-    try:
-        resolved = check_request(run_dir, out, force)  # before TensorFlow loads
-        if not inputs.is_dir():  # an image folder is read with Keras
-            prepare(read_inputs(inputs, resolved), resolved, run_dir, inputs)
-        keras_or_exit()
+    try:  # every check that can be made is made before TensorFlow loads
         outputs = predict_run(run_dir, inputs, out, force)
     except PredictError as exc:
         fail(str(exc), EXIT_INVALID)
+    except MissingTensorFlow as exc:
+        fail(str(exc))
     rows = len(next(iter(outputs.values())))
     typer.echo(f"wrote {out} ({rows} rows)")
 

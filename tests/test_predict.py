@@ -9,6 +9,8 @@ import csv
 import io
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -268,3 +270,21 @@ def test_several_outputs_need_a_npz_before_tensorflow_loads(tmp_path: Path) -> N
     code, output = predict(str(run), str(tmp_path / "rows.npz"), "--out", str(tmp_path / "p.npy"))
     assert code == 2
     assert "the model has 2 outputs (digit, even); write them to a .npz" in output
+
+
+@pytest.mark.slow
+def test_a_refusal_comes_before_tensorflow_loads(run_dir: Path, tmp_path: Path) -> None:
+    np.save(tmp_path / "rows.npy", np.zeros((3, 5)))
+    code = (
+        "import atexit, sys\n"
+        "atexit.register(lambda: print('tensorflow loaded:', 'tensorflow' in sys.modules))\n"
+        "from speck.entry import main\n"
+        "main()\n"
+    )
+    args = ["predict", str(run_dir), str(tmp_path / "rows.npy"), "--out", str(tmp_path / "p.npy")]
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 2, result.stderr
+    assert "takes (64,)" in result.stderr
+    assert "tensorflow loaded: False" in result.stdout
