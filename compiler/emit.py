@@ -927,7 +927,7 @@ def keep_states_lines(plan: TrainingPlan) -> list[str]:
     ]
     if not watching:
         return []
-    return ["callbacks.append(keep_callback_states(callbacks, backup, initial_epoch))"]
+    return ["callbacks = keep_callback_states(callbacks, backup, initial_epoch)"]
 
 
 def _restores_best(plan: TrainingPlan) -> bool:

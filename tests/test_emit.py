@@ -789,16 +789,16 @@ def test_long_node_names_make_short_variables(tmp_path: Path) -> None:
 MAX_SCRIPT_LINES = 250
 OVER_BUDGET = {
     "multi_io": 360,
-    "photo_autoencoder": 330,
-    "digits_mlp": 295,
-    "imdb_lstm": 290,
-    "residual_cnn": 300,
-    "sequential_mlp": 300,
+    "photo_autoencoder": 335,
+    "digits_mlp": 300,
+    "imdb_lstm": 296,
+    "residual_cnn": 304,
+    "sequential_mlp": 304,
     "autoencoder": 262,
 }
 """Scripts still over the 250-line goal, with the most lines they may have until they meet it:
 several named arrays (their loaders and per-output metrics), the photo-patch sampler, and in
-programs with ReduceLROnPlateau or EarlyStopping the 34 lines that keep their counters for an
+programs with ReduceLROnPlateau or EarlyStopping the 40 lines that keep their counters for an
 exact resume (`keep_callback_states`); every program has the 10-line 1-based epoch log."""
 
 

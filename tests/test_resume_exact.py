@@ -9,7 +9,8 @@ generators afresh, so shuffled batches or dropout masks after the resume would d
 uninterrupted run's whatever the callbacks do. Its monitors never improve by `min_delta`, so
 the callbacks act on a schedule: the rate halves after epochs 3 and 5, and training stops
 after epoch 6, of 8. The run is killed after epoch 2, when both callbacks have counted one
-epoch without improvement.
+epoch without improvement: once all is saved, and once between the save of the callbacks'
+states and Keras' backup (it resumes after epoch 1 then).
 """
 
 from __future__ import annotations
@@ -35,29 +36,34 @@ from pathlib import Path
 train = importlib.import_module("speck.train")
 from speck.pipeline import resolve_file
 
-spec, out, after = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+spec, out, after, where = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 load_program = train.load_program
 
 
+def die(*args):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
 def loaded(*args, **kwargs):
+    import keras
+
     program = load_program(*args, **kwargs)
     keep, write = program.keep_callback_states, program.write_atomically
 
     def write_or_die(path, fn):  # after = 0: killed when training is over, before any save
         if path.name == "model.keras" and not after:
-            os.kill(os.getpid(), signal.SIGKILL)
+            die()
         return write(path, fn)
 
-    def keep_then_die(*args):  # killed once the epoch's state is all saved
+    def keep_then_die(*args):
         made = keep(*args)
-        save = made.on_epoch_end
-
-        def on_epoch_end(epoch, logs=None):
-            save(epoch, logs)
-            if epoch + 1 == after:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-        made.on_epoch_end = on_epoch_end
+        killer = keras.callbacks.LambdaCallback(
+            on_epoch_end=lambda epoch, logs: epoch + 1 == after and die()
+        )
+        if where == "end":  # everything of the epoch saved
+            made.append(killer)
+        else:  # the callbacks' states saved, the model and the epoch not yet
+            made.insert(len(made) - 2, killer)
         return made
 
     program.keep_callback_states, program.write_atomically = keep_then_die, write_or_die
@@ -116,22 +122,27 @@ def halved_after(rows: list[dict[str, float]]) -> list[int]:
 
 
 def killed_and_resumed(
-    folder: Path, out: Path, drop_states: bool = False, after: int = KILLED_AFTER
+    folder: Path,
+    out: Path,
+    drop_states: bool = False,
+    after: int = KILLED_AFTER,
+    where: str = "end",
 ) -> dict[str, Any]:
-    """Train in a child process killed after epoch `after` (0: once training is over), and
-    resume here."""
+    """Train in a child process killed after epoch `after` (0: once training is over; `where`
+    `before-backup`: between the save of the callbacks' states and Keras' backup), and resume
+    here."""
     from speck.pipeline import resolve_file
     from speck.train import train_spec
 
     child = subprocess.run(
-        [sys.executable, "-c", CHILD, str(folder / "spec.yaml"), str(out), str(after)],
+        [sys.executable, "-c", CHILD, str(folder / "spec.yaml"), str(out), str(after), where],
         capture_output=True,
         text=True,
         timeout=600,
     )
     assert child.returncode == -9, child.stderr[-3000:]
     backed_up = json.loads((out / "backup" / "training_metadata.json").read_text())["epoch"]
-    assert backed_up == (after or 6)
+    assert backed_up == (after or 6) - (where == "before-backup")
     if drop_states:  # what a resume was before the program kept them
         for path in (out / "backup").glob("callbacks-*.npz"):
             path.unlink()
@@ -166,17 +177,19 @@ def test_the_uninterrupted_run_acts_on_its_schedule(uninterrupted: dict[str, Any
     assert uninterrupted["metrics"]["epochs"] == 6
 
 
+@pytest.mark.parametrize("where", ["end", "before-backup"])
 def test_a_resumed_run_ends_as_the_uninterrupted_one(
-    folder: Path, uninterrupted: dict[str, Any]
+    folder: Path, uninterrupted: dict[str, Any], where: str
 ) -> None:
-    out = folder / "resumed"
-    metrics = killed_and_resumed(folder, out)
+    out = folder / f"resumed-{where}"
+    metrics = killed_and_resumed(folder, out, where=where)
     rows = history(out)
     assert halved_after(rows) == halved_after(uninterrupted["history"])
     assert len(rows) == len(uninterrupted["history"])
     for got, want in zip(rows, uninterrupted["history"], strict=True):
         assert got == pytest.approx(want, abs=1e-5)
-    assert metrics["epochs"] == 6 and metrics["resumed_from_epoch"] == KILLED_AFTER
+    resumed_from = KILLED_AFTER - (where == "before-backup")
+    assert metrics["epochs"] == 6 and metrics["resumed_from_epoch"] == resumed_from
     for split, values in uninterrupted["metrics"]["final"].items():  # the same best weights
         assert metrics["final"][split] == pytest.approx(values, abs=1e-5)
     assert not (out / "backup").exists()
