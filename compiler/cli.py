@@ -1,4 +1,4 @@
-"""The `speck` command: validate, build, emit, train, schema, import.
+"""The `speck` command: validate, build, emit, train, tune, schema, import.
 
 Each command calls the pipeline (`speck.pipeline`) and one back end. Invalid input is printed as
 `file:line:column: severity: path: message (suggestion)` and exits with status 2, never with a
@@ -383,6 +383,135 @@ def train(
         typer.echo(line)
 
 
+class TunerKind(str, Enum):
+    random = "random"
+    bayesian = "bayesian"
+    hyperband = "hyperband"
+
+
+@app.command()
+def tune(
+    spec: Annotated[Path, typer.Argument(help="The spec file.", show_default=False)],
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Run folder (default: runs/<spec name>-tune/)."),
+    ] = None,
+    tuner: Annotated[
+        TunerKind | None,
+        typer.Option("--tuner", help="random, bayesian or hyperband (default: the spec's tune:)."),
+    ] = None,
+    max_trials: Annotated[
+        int | None, typer.Option("--max-trials", min=1, help="Trials to run at most.")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override a spec value before validation, e.g. --set fit.epochs=3 "
+            "(repeatable; the value is YAML).",
+            show_default=False,
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Same as --set seed=N (also seeds the search).")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted search in the run folder.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Start over: delete what an earlier search created.")
+    ] = False,
+    allow_custom_layers: AllowCustomLayers = False,
+) -> None:
+    """Search the spec's search spaces ({tune: ...}) with KerasTuner; leaves trials.csv,
+    trials.png, best.yaml (the spec with the winning values) and best.keras."""
+    from speck.overrides import OverrideError, format_diagnostic, parse_override
+    from speck.pipeline import analyze
+
+    flags = list(set_ or [])
+    if seed is not None:
+        flags.append(f"seed={seed}")
+    try:
+        overrides = [parse_override(flag) for flag in flags]
+    except OverrideError as exc:
+        fail(str(exc), EXIT_INVALID)
+    analysis = analyze(spec, overrides)
+    for d in analysis.diagnostics:
+        echo_err(format_diagnostic(d, overrides))
+    if not analysis.ok or analysis.resolved is None:
+        raise typer.Exit(code=EXIT_INVALID)
+    if analysis.search is None:
+        fail(f"{spec} has no search spaces ({{tune: ...}}); speck train trains it", EXIT_INVALID)
+    first = analysis.resolved
+    custom_layers_or_exit(first, allow_custom_layers)
+    from speck.runfolder import RunFolderError
+    from speck.train import DataError, NotTrainable, check_data, check_trainable
+
+    try:
+        check_trainable(first)
+        check_data(first)
+    except NotTrainable as exc:
+        fail(str(exc), EXIT_INVALID)
+    except SpecError as exc:
+        fail_invalid(exc)
+    run_dir = out if out is not None else Path("runs") / f"{first.spec.name}-tune"
+    settings = first.spec.tune
+    kind = tuner.value if tuner else settings.tuner if settings else "random"
+    if kind == "hyperband" and max_trials is not None:
+        echo_err(
+            "note: hyperband runs the trials its rounds need (up to fit.epochs each); "
+            "--max-trials does not bound it"
+        )
+    keras_or_exit()
+    from speck.tune import TuneError, summary_lines, tune_search
+
+    try:
+        result = tune_search(
+            analysis.search,
+            first,
+            run_dir,
+            tuner=tuner.value if tuner else None,
+            max_trials=max_trials,
+            resume=resume,
+            force=force,
+        )
+    except SpecError as exc:
+        fail_invalid(exc)
+    except (RunFolderError, TuneError) as exc:
+        fail(str(exc))
+    except DataError as exc:
+        where = str(exc.location) if exc.location else str(spec)
+        fail(f"{where}: error: data.source: {exc}", EXIT_INVALID)
+    for line in summary_lines(result):
+        typer.echo(line)
+
+
+def search_script_or_none(spec: Path, target: Path | None) -> str | None:
+    """The KerasTuner script of a spec with search spaces (None for a spec without); exits 2
+    when the spec is invalid."""
+    from speck.emit import display_path
+    from speck.load import load_file
+    from speck.search import find_spaces
+
+    try:
+        if not find_spaces(load_file(spec)).spaces:
+            return None
+    except SpecError:
+        return None  # resolve_or_exit reports it
+    from speck.emit_tune import tuner_script
+    from speck.pipeline import analyze
+
+    analysis = analyze(spec)
+    print_diagnostics(analysis.diagnostics)
+    if not analysis.ok or analysis.search is None or analysis.resolved is None:
+        raise typer.Exit(code=EXIT_INVALID)
+    script_dir = Path.cwd() if target is None else target.parent
+    try:
+        return tuner_script(analysis.search, analysis.resolved, display_path(spec), script_dir)
+    except SpecError as exc:
+        fail_invalid(exc)
+
+
 @app.command()
 def emit(
     specs: Annotated[
@@ -432,13 +561,17 @@ def emit(
         fail("--check compares files; it cannot check standard output", EXIT_INVALID)
     stale = 0
     for spec in specs:
-        resolved = resolve_or_exit(spec)
-        if not check:  # --check writes nothing, so there is no script to allow
-            custom_layers_or_exit(resolved, allow_custom_layers, "emit")
-            if resolved.graph.custom_layers:
-                custom_layers_are_layers_or_exit(resolved)
         target = target_of(spec, out)
-        text = script_for(resolved, spec, target, allow_custom_layers or check)
+        searched = search_script_or_none(spec, target)
+        if searched is not None:  # a spec with search spaces: its KerasTuner script
+            text = searched
+        else:
+            resolved = resolve_or_exit(spec)
+            if not check:  # --check writes nothing, so there is no script to allow
+                custom_layers_or_exit(resolved, allow_custom_layers, "emit")
+                if resolved.graph.custom_layers:
+                    custom_layers_are_layers_or_exit(resolved)
+            text = script_for(resolved, spec, target, allow_custom_layers or check)
         if target is None:
             typer.echo(text, nl=False)
             continue

@@ -138,6 +138,9 @@ def run_validate(
                 if a.resolved is not None and a.shapes is not None:
                     _out(shapes_table(a.file, a.resolved.graph, a.shapes))
         if not quiet and fmt == "text":
+            for a in analyses:
+                if a.search is not None and a.examined is not None:
+                    _out(f"{a.file}: {a.examined.summary(len(a.search.spaces))}")
             bad = sum(not a.ok for a in analyses)
             word = "spec" if len(analyses) == 1 else "specs"
             if bad:

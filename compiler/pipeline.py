@@ -18,6 +18,7 @@ from speck.checks import NodeShape, check
 from speck.diagnostics import Diagnostic, SpecError, has_errors
 from speck.load import load_file
 from speck.resolve import ResolvedSpec, resolve
+from speck.search import Examined, Search, examine, find_spaces
 from speck.validate import sorted_diagnostics, validate
 
 if TYPE_CHECKING:
@@ -44,6 +45,10 @@ class Analysis:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     resolved: ResolvedSpec | None = None
     shapes: dict[str, NodeShape] | None = None
+    search: Search | None = None
+    """The spec's search spaces, when it has some (`speck.search`); then `resolved` is the
+    first candidate's, and `examined` says how many candidates were checked."""
+    examined: Examined | None = None
 
     @property
     def ok(self) -> bool:
@@ -81,6 +86,9 @@ def _analyze(path: str | Path, overrides: Sequence[Override]) -> Analysis:
             from speck.overrides import apply_overrides
 
             apply_overrides(loaded.data, list(overrides))
+        search = find_spaces(loaded)
+        if search.spaces:
+            return _analyze_search(analysis, search)
         resolved = resolve(validate(loaded))
     except SpecError as exc:
         analysis.diagnostics = sorted_diagnostics(exc.diagnostics)
@@ -92,10 +100,25 @@ def _analyze(path: str | Path, overrides: Sequence[Override]) -> Analysis:
     return analysis
 
 
+def _analyze_search(analysis: Analysis, search: Search) -> Analysis:
+    """A spec with search spaces: the corners of its space, each through the pipeline."""
+    examined = examine(search)
+    analysis.search, analysis.examined = search, examined
+    analysis.resolved, analysis.shapes = examined.first, examined.shapes
+    analysis.diagnostics = examined.diagnostics
+    return analysis
+
+
 def resolve_file(path: str | Path, overrides: Sequence[Override] = ()) -> ResolvedSpec:
     """The resolved spec, or `SpecError` with every problem when it has errors."""
     analysis = analyze(path, overrides)
     if not analysis.ok or analysis.resolved is None:
         raise SpecError(analysis.diagnostics)
+    if analysis.search is not None:
+        space = analysis.search.spaces[0]
+        where = analysis.search.loaded.source.locate(space.path)
+        message = "this is a search space: `speck tune` searches it; training needs a value"
+        hint = f"run speck tune, or give it a value: --set {space.name}=..."
+        raise SpecError([Diagnostic(message, space.path, where, suggestion=hint)])
     analysis.resolved.diagnostics = analysis.diagnostics
     return analysis.resolved

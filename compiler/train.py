@@ -77,20 +77,26 @@ def check_trainable(resolved: Any) -> None:
         raise NotTrainable(f"{resolved.file}: the spec has no compile: section (a loss to train)")
 
 
+def check_data(resolved: Any) -> None:
+    """Raise `SpecError` at the `data.source` line for data files that cannot be read safely
+    (`speck.datacheck`); reads only what it needs, imports no TensorFlow."""
+    from speck.datacheck import check_data_files
+    from speck.diagnostics import SpecError
+
+    problems = check_data_files(resolved)
+    if problems:
+        raise SpecError(problems)
+
+
 def preflight(resolved: Any, out_dir: str | Path | None, *, force: bool, resume: bool) -> Path:
     """Everything that can be refused before TensorFlow is imported, in the order a user would
     fix it; returns the run folder, made and writable. Raises `NotTrainable`, `SpecError`
     (callback paths outside the run folder, data files that cannot be read safely, at their
     lines), `BadOutputLocation` or `RunFolderError`."""
-    from speck.datacheck import check_data_files
-    from speck.diagnostics import SpecError
-
     check_trainable(resolved)
     run_dir = run_dir_for(resolved, out_dir)
     check_callback_paths(resolved, run_dir)
-    problems = check_data_files(resolved)
-    if problems:
-        raise SpecError(problems)
+    check_data(resolved)
     check_run_folder(
         plan_run_folder(resolved.plan, run_dir), spec_text(resolved), force=force, resume=resume
     )

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import BROKEN_DIR, ROOT, SITECUSTOMIZE, SPECS, run_speck
+from conftest import ALL_SPECS, BROKEN_DIR, ROOT, SITECUSTOMIZE, SPECS, run_speck
 from typer.testing import CliRunner
 
 from speck.cli import app
@@ -57,7 +57,7 @@ def test_validate_exit_statuses(runner: CliRunner) -> None:
 def test_validate_takes_folders_of_specs(runner: CliRunner, tmp_path: Path) -> None:
     whole = runner.invoke(app, ["validate", str(ROOT / "specs")])
     assert whole.exit_code == 0, whole.output
-    assert whole.stdout.strip() == f"{len(SPECS)} specs valid"
+    assert whole.stdout.strip().splitlines()[-1] == f"{len(ALL_SPECS)} specs valid"
     (tmp_path / "notes.txt").write_text("not a spec", encoding="utf-8")
     empty = runner.invoke(app, ["validate", str(tmp_path)])
     assert empty.exit_code == 2

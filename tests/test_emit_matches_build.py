@@ -162,7 +162,7 @@ activations = st.sampled_from([None, "relu", "tanh", "sigmoid", "linear"])
 
 def dense(units: st.SearchStrategy[int] | None = None) -> st.SearchStrategy[dict[str, Any]]:
     args = st.fixed_dictionaries(
-        {"units": units or st.integers(1, 24)},
+        {"units": units if units is not None else st.integers(1, 24)},
         optional={"activation": activations, "use_bias": st.booleans()},
     )
     return args.map(lambda a: {"Dense": a})

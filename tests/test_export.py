@@ -78,12 +78,13 @@ def test_onnx_without_its_converter_names_what_to_install(
     run_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = importlib.util.find_spec
+    blocked = {"tf2onnx", "onnx"}
     monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: None if name == "tf2onnx" else real(name, *a)
+        importlib.util, "find_spec", lambda name, *a: None if name in blocked else real(name, *a)
     )
     code, output = export(str(run_dir), "--format", "onnx", "--out", str(tmp_path / "m.onnx"))
     assert code == 2
-    assert "ONNX export needs tf2onnx, which is not installed" in output
+    assert "ONNX export needs tf2onnx and onnx, which are not installed" in output
     assert "pip install tf2onnx onnx" in output
 
 

@@ -25,6 +25,7 @@ from speck.spec.model import (
     StrictModel,
 )
 from speck.spec.training import CompileSpec, DistributeStrategy, FitSpec, ObjectSpec
+from speck.spec.tune import TuneSpec
 
 FORMAT_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
@@ -115,6 +116,9 @@ class Spec(StrictModel):
     )
     distribute: DistributeStrategy = Field(
         "default", description="A tf.distribute strategy to build and train under."
+    )
+    tune: TuneSpec | None = Field(
+        None, description="How `speck tune` searches the spec's search spaces ({tune: ...})."
     )
 
     def dump(self) -> dict[str, Any]:
