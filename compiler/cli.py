@@ -1,4 +1,4 @@
-"""The `speck` command: validate, build, emit, train, tune, schema, import.
+"""The `speck` command: validate, build, emit, train, tune, schema, export, predict, import.
 
 Each command calls the pipeline (`speck.pipeline`) and one back end. Invalid input is printed as
 `file:line:column: severity: path: message (suggestion)` and exits with status 2, never with a
