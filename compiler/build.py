@@ -7,6 +7,7 @@ of both equal), so every naming and wiring convention below has its twin in `spe
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 import os
 from collections.abc import Mapping
@@ -121,6 +122,14 @@ def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
 
     A graph with custom layers raises `CustomLayersNotAllowed` unless `allow_custom_layers`,
     which imports them (`import_custom_layers`)."""
+    keras = keras_module()
+    if graph.precision != "float32":  # the layers keep the policy they were made under
+        policy = keras.config.dtype_policy()
+        keras.config.set_dtype_policy(graph.precision)
+        try:
+            return build_model(dataclasses.replace(graph, precision="float32"), allow_custom_layers)
+        finally:
+            keras.config.set_dtype_policy(policy)  # speck may build other models in this process
     custom: dict[str, type] = {}
     if graph.custom_layers:
         if not allow_custom_layers:

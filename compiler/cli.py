@@ -318,6 +318,16 @@ def train(
         ),
     ] = False,
     allow_custom_layers: AllowCustomLayers = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=2,
+            help="Train on N local worker processes joined into one cluster (TF_CONFIG on "
+            "free localhost ports); the spec needs distribute: multi_worker_mirrored.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Train end to end: data -> model -> fit -> evaluate -> run folder with plots."""
     from speck.overrides import OverrideError, format_diagnostic, parse_override
@@ -341,11 +351,12 @@ def train(
         if d.severity != "error":
             echo_err(format_diagnostic(d, overrides))
     custom_layers_or_exit(resolved, allow_custom_layers)
+    place = cluster_role_or_exit(resolved, workers)
     from speck.runfolder import BadOutputLocation, RunFolderError
     from speck.train import DataError, NotTrainable, preflight, summary_lines
 
     try:  # refuse early, before the slow TensorFlow import
-        run_dir = preflight(resolved, out, force=force, resume=resume)
+        run_dir = preflight(resolved, out, force=force, resume=resume, chief=place.chief)
     except SpecError as exc:
         fail_invalid(exc)
     except BadOutputLocation as exc:
@@ -354,6 +365,14 @@ def train(
         fail(str(exc))
     except NotTrainable as exc:
         fail(str(exc), EXIT_INVALID)
+    if workers:
+        from speck.cluster import launch
+
+        command = [sys.executable, "-m", "speck", "train", str(spec), "--out", str(run_dir)]
+        command += [f"--set={flag}" for flag in flags]
+        command += ["--resume"] * resume + ["--force"] * force
+        command += ["--allow-custom-layers"] * allow_custom_layers
+        raise typer.Exit(code=launch(command, workers))
     keras_or_exit()
     from speck.build import CustomLayerError, import_custom_layers
     from speck.train import train_spec
@@ -510,6 +529,28 @@ def search_script_or_none(spec: Path, target: Path | None) -> str | None:
         return tuner_script(analysis.search, analysis.resolved, display_path(spec), script_dir)
     except SpecError as exc:
         fail_invalid(exc)
+
+
+def cluster_role_or_exit(resolved: Any, workers: int | None) -> Any:
+    """This process's place in the cluster `TF_CONFIG` describes; exit 2 when a cluster is asked
+    for (`--workers`, or `TF_CONFIG` naming several workers) but the spec does not train on one."""
+    from speck.cluster import role
+
+    try:
+        place = role()
+    except ValueError as exc:
+        fail(str(exc), EXIT_INVALID)
+    if workers and os.environ.get("TF_CONFIG"):
+        fail("--workers makes a cluster of its own; unset TF_CONFIG to use it", EXIT_INVALID)
+    if (workers or place.workers > 1) and resolved.plan.distribute != "multi_worker_mirrored":
+        asked = "--workers" if workers else "TF_CONFIG describes a cluster"
+        fail(
+            f"{resolved.file}: {asked}, but the spec does not train on one (every worker would "
+            "train alone into the same run folder); add distribute: multi_worker_mirrored, "
+            "or --set distribute=multi_worker_mirrored",
+            EXIT_INVALID,
+        )
+    return place
 
 
 @app.command()

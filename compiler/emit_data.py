@@ -67,10 +67,9 @@ def _load(step: DataStep) -> list[Code]:
         )
         return [Code("    import sklearn.datasets"), Code(""), _line("x, y = ", loader)]
     if op == "patches":
-        options = [(k, literal(v)) for k, v in sorted(a["options"].items())]
-        return [
-            _line("x, y = ", call("sample_photo_patches", kwargs=[*options, ("rng", Atom("rng"))]))
-        ]
+        return _patches(int(a["options"].get("size", 32)), int(a["options"].get("count", 2000)))
+    if is_named(step):
+        return _named_arrays(step)
     if op in ("npz", "npy"):
         lines = []
         for split, (x_name, y_name) in (("", ("x", "y")), ("_test", ("x_test", "y_test"))):
@@ -117,6 +116,73 @@ def _literal_path(value: Any) -> Expr:
     return _path(value)
 
 
+def _patches(size: int, count: int) -> list[Code]:
+    """Random `size`x`size` patches of scikit-learn's two sample photos, half from each, in
+    random order, as straight-line code; `y` says which photo (0: china.jpg, 1: flower.jpg).
+    The draws (rows, then columns, per photo; then the order) are the seed's first."""
+    low, high = count // 2, count - count // 2
+    lines = [
+        Code("    from sklearn.datasets import load_sample_images"),
+        Code(""),
+        Code("    patches = []"),
+    ]
+    counts = f"({low}, {high})"
+    if low == high:
+        lines.append(Code("    for photo in load_sample_images().images:  # y 0: china, 1: flower"))
+        n = str(low)
+    else:
+        lines += [
+            Code("    photos = load_sample_images().images"),
+            Code(f"    for photo, n in zip(photos, {counts}, strict=True):  # y 0: china"),
+        ]
+        n = "n"
+    lines += [
+        Code(
+            f"        rows, cols = (rng.integers(0, side - {size - 1}, size={n}) "
+            "for side in photo.shape[:2])"
+        ),
+        Code(
+            f"        patches += [photo[r : r + {size}, c : c + {size}] "
+            "for r, c in zip(rows, cols, strict=True)]"
+        ),
+        Code(f"    order = rng.permutation({count})"),
+        Code(f"    x, y = np.stack(patches)[order], np.repeat(np.arange(2), {counts})[order]"),
+    ]
+    return lines
+
+
+def _named_arrays(step: DataStep) -> list[Code]:
+    """Named arrays (a dict from model input or output names to keys or files) as straight-line
+    code: `np.load(..., allow_pickle=False)`, which refuses arrays of Python objects. speck
+    checks the files before a run (`speck.datacheck`); here NumPy's own errors suffice."""
+    a = step.args
+    sides = [(name, a[name]) for name in ("x", "y", "x_test", "y_test") if a[name] is not None]
+    if step.op == "npz":
+        archive = call("np.load", [_path(a["path"])], [("allow_pickle", Atom("False"))])
+        lines = [_line("with ", archive, " as archive:")]
+        for name, keys in sides:
+            value = (
+                _literal({k: _Raw(Atom(f"archive[{literal(v).flat()}]")) for k, v in keys.items()})
+                if isinstance(keys, dict)
+                else Atom(f"archive[{literal(keys).flat()}]")
+            )
+            lines.append(Code("\n".join(value.lines(2, f"{name} = "))))
+        return lines
+
+    def load(path: Any) -> Expr:
+        return call("np.load", [_path(path)], [("allow_pickle", Atom("False"))])
+
+    out = []
+    for name, files in sides:
+        value = (
+            _literal({k: _Raw(load(v)) for k, v in files.items()})
+            if isinstance(files, dict)
+            else load(files)
+        )
+        out.append(_line(f"{name} = ", value))
+    return out
+
+
 def _each(arrays: Any, make: Callable[[str], Expr]) -> list[Code]:
     """`a, b = f(a), f(b)` when it fits on a line, else a line per array."""
     arrays = list(arrays)
@@ -133,11 +199,24 @@ def _scale_expr(factor: float, fraction: tuple[Any, Any] | None) -> Expr:
     return BinOp(literal(fraction[0]), "/", literal(fraction[1]))
 
 
-def step_lines(step: DataStep) -> list[Code]:
-    """The statements of one data step."""
+_WIDEN = "a.astype(np.float32) if a.dtype == np.float16 else a"  # as `widen`, for one array
+_FLATTEN = "a.reshape(-1) if a.shape[1:] == (1,) else a"  # as `flatten_labels`, for one array
+
+
+def step_lines(step: DataStep, named: frozenset[str] = frozenset()) -> list[Code]:
+    """The statements of one data step; `named` are the arrays that are dicts of named arrays."""
     a, op = step.args, step.op
     if op in ("keras", "sklearn", "patches", "npz", "npy", "csv", "images"):
         return _load(step)
+    if op in ("widen", "flatten_labels") and set(a["arrays"]) & named:
+        # dicts of named arrays, each array as the plain arrays' functions would give it
+        each = _WIDEN if op == "widen" else _FLATTEN
+        return [
+            Code(f"    {n} = {{k: {each} for k, a in {n}.items()}}")
+            if n in named
+            else _line(f"{n} = ", call(op, [Atom(n)]))
+            for n in a["arrays"]
+        ]
     if op == "widen":
         return _each(a["arrays"], lambda n: call("widen", [Atom(n)]))
     if op == "flatten_columns":  # labels that come as a column, shape (n, 1)
@@ -247,10 +326,11 @@ def load_data_body(plan: DataPlan) -> list[Code]:
     """The statements of `load_data()`, ending with the splits it returns."""
     lines = step_lines(plan.steps[0])
     if any(step.op in RANDOM_STEPS for step in plan.steps):
-        at = 2 if plan.steps[0].op in ("keras", "sklearn") else 0  # after the import
+        at = 2 if plan.steps[0].op in ("keras", "sklearn", "patches") else 0  # after the import
         lines.insert(at, Code("    rng = np.random.default_rng(SEED)"))
+    named = named_arrays(plan.steps[0])
     for step in plan.steps[1:]:
-        lines += step_lines(step)
+        lines += step_lines(step, named)
     returned = ", ".join(f"({x}, {y})" for x, y in (ARRAYS[s] for s in plan.splits))
     lines.append(Code(f"    return {returned}"))
     return lines
@@ -262,6 +342,19 @@ def load_data_params(plan: DataPlan) -> str:
     if any(step.op == "standardize" for step in plan.steps):
         return "out_dir: Path | None = None"
     return ""
+
+
+def named_arrays(load: DataStep) -> frozenset[str]:
+    """The arrays (`x`, `y`, `x_test`, `y_test`) that a load step reads as dicts of named
+    arrays (an npz or npy source that maps model input or output names to keys or files)."""
+    if load.op not in ("npz", "npy"):
+        return frozenset()
+    return frozenset(k for k in ("x", "y", "x_test", "y_test") if isinstance(load.args[k], dict))
+
+
+def is_named(load: DataStep) -> bool:
+    """Whether a load step reads any named arrays."""
+    return bool(named_arrays(load))
 
 
 def split_targets(plan: DataPlan) -> str:

@@ -21,6 +21,20 @@ OP_PREFIX = "ops."
 Shape = tuple[int | None, ...]
 """A tensor shape without the batch dimension; `None` is an unknown size."""
 
+OUTPUT_PATH_ARGS = {
+    "BackupAndRestore": "backup_dir",
+    "CSVLogger": "filename",
+    "ModelCheckpoint": "filepath",
+    "OrbaxCheckpoint": "directory",
+    "TensorBoard": "log_dir",
+}
+"""The callback arguments that name a file or folder Keras writes (or deletes), by callback:
+each stays inside the run folder, where relative paths are placed (validation, the run folder,
+the renderer and the emitted program all read this)."""
+
+PATH_ARGS = frozenset(OUTPUT_PATH_ARGS.values())
+"""Those arguments' names."""
+
 
 @dataclass(frozen=True)
 class Location:
@@ -102,6 +116,9 @@ class ModelGraph:
     """Models used as layers (`models:` in the spec), by the layer type that names them. A
     layer node of such a type is a copy of that model named after the node (its weights its
     own); `shares` reuses one."""
+    precision: str = "float32"
+    """The Keras dtype policy the layers are made under (`mixed_float16`, `mixed_bfloat16`);
+    under a mixed one the output layers carry `dtype="float32"` in their args already."""
 
     def node(self, name: str) -> InputNode | LayerNode:
         return self._nodes[name]

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from speck import catalog
-from speck.graph import KerasObject
+from speck.graph import PATH_ARGS, KerasObject
 
 LINE_LENGTH = 100
 INDENT = "    "
@@ -385,10 +385,6 @@ def _signature(category: str, name: str) -> list[str]:
 
     entry = load_catalog().get(category, name)
     return [] if entry is None else list(entry.args)
-
-
-PATH_ARGS = frozenset({"log_dir", "filepath", "filename", "backup_dir"})
-"""Callback arguments that name files or folders: never left out, placed under the run folder."""
 
 
 def _is_default(category: str, cls: str, name: str, value: Any) -> bool:

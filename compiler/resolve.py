@@ -7,6 +7,7 @@ wiring is checked: unknown or duplicate names, cycles, shared layers, unused nod
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -181,8 +182,11 @@ class _Resolver:
         submodels = {k: g for k, g in self.submodels.items() if k in kinds}
         for sub in submodels.values():
             custom.update(sub.custom_layers)
+        precision = self.spec.precision if self.root == ("model",) else "float32"
+        if precision != "float32":
+            layers = float32_outputs(layers, outputs)
         return ModelGraph(
-            name, _style(model), inputs, tuple(layers), outputs, custom, keys, submodels
+            name, _style(model), inputs, tuple(layers), outputs, custom, keys, submodels, precision
         )
 
     def custom_layers(self, layers: list[LayerNode]) -> dict[str, str]:
@@ -452,6 +456,19 @@ def backup_dir_of(callbacks: tuple[KerasObject, ...]) -> str:
         if cb.class_name == "BackupAndRestore" and isinstance(cb.args.get("backup_dir"), str):
             return str(cb.args["backup_dir"])
     return "backup"
+
+
+def float32_outputs(layers: list[LayerNode], outputs: tuple[Ref, ...]) -> list[LayerNode]:
+    """Under mixed precision, the layers that give the model's outputs compute in float32, as
+    Keras recommends (a softmax or loss in 16 bits loses precision), unless the spec set a
+    dtype; a layer that shares another's weights takes the other's dtype."""
+    named = {ref.node for ref in outputs}
+    return [
+        dataclasses.replace(node, args={**node.args, "dtype": "float32"})
+        if node.name in named and node.shares is None and "dtype" not in node.args
+        else node
+        for node in layers
+    ]
 
 
 def _callback(value: Any) -> KerasObject:

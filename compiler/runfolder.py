@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from speck.diagnostics import Diagnostic, SpecError
-from speck.graph import TrainingPlan
+from speck.graph import OUTPUT_PATH_ARGS, TrainingPlan
 
 try:
     import fcntl
@@ -56,8 +56,6 @@ RUN_ARTIFACTS = (
     "confusion_matrix.png",
 )
 """The files every run writes at the top of its folder."""
-PATH_ARGS = ("log_dir", "filepath", "filename", "backup_dir")
-"""Callback arguments that name a file or folder; they name one inside the run folder."""
 MAX_NAME_BYTES = 255
 """The longest file or folder name common file systems take."""
 PATH_HINT = "write a relative path inside the run folder, e.g. logs/train.csv"
@@ -144,8 +142,8 @@ def callback_paths(plan: TrainingPlan) -> list[CallbackPath]:
         CallbackPath(i, cb.class_name, key, cb.args[key])
         for i, cb in enumerate(plan.callbacks)
         if cb.class_name is not None
-        for key in PATH_ARGS
-        if key in cb.args
+        and (key := OUTPUT_PATH_ARGS.get(cb.class_name)) is not None
+        and key in cb.args
     ]
 
 

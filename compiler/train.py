@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from speck import cluster
 from speck.graph import Location
 from speck.runfolder import (
     check_callback_paths,
@@ -88,19 +89,22 @@ def check_data(resolved: Any) -> None:
         raise SpecError(problems)
 
 
-def preflight(resolved: Any, out_dir: str | Path | None, *, force: bool, resume: bool) -> Path:
+def preflight(
+    resolved: Any, out_dir: str | Path | None, *, force: bool, resume: bool, chief: bool = True
+) -> Path:
     """Everything that can be refused before TensorFlow is imported, in the order a user would
     fix it; returns the run folder, made and writable. Raises `NotTrainable`, `SpecError`
     (callback paths outside the run folder, data files that cannot be read safely, at their
-    lines), `BadOutputLocation` or `RunFolderError`."""
+    lines), `BadOutputLocation` or `RunFolderError`. A cluster's other workers (`chief` false)
+    leave the run folder to the chief."""
     check_trainable(resolved)
     run_dir = run_dir_for(resolved, out_dir)
     check_callback_paths(resolved, run_dir)
     check_data(resolved)
-    check_run_folder(
-        plan_run_folder(resolved.plan, run_dir), spec_text(resolved), force=force, resume=resume
-    )
-    make_folder(run_dir)
+    if chief:
+        folder = plan_run_folder(resolved.plan, run_dir)
+        check_run_folder(folder, spec_text(resolved), force=force, resume=resume)
+        make_folder(run_dir)
     return run_dir
 
 
@@ -152,9 +156,10 @@ def attribute_data_errors(
 
     def checked_build() -> Any:
         model = build_model()
-        if "splits" in loaded:  # ((x, y), (x_val, y_val), ...), or (x, y) alone
-            train = loaded["splits"][0]
-            check_input_shapes(model, train[0] if isinstance(train, tuple) else train, location)
+        if "splits" in loaded:  # `(x, y), ...` by split, or one split's `(x, y)` alone
+            splits = loaded["splits"]
+            train = splits[0] if isinstance(splits[0], tuple) else splits
+            check_input_shapes(model, train[0], location)
         return model
 
     program.load_data, program.build_model = checked_load, checked_build
@@ -214,6 +219,8 @@ def train_spec(
     load = plan.data.steps[0]
     keras_name = load.args["name"] if load.op == "keras" else None
     attribute_data_errors(program, plan.data.location, keras_name)
+    if not cluster.role().chief:  # a cluster's other workers write only to folders of their own
+        return RunResult(out_dir, program.run(out_dir, resume=resume))
     with open_run_folder(folder, spec_text(resolved), force=force, resume=resume):
         metrics = program.run(out_dir, resume=resume)
     return RunResult(out_dir, metrics)

@@ -388,7 +388,7 @@ def _trial_number(trial_id: str) -> tuple[int, str]:
 
 def write_results(search: Search, searcher: Any, result: TuneResult) -> None:
     """trials.csv, trials.png, best.yaml and best.keras in the run folder."""
-    from speck.runtime.files import save_model_atomically, write_text_atomically
+    from speck.fileio import save_model, write_text
 
     out_dir = result.out_dir
     rows = trial_rows(search, searcher.oracle, result.objective)
@@ -397,7 +397,7 @@ def write_results(search: Search, searcher: Any, result: TuneResult) -> None:
     writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["trial"])
     writer.writeheader()
     writer.writerows(rows)
-    write_text_atomically(out_dir / TRIALS_CSV, buffer.getvalue())
+    write_text(out_dir / TRIALS_CSV, buffer.getvalue())
     result.files.append(TRIALS_CSV)
     done = [r for r in rows if r[result.objective] is not None]
     if not done:
@@ -413,14 +413,14 @@ def write_results(search: Search, searcher: Any, result: TuneResult) -> None:
     result.best = values
     result.best_score = best_trial.score
     name = best_name(search)
-    write_text_atomically(out_dir / name, best_text(search, values))
+    write_text(out_dir / name, best_text(search, values))
     result.files.append(name)
     with warnings.catch_warnings():  # the checkpoint's optimizer state is not needed
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         model = searcher.load_model(best_trial)
     if model.optimizer is not None and not model.optimizer.built:  # so best.keras loads quietly
         model.optimizer.build(model.trainable_variables)
-    save_model_atomically(model, out_dir / BEST_MODEL)
+    save_model(model, out_dir / BEST_MODEL)
     result.files.append(BEST_MODEL)
 
 
@@ -465,7 +465,7 @@ def plot_trials(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from speck.runtime.files import write_atomically
+    from speck.fileio import atomic_path
 
     scores = [r[objective] for r in rows]
     numbers = [_trial_number(str(r["trial"]))[0] for r in rows]  # as trials.csv numbers them
@@ -494,7 +494,8 @@ def plot_trials(
     title = f"the most telling: explains {share:.0%} of the variance"
     right.set(xlabel=name, ylabel=objective, title=title)
     fig.tight_layout()
-    write_atomically(path, lambda tmp: fig.savefig(tmp, format="png", dpi=100))
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)
 
 

@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from speck import legacy
 from speck.catalog import Arg, Catalog, Entry, load_catalog, suggest
 from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
-from speck.graph import OP_PREFIX
+from speck.graph import OP_PREFIX, OUTPUT_PATH_ARGS
 from speck.load import LoadedSpec, SourceMap
 from speck.spec import Spec
 from speck.spec.model import INT64_MAX, LAYER_ENTRY_KEYS, LIMIT_REASONS
@@ -44,15 +44,6 @@ def object_category(arg_name: str) -> str | None:
     return next((c for s, c in OBJECT_ARG_CATEGORIES.items() if arg_name.endswith(s)), None)
 
 
-OUTPUT_PATH_ARGS = {
-    "BackupAndRestore": "backup_dir",
-    "CSVLogger": "filename",
-    "ModelCheckpoint": "filepath",
-    "OrbaxCheckpoint": "directory",
-    "TensorBoard": "log_dir",
-}
-"""The callback arguments that name a file or folder Keras writes (or deletes): each must
-stay inside the run folder, where speck places relative paths."""
 MAX_PATH_BYTES = 4096
 """PATH_MAX on Linux; a longer path cannot be opened."""
 MAX_NAME_BYTES = 255
@@ -118,7 +109,19 @@ def validate(loaded: LoadedSpec) -> ValidatedSpec:
     diagnostics += keras
     if has_errors(diagnostics) or spec is None:
         raise SpecError(sorted_diagnostics(diagnostics))
+    diagnostics += precision_warnings(spec, source)
     return ValidatedSpec(loaded, spec, sorted_diagnostics(diagnostics))
+
+
+def precision_warnings(spec: Spec, source: SourceMap) -> list[Diagnostic]:
+    """A warning when no device on this machine runs the spec's mixed precision well."""
+    from speck.devices import mixed_precision_problem
+
+    problem = mixed_precision_problem(spec.precision)
+    if problem is None:
+        return []
+    hint = "use precision: float32 here, or mixed_bfloat16 on a CPU that has AVX512-BF16 or AMX"
+    return [Diagnostic(problem, ("precision",), source.locate(("precision",)), "warning", hint)]
 
 
 def sorted_diagnostics(diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:

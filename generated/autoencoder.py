@@ -9,7 +9,6 @@ import argparse
 import json
 import math
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -151,7 +150,6 @@ def run(
     return metrics
 
 
-# The helpers from here on are speck's runtime library, copied unchanged.
 def take_rows(arrays: Any, rows: Any) -> Any:
     """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
     if isinstance(arrays, dict):
@@ -172,12 +170,8 @@ def scale(x: Any, factor: float) -> Any:
     return x.astype(np.float32) * np.float32(factor)
 
 
-def add_gaussian_noise(
-    x: Any, stddev: float, mean: float = 0.0, clip: Any = None, rng: Any = None
-) -> Any:
-    """A noisy float32 copy of `x` (clipped to `clip`); unlike the tutorial's `x_test_n =
-    np.clip(x_test, 0., 1.)`, which validated on clean images, the noisy copy is clipped."""
-    rng = rng if rng is not None else np.random.default_rng()
+def add_gaussian_noise(x: Any, stddev: float, rng: Any, mean: float = 0.0, clip: Any = None) -> Any:
+    """A noisy float32 copy of `x`, clipped to `clip` (unlike the tutorial's noisy test images)."""
     noisy = x + rng.normal(loc=mean, scale=stddev, size=x.shape)
     if clip is not None:
         noisy = np.clip(noisy, clip[0], clip[1])
@@ -185,13 +179,11 @@ def add_gaussian_noise(
 
 
 def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them by model input or output name):
-    cached unless `cache=False`, shuffled if `shuffle` (`seed`, `shuffle_buffer`), batched."""
+    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    if options.get("cache", True):
-        dataset = dataset.cache()
+    dataset = dataset.cache() if options.get("cache", True) else dataset
     if options.get("shuffle"):
         buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
         dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
@@ -199,15 +191,13 @@ def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) ->
 
 
 def write_atomically(path: Path, write: Any) -> Path:
-    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file.
-    `write` creates the file, so it gets the mode the umask gives, as any other file would."""
-    tmp = path.with_name(f".{path.name}.partial-{secrets.token_hex(6)}{path.suffix}")
+    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
-        write(tmp)
+        write(str(tmp))
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -223,20 +213,19 @@ def epoch_log(path: Path, append: bool) -> Any:
 
 
 def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:
-    """Rows of inputs, the model's outputs and targets, as the tutorial's reconstructions (one
-    channel shown grey, values clipped to [0, 1]); `title` says which split they come from."""
+    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions;
+    `title` says which split they come from."""
     from matplotlib.figure import Figure
 
-    rows = [("input", inputs), ("output", outputs), ("target", targets)]
-    count = len(inputs)
-    figure = Figure(figsize=(2 * count, 2.1 * len(rows)), layout="constrained")
-    axes = figure.subplots(len(rows), count, squeeze=False)
-    for r, (label, images) in enumerate(rows):
-        for i in range(count):
-            image = np.clip(images[i][..., 0] if images[i].shape[-1] == 1 else images[i], 0, 1)
-            axes[r, i].imshow(image, cmap="gray", vmin=0, vmax=1)
-            axes[r, i].set(xticks=[], yticks=[])
-        axes[r, 0].set_ylabel(label, fontsize=14)
+    rows = {"input": inputs, "output": outputs, "target": targets}
+    figure = Figure(figsize=(2 * len(inputs), 2.1 * len(rows)), layout="constrained")
+    axes = figure.subplots(len(rows), len(inputs), squeeze=False)
+    for row, (label, images) in zip(axes, rows.items(), strict=True):
+        for ax, image in zip(row, images, strict=True):
+            image = np.clip(image[..., 0] if image.shape[-1] == 1 else image, 0, 1)
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+            ax.set(xticks=[], yticks=[])
+        row[0].set_ylabel(label, fontsize=14)
     figure.suptitle(title, fontsize=16)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
@@ -253,8 +242,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.summary:
         return build_model().summary()
-    metrics = run(args.out, args.epochs, args.batch_size, args.resume)
-    print(json.dumps(metrics["final"], indent=2))
+    print(json.dumps(run(args.out, args.epochs, args.batch_size, args.resume)["final"], indent=2))
 
 
 if __name__ == "__main__":

@@ -108,10 +108,8 @@ def scale(x: Any, factor: float) -> Any:
     return x.astype(np.float32) * np.float32(factor)
 
 
-def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, Any], ...]:
-    """Hold out a random `fraction` of the rows (the same of every array of a dict), in order:
-    `(x_rest, y_rest), (x_held, y_held)`."""
-    rng = rng if rng is not None else np.random.default_rng()
+def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     n_held = min(max(1, round(n * fraction)), n - 1)
     order = rng.permutation(n)
@@ -120,13 +118,11 @@ def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, 
 
 
 def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them by model input or output name):
-    cached unless `cache=False`, shuffled if `shuffle` (`seed`, `shuffle_buffer`), batched."""
+    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    if options.get("cache", True):
-        dataset = dataset.cache()
+    dataset = dataset.cache() if options.get("cache", True) else dataset
     if options.get("shuffle"):
         buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
         dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)

@@ -9,7 +9,6 @@ import argparse
 import json
 import math
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -28,13 +27,12 @@ DATA_DIR = Path(__file__).parent / "../specs"
 def load_data() -> tuple[Any, ...]:
     """The spec's `data:` section, step by step: (inputs, targets) of each split."""
     rng = np.random.default_rng(SEED)
-    x, y = load_npz(
-        str(DATA_DIR / "data/digits_multi_io.npz"),
-        {"image": "image", "mirror": "mirror", "profile": "profile"},
-        {"digit": "digit", "even": "even"},
-    )
-    x, y = widen(x), widen(y)
-    y = flatten_labels(y)
+    with np.load(str(DATA_DIR / "data/digits_multi_io.npz"), allow_pickle=False) as archive:
+        x = {"image": archive["image"], "mirror": archive["mirror"], "profile": archive["profile"]}
+        y = {"digit": archive["digit"], "even": archive["even"]}
+    x = {k: a.astype(np.float32) if a.dtype == np.float16 else a for k, a in x.items()}
+    y = {k: a.astype(np.float32) if a.dtype == np.float16 else a for k, a in y.items()}
+    y = {k: a.reshape(-1) if a.shape[1:] == (1,) else a for k, a in y.items()}
     (x, y), (x_test, y_test) = split(x, y, 0.2, rng)
     (x, y), (x_val, y_val) = split(x, y, 0.1, rng)
     return (x, y), (x_val, y_val), (x_test, y_test)
@@ -99,7 +97,7 @@ def run(
     (x, y), (x_val, y_val), (x_test, y_test) = load_data()
     model = build_model()
     compile_model(model)
-    steps = math.ceil(row_count(x) / batch_size)  # per epoch
+    steps = math.ceil(len(x["image"]) / batch_size)  # per epoch
     if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
@@ -123,20 +121,14 @@ def run(
         "test": model.evaluate(test_data, verbose=0, return_dict=True),
     }
     write_atomically(out_dir / "model.keras", model.save)
-    predicted = model.predict(test_data, verbose=0)
-    scores = dict(zip(("digit", "even"), predicted, strict=True))
-    matrix = {
-        "digit": np.array(
-            tf.math.confusion_matrix(
-                y_test["digit"], scores["digit"].argmax(-1), scores["digit"].shape[-1]
-            )
-        ),
-        "even": np.array(
-            tf.math.confusion_matrix(
-                y_test["even"].reshape(-1), scores["even"].reshape(-1) > 0.5, 2
-            )
-        ),
-    }
+    scores = dict(zip(("digit", "even"), model.predict(test_data, verbose=0), strict=True))
+    matrix = {}
+    matrix["digit"] = tf.math.confusion_matrix(
+        y_test["digit"], scores["digit"].argmax(-1), scores["digit"].shape[-1]
+    ).numpy()
+    matrix["even"] = tf.math.confusion_matrix(
+        y_test["even"].reshape(-1), scores["even"].reshape(-1) > 0.5, 2
+    ).numpy()
     plot_confusion_matrix(matrix, out_dir / "confusion_matrix.png", f"{NAME}: test split")
     metrics = {
         "name": NAME,
@@ -146,13 +138,13 @@ def run(
         "train_last_epoch": {k: v[-1] for k, v in history.history.items() if k[:4] != "val_"},
         "validated_on": "validation",
         "samples": {
-            "train": row_count(x),
-            "validation": row_count(x_val),
-            "test": row_count(x_test),
+            "train": len(x["image"]),
+            "validation": len(x_val["image"]),
+            "test": len(x_test["image"]),
         },
         "wall_time_s": round(time.perf_counter() - started, 3),
         "fit_time_s": round(fit_seconds, 3),
-        "samples_per_second": round(row_count(x) * len(history.epoch) / fit_seconds, 1),
+        "samples_per_second": round(len(x["image"]) * len(history.epoch) / fit_seconds, 1),
         "parameters": model.count_params(),
         "plots": {"confusion_matrix": "confusion_matrix.png"},
         "versions": {m.__name__: m.__version__ for m in (tf, keras, np)},
@@ -165,64 +157,6 @@ def run(
     return metrics
 
 
-# The helpers from here on are speck's runtime library, copied unchanged.
-def load_npz(path: str, x_key: Any = "x", y_key: Any = "y") -> tuple[Any, Any]:
-    """Inputs and targets of a `.npz` archive by key (`y_key=None`: no targets). A key may be
-    a dict from model input (or output) names to keys; that side is then a dict of arrays.
-    Arrays of Python objects are refused, never unpickled."""
-    import zipfile
-
-    if not os.path.isfile(path) or not zipfile.is_zipfile(path):
-        raise ValueError(f"{path} is not a .npz archive (a zip of .npy files)")
-    with np.load(path, allow_pickle=False) as archive:
-        keys = [*named(x_key).values(), *named(y_key).values()]
-        for key in keys:
-            if key not in archive:
-                raise KeyError(f"{path} has no array {key!r}; it has {sorted(archive.files)}")
-        loaded = {}
-        for key in keys:
-            try:
-                loaded[key] = archive[key]
-            except ValueError as err:
-                raise ValueError(f"{path} array {key!r} cannot be loaded safely: {err}") from None
-    x = unnamed(x_key, {name: loaded[key] for name, key in named(x_key).items()})
-    y = unnamed(y_key, {name: loaded[key] for name, key in named(y_key).items()})
-    check_rows(path, x, y)
-    return x, y
-
-
-def named(keys: Any) -> dict[str, Any]:
-    """A key or path as `{"": key}`, a dict of them as it is, None as `{}`."""
-    if keys is None:
-        return {}
-    return dict(keys) if isinstance(keys, dict) else {"": keys}
-
-
-def unnamed(keys: Any, arrays: dict[str, Any]) -> Any:
-    """The arrays `named(keys)` gave, back in the form of `keys`: one array, a dict or None."""
-    if keys is None:
-        return None
-    return arrays if isinstance(keys, dict) else arrays[""]
-
-
-def check_rows(where: str, x: Any, y: Any) -> None:
-    """Every array of the inputs and targets has the same number of rows."""
-    counts: dict[str, int] = {}
-    for side, arrays in (("x", x), ("y", y)):
-        items = arrays.items() if isinstance(arrays, dict) else [("", arrays)]
-        counts.update({f"{side} {name}".rstrip(): len(a) for name, a in items if a is not None})
-    if len(set(counts.values())) > 1:
-        shown = ", ".join(f"{name}: {n}" for name, n in counts.items())
-        raise ValueError(f"{where}: the arrays differ in their number of rows ({shown})")
-
-
-def row_count(arrays: Any) -> int:
-    """The number of rows of an array, or of the arrays of a dict (they all have as many)."""
-    if isinstance(arrays, dict):
-        return len(next(iter(arrays.values())))
-    return len(arrays)
-
-
 def take_rows(arrays: Any, rows: Any) -> Any:
     """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
     if isinstance(arrays, dict):
@@ -230,29 +164,8 @@ def take_rows(arrays: Any, rows: Any) -> Any:
     return None if arrays is None else arrays[rows]
 
 
-def widen(arrays: Any) -> Any:
-    """Floats narrower than float32 (such as float16, which keeps files small) as float32, the
-    precision Keras computes in; other arrays, a dict's too, as they are."""
-    if isinstance(arrays, dict):
-        return {name: widen(array) for name, array in arrays.items()}
-    if isinstance(arrays, np.ndarray) and arrays.dtype.kind == "f" and arrays.itemsize < 4:
-        return arrays.astype(np.float32)
-    return arrays
-
-
-def flatten_labels(y: Any) -> Any:
-    """Class ids of shape (n, 1), as CIFAR gives them, as shape (n,); a dict's arrays alike."""
-    if isinstance(y, dict):
-        return {name: flatten_labels(array) for name, array in y.items()}
-    if y is not None and y.ndim == 2 and y.shape[1] == 1:
-        return y.reshape(-1)
-    return y
-
-
-def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, Any], ...]:
-    """Hold out a random `fraction` of the rows (the same of every array of a dict), in order:
-    `(x_rest, y_rest), (x_held, y_held)`."""
-    rng = rng if rng is not None else np.random.default_rng()
+def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     n_held = min(max(1, round(n * fraction)), n - 1)
     order = rng.permutation(n)
@@ -261,13 +174,11 @@ def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, 
 
 
 def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them by model input or output name):
-    cached unless `cache=False`, shuffled if `shuffle` (`seed`, `shuffle_buffer`), batched."""
+    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    if options.get("cache", True):
-        dataset = dataset.cache()
+    dataset = dataset.cache() if options.get("cache", True) else dataset
     if options.get("shuffle"):
         buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
         dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
@@ -275,15 +186,13 @@ def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) ->
 
 
 def write_atomically(path: Path, write: Any) -> Path:
-    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file.
-    `write` creates the file, so it gets the mode the umask gives, as any other file would."""
-    tmp = path.with_name(f".{path.name}.partial-{secrets.token_hex(6)}{path.suffix}")
+    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
-        write(tmp)
+        write(str(tmp))
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -298,18 +207,13 @@ def epoch_log(path: Path, append: bool) -> Any:
     return EpochLog(str(path), append=append)
 
 
-def metrics_by_output(
-    names: list[str], final: dict[str, dict[str, float]]
-) -> dict[str, dict[str, dict[str, float]]]:
-    """Each output's own loss and metrics per split, from the `<output>_<metric>` values Keras
-    logs for a model with several outputs (a key goes to the longest output name it starts
-    with, so that `a_b_loss` is `a_b`'s loss, not `a`'s `b_loss`)."""
-    outputs: dict[str, dict[str, dict[str, float]]] = {name: {} for name in names}
+def metrics_by_output(names: list[str], final: dict[str, Any]) -> dict[str, Any]:
+    """Each output's metrics per split, from Keras' `<output>_<metric>` keys (longest name wins)."""
+    outputs: dict[str, Any] = {name: {} for name in names}
     for split, values in final.items():
         for key, value in values.items():
-            owners = [name for name in names if key.startswith(f"{name}_")]
-            if owners:
-                owner = max(owners, key=len)
+            owner = max((n for n in names if key.startswith(f"{n}_")), key=len, default=None)
+            if owner is not None:
                 outputs[owner].setdefault(split, {})[key[len(owner) + 1 :]] = value
     return outputs
 
@@ -350,8 +254,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.summary:
         return build_model().summary()
-    metrics = run(args.out, args.epochs, args.batch_size, args.resume)
-    print(json.dumps(metrics["final"], indent=2))
+    print(json.dumps(run(args.out, args.epochs, args.batch_size, args.resume)["final"], indent=2))
 
 
 if __name__ == "__main__":

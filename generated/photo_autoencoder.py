@@ -10,7 +10,6 @@ import argparse
 import json
 import math
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -27,8 +26,15 @@ BATCH_SIZE = 64
 
 def load_data() -> tuple[Any, ...]:
     """The spec's `data:` section, step by step: (inputs, targets) of each split."""
+    from sklearn.datasets import load_sample_images
+
     rng = np.random.default_rng(SEED)
-    x, y = sample_photo_patches(count=2000, size=32, rng=rng)
+    patches = []
+    for photo in load_sample_images().images:  # y 0: china, 1: flower
+        rows, cols = (rng.integers(0, side - 31, size=1000) for side in photo.shape[:2])
+        patches += [photo[r : r + 32, c : c + 32] for r, c in zip(rows, cols, strict=True)]
+    order = rng.permutation(2000)
+    x, y = np.stack(patches)[order], np.repeat(np.arange(2), (1000, 1000))[order]
     x = scale(x, 1 / 255)
     (x, y), (x_test, y_test) = split(x, y, 0.1, rng)
     (x, y), (x_val, y_val) = split(x, y, 0.1, rng)
@@ -157,27 +163,6 @@ def run(
     return metrics
 
 
-# The helpers from here on are speck's runtime library, copied unchanged.
-def sample_photo_patches(
-    size: int = 32, count: int = 2000, rng: np.random.Generator | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Random `size`x`size` RGB patches of scikit-learn's two sample photos (uint8), half from
-    each, in random order; the label says which photo (0: china.jpg, 1: flower.jpg)."""
-    from sklearn.datasets import load_sample_images
-
-    rng = rng if rng is not None else np.random.default_rng()
-    photos = load_sample_images().images
-    counts = (count // 2, count - count // 2)
-    patches, labels = [], []
-    for label, (photo, n) in enumerate(zip(photos, counts, strict=True)):
-        rows = rng.integers(0, photo.shape[0] - size + 1, size=n)
-        cols = rng.integers(0, photo.shape[1] - size + 1, size=n)
-        patches += [photo[r : r + size, c : c + size] for r, c in zip(rows, cols, strict=True)]
-        labels += [label] * n
-    order = rng.permutation(count)
-    return np.stack(patches)[order], np.array(labels, dtype=np.int64)[order]
-
-
 def take_rows(arrays: Any, rows: Any) -> Any:
     """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
     if isinstance(arrays, dict):
@@ -192,22 +177,16 @@ def scale(x: Any, factor: float) -> Any:
     return x.astype(np.float32) * np.float32(factor)
 
 
-def add_gaussian_noise(
-    x: Any, stddev: float, mean: float = 0.0, clip: Any = None, rng: Any = None
-) -> Any:
-    """A noisy float32 copy of `x` (clipped to `clip`); unlike the tutorial's `x_test_n =
-    np.clip(x_test, 0., 1.)`, which validated on clean images, the noisy copy is clipped."""
-    rng = rng if rng is not None else np.random.default_rng()
+def add_gaussian_noise(x: Any, stddev: float, rng: Any, mean: float = 0.0, clip: Any = None) -> Any:
+    """A noisy float32 copy of `x`, clipped to `clip` (unlike the tutorial's noisy test images)."""
     noisy = x + rng.normal(loc=mean, scale=stddev, size=x.shape)
     if clip is not None:
         noisy = np.clip(noisy, clip[0], clip[1])
     return noisy.astype(np.float32)
 
 
-def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, Any], ...]:
-    """Hold out a random `fraction` of the rows (the same of every array of a dict), in order:
-    `(x_rest, y_rest), (x_held, y_held)`."""
-    rng = rng if rng is not None else np.random.default_rng()
+def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     n_held = min(max(1, round(n * fraction)), n - 1)
     order = rng.permutation(n)
@@ -216,13 +195,11 @@ def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, 
 
 
 def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them by model input or output name):
-    cached unless `cache=False`, shuffled if `shuffle` (`seed`, `shuffle_buffer`), batched."""
+    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    if options.get("cache", True):
-        dataset = dataset.cache()
+    dataset = dataset.cache() if options.get("cache", True) else dataset
     if options.get("shuffle"):
         buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
         dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
@@ -230,15 +207,13 @@ def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) ->
 
 
 def write_atomically(path: Path, write: Any) -> Path:
-    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file.
-    `write` creates the file, so it gets the mode the umask gives, as any other file would."""
-    tmp = path.with_name(f".{path.name}.partial-{secrets.token_hex(6)}{path.suffix}")
+    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
-        write(tmp)
+        write(str(tmp))
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -296,20 +271,19 @@ def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list
 
 
 def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:
-    """Rows of inputs, the model's outputs and targets, as the tutorial's reconstructions (one
-    channel shown grey, values clipped to [0, 1]); `title` says which split they come from."""
+    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions;
+    `title` says which split they come from."""
     from matplotlib.figure import Figure
 
-    rows = [("input", inputs), ("output", outputs), ("target", targets)]
-    count = len(inputs)
-    figure = Figure(figsize=(2 * count, 2.1 * len(rows)), layout="constrained")
-    axes = figure.subplots(len(rows), count, squeeze=False)
-    for r, (label, images) in enumerate(rows):
-        for i in range(count):
-            image = np.clip(images[i][..., 0] if images[i].shape[-1] == 1 else images[i], 0, 1)
-            axes[r, i].imshow(image, cmap="gray", vmin=0, vmax=1)
-            axes[r, i].set(xticks=[], yticks=[])
-        axes[r, 0].set_ylabel(label, fontsize=14)
+    rows = {"input": inputs, "output": outputs, "target": targets}
+    figure = Figure(figsize=(2 * len(inputs), 2.1 * len(rows)), layout="constrained")
+    axes = figure.subplots(len(rows), len(inputs), squeeze=False)
+    for row, (label, images) in zip(axes, rows.items(), strict=True):
+        for ax, image in zip(row, images, strict=True):
+            image = np.clip(image[..., 0] if image.shape[-1] == 1 else image, 0, 1)
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+            ax.set(xticks=[], yticks=[])
+        row[0].set_ylabel(label, fontsize=14)
     figure.suptitle(title, fontsize=16)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
@@ -326,8 +300,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.summary:
         return build_model().summary()
-    metrics = run(args.out, args.epochs, args.batch_size, args.resume)
-    print(json.dumps(metrics["final"], indent=2))
+    print(json.dumps(run(args.out, args.epochs, args.batch_size, args.resume)["final"], indent=2))
 
 
 if __name__ == "__main__":

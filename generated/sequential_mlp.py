@@ -9,7 +9,6 @@ import argparse
 import json
 import math
 import os
-import secrets
 import shutil
 import sys
 import time
@@ -121,9 +120,9 @@ def run(
     }
     write_atomically(out_dir / "model.keras", model.save)
     scores = model.predict(test_data, verbose=0)
-    matrix = np.array(
-        tf.math.confusion_matrix(y_test.argmax(-1), scores.argmax(-1), scores.shape[-1])
-    )
+    matrix = tf.math.confusion_matrix(
+        y_test.argmax(-1), scores.argmax(-1), scores.shape[-1]
+    ).numpy()
     plot_confusion_matrix(matrix, out_dir / "confusion_matrix.png", f"{NAME}: test split")
     metrics = {
         "name": NAME,
@@ -148,7 +147,6 @@ def run(
     return metrics
 
 
-# The helpers from here on are speck's runtime library, copied unchanged.
 def take_rows(arrays: Any, rows: Any) -> Any:
     """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
     if isinstance(arrays, dict):
@@ -171,10 +169,8 @@ def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[y]
 
 
-def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, Any], ...]:
-    """Hold out a random `fraction` of the rows (the same of every array of a dict), in order:
-    `(x_rest, y_rest), (x_held, y_held)`."""
-    rng = rng if rng is not None else np.random.default_rng()
+def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     n_held = min(max(1, round(n * fraction)), n - 1)
     order = rng.permutation(n)
@@ -183,13 +179,11 @@ def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, 
 
 
 def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them by model input or output name):
-    cached unless `cache=False`, shuffled if `shuffle` (`seed`, `shuffle_buffer`), batched."""
+    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    if options.get("cache", True):
-        dataset = dataset.cache()
+    dataset = dataset.cache() if options.get("cache", True) else dataset
     if options.get("shuffle"):
         buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
         dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
@@ -197,15 +191,13 @@ def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) ->
 
 
 def write_atomically(path: Path, write: Any) -> Path:
-    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file.
-    `write` creates the file, so it gets the mode the umask gives, as any other file would."""
-    tmp = path.with_name(f".{path.name}.partial-{secrets.token_hex(6)}{path.suffix}")
+    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
-        write(tmp)
+        write(str(tmp))
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
     return path
 
 
@@ -296,8 +288,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.summary:
         return build_model().summary()
-    metrics = run(args.out, args.epochs, args.batch_size, args.resume)
-    print(json.dumps(metrics["final"], indent=2))
+    print(json.dumps(run(args.out, args.epochs, args.batch_size, args.resume)["final"], indent=2))
 
 
 if __name__ == "__main__":

@@ -26,11 +26,11 @@ pytestmark = [pytest.mark.tf, pytest.mark.slow]
 EPOCHS = 3
 
 CHILD = """
-import os, shutil, signal, sys
+import importlib, os, shutil, signal, sys
 from pathlib import Path
-import importlib
-train = importlib.import_module("speck.train")  # `speck.train` is also the API's function
 from speck.pipeline import resolve_file
+
+train = importlib.import_module("speck.train")  # the module (`speck.train` is the API function)
 
 spec, out, stage = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
 

@@ -433,10 +433,11 @@ def test_sklearn_digits_offline() -> None:
 
 
 def test_sample_patches_are_seeded_patches_of_both_photos() -> None:
-    x, y = rt.sample_photo_patches(size=16, count=40, rng=np.random.default_rng(0))
-    again, _ = rt.sample_photo_patches(size=16, count=40, rng=np.random.default_rng(0))
-    assert x.shape == (40, 16, 16, 3) and x.dtype == np.uint8
-    assert np.array_equal(x, again) and sorted(np.bincount(y)) == [20, 20]
+    patches = plain({"source": "sklearn/sample_patches", "options": {"size": 16, "count": 41}})
+    x, y = prepare_data(patches, seed=0)[:2]
+    again, _ = prepare_data(patches, seed=0)[:2]
+    assert x.shape == (41, 16, 16, 3) and x.dtype == np.uint8
+    assert np.array_equal(x, again) and np.bincount(y).tolist() == [20, 21]
     section = plain(
         {
             "source": "sklearn/sample_patches",

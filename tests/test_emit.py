@@ -790,18 +790,17 @@ def test_long_node_names_make_short_variables(tmp_path: Path) -> None:
 
 MAX_SCRIPT_LINES = 250
 OVER_BUDGET = {
-    "multi_io": 360,
-    "photo_autoencoder": 335,
-    "digits_mlp": 300,
-    "imdb_lstm": 296,
-    "residual_cnn": 304,
-    "sequential_mlp": 304,
-    "autoencoder": 262,
+    "digits_mlp": 291,
+    "imdb_lstm": 287,
+    "multi_io": 261,
+    "photo_autoencoder": 307,
+    "residual_cnn": 295,
+    "sequential_mlp": 295,
 }
-"""Scripts still over the 250-line goal, with the most lines they may have until they meet it:
-several named arrays (their loaders and per-output metrics), the photo-patch sampler, and in
-programs with ReduceLROnPlateau or EarlyStopping the 40 lines that keep their counters for an
-exact resume (`keep_callback_states`); every program has the 10-line 1-based epoch log."""
+"""Scripts over the 250-line goal, with the most lines they may have: the 11 lines of the
+epoch log that counts from 1 (`epoch_log`, every program) tip the multi-input one over, and
+programs with ReduceLROnPlateau or EarlyStopping carry 43 more that keep their counters for an
+exact resume (`keep_callback_states`)."""
 
 
 def test_generated_scripts_are_short() -> None:

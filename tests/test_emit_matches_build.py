@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import SPECS  # the example specs that train (search specs are tune's)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from same_model import callback_args, load_script, tagged
@@ -25,7 +26,6 @@ pytestmark = pytest.mark.tf
 from speck.build import build_model, compile_model  # noqa: E402  (after the Keras check)
 
 ROOT = Path(__file__).resolve().parents[1]
-SPECS = sorted(p for p in (ROOT / "specs").iterdir() if p.suffix in (".yaml", ".yml", ".json"))
 
 
 def as_json(value: Any, sort_keys: bool = False) -> str:
@@ -272,3 +272,41 @@ def test_generated_script_prints_its_summary_standalone(tmp_path: Path) -> None:
     live = build_model(resolve_file(ROOT / "specs" / "functional_mlp.yaml").graph)
     assert f"Total params: {live.count_params():,}" in result.stdout
     assert not (tmp_path / "keras" / "datasets").exists()  # no data was touched
+
+
+UNUSED_NODES = """\
+speck: 1
+name: unused-nodes
+model:
+  inputs: {a: [4], b: [4]}
+  layers:
+    - {name: proto, Dense: {units: 4}, from: a}          # read by no one; its layer is shared
+    - {name: twin, shares: proto, from: b}
+    - {name: joined, Concatenate: {}, from: [a, twin]}
+    - {name: spare, Dense: {units: 2}, from: joined}     # read by no one,
+    - {name: spare_2, Dense: {units: 2}, from: spare}    # nor is what reads it
+    - {name: out, Dense: {units: 1}, from: joined}
+  outputs: [out]
+"""
+
+
+def test_nodes_nothing_reads_are_left_out_of_the_script(tmp_path: Path) -> None:
+    """A valid spec with layers that reach no output (speck warns) emits no unused variable
+    (ruff F841): such a node is not in the model Keras builds, so the script leaves its call
+    out; a layer another node shares is still made. The model is the live one all the same."""
+    spec = tmp_path / "unused.yaml"
+    spec.write_text(UNUSED_NODES)
+    text = emit_script(resolve_file(spec), script_dir=tmp_path)
+    (tmp_path / "script.py").write_text(text)
+    lint = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--select", "F", "script.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert lint.returncode == 0, lint.stdout
+    assert 'proto_layer = layers.Dense(4, name="proto")' in text
+    assert "twin = proto_layer(b)" in text and "spare_2 =" not in text
+    assert "# spare: nothing reads it" in text
+    assert_same_model(spec, tmp_path)

@@ -15,14 +15,13 @@ from typing import Any
 
 import pytest
 import yaml
+from conftest import SPECS  # the example specs that train (search specs are tune's)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from same_model import config_json
 
 from speck.keras_import import ImportProblem, _short_float, import_model
 from speck.spec_text import flow
-
-SPECS = sorted((Path(__file__).resolve().parent.parent / "specs").glob("*.yaml"))
 
 keras = pytest.importorskip("keras")
 pytest.importorskip("tensorflow")

@@ -159,3 +159,28 @@ def test_nested_relative_paths_train_inside_the_run_folder(sandbox: Path) -> Non
         assert (run / "ckpt" / "deep" / "e1.keras").is_file()
         assert (run / "tb" / "deep").is_dir()
         assert not (run / "state" / "deep").exists()  # the backup goes once training ends
+
+
+def test_every_output_path_argument_is_placed_and_checked(sandbox: Path) -> None:
+    """One list of the callback arguments that name files (`speck.graph.OUTPUT_PATH_ARGS`):
+    validation, the run-folder check and the emitted program agree, Orbax's `directory` too."""
+    from speck.diagnostics import SpecError
+    from speck.emit import emit_script
+    from speck.graph import OUTPUT_PATH_ARGS
+    from speck.pipeline import resolve_file
+    from speck.runfolder import callback_paths, check_callback_paths
+
+    assert {**ARGS, "OrbaxCheckpoint": "directory"} == OUTPUT_PATH_ARGS
+    spec = spec_with(sandbox, "CSVLogger", "log.csv")
+    data = yaml.safe_load(spec.read_text())
+    data["callbacks"] = [{"OrbaxCheckpoint": {"directory": "ckpt"}}]
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    resolved = resolve_file(spec)
+    assert [(p.class_name, p.key) for p in callback_paths(resolved.plan)] == [
+        ("OrbaxCheckpoint", "directory")
+    ]
+    assert 'directory=str(out_dir / "ckpt")' in emit_script(resolved)
+    data["callbacks"] = [{"OrbaxCheckpoint": {"directory": "../ckpt"}}]
+    spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(SpecError, match="directory"):
+        check_callback_paths(resolve_file(spec), sandbox / "runs" / "tiny")

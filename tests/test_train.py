@@ -543,3 +543,13 @@ def test_an_offline_keras_dataset_says_where_its_files_go(
     assert result.exit_code == 2, result.output
     assert "error: data.source: loading the data failed" in result.output
     assert f"put the dataset at {datasets / 'mnist.npz'}" in result.output
+
+
+@pytest.mark.tf
+def test_a_spec_without_held_out_splits_trains(tiny_data: Path) -> None:
+    """With only a training split, `load_data()` gives that split's `(x, y)` alone; the shape
+    check before `fit` reads its inputs, not its first row."""
+    spec = classifier_spec(data={"source": {"npz": "tiny.npz"}}, fit={"epochs": 1})
+    result = train_file(write_spec(tiny_data, spec), tiny_data / "run")
+    assert list(result.metrics["final"]) == ["train"]
+    assert result.metrics["samples"] == {"train": 60}

@@ -68,26 +68,6 @@ def load_sklearn_dataset(name: str) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
-def sample_photo_patches(
-    size: int = 32, count: int = 2000, rng: np.random.Generator | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Random `size`x`size` RGB patches of scikit-learn's two sample photos (uint8), half from
-    each, in random order; the label says which photo (0: china.jpg, 1: flower.jpg)."""
-    from sklearn.datasets import load_sample_images
-
-    rng = rng if rng is not None else np.random.default_rng()
-    photos = load_sample_images().images
-    counts = (count // 2, count - count // 2)
-    patches, labels = [], []
-    for label, (photo, n) in enumerate(zip(photos, counts, strict=True)):
-        rows = rng.integers(0, photo.shape[0] - size + 1, size=n)
-        cols = rng.integers(0, photo.shape[1] - size + 1, size=n)
-        patches += [photo[r : r + size, c : c + size] for r, c in zip(rows, cols, strict=True)]
-        labels += [label] * n
-    order = rng.permutation(count)
-    return np.stack(patches)[order], np.array(labels, dtype=np.int64)[order]
-
-
 def load_npz(path: str, x_key: Any = "x", y_key: Any = "y") -> tuple[Any, Any]:
     """Inputs and targets of a `.npz` archive by key (`y_key=None`: no targets). A key may be
     a dict from model input (or output) names to keys; that side is then a dict of arrays.
@@ -350,22 +330,16 @@ def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[y]
 
 
-def add_gaussian_noise(
-    x: Any, stddev: float, mean: float = 0.0, clip: Any = None, rng: Any = None
-) -> Any:
-    """A noisy float32 copy of `x` (clipped to `clip`); unlike the tutorial's `x_test_n =
-    np.clip(x_test, 0., 1.)`, which validated on clean images, the noisy copy is clipped."""
-    rng = rng if rng is not None else np.random.default_rng()
+def add_gaussian_noise(x: Any, stddev: float, rng: Any, mean: float = 0.0, clip: Any = None) -> Any:
+    """A noisy float32 copy of `x`, clipped to `clip` (unlike the tutorial's noisy test images)."""
     noisy = x + rng.normal(loc=mean, scale=stddev, size=x.shape)
     if clip is not None:
         noisy = np.clip(noisy, clip[0], clip[1])
     return noisy.astype(np.float32)
 
 
-def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, Any], ...]:
-    """Hold out a random `fraction` of the rows (the same of every array of a dict), in order:
-    `(x_rest, y_rest), (x_held, y_held)`."""
-    rng = rng if rng is not None else np.random.default_rng()
+def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     n_held = min(max(1, round(n * fraction)), n - 1)
     order = rng.permutation(n)
@@ -377,13 +351,11 @@ def split(x: Any, y: Any, fraction: float, rng: Any = None) -> tuple[tuple[Any, 
 
 
 def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them by model input or output name):
-    cached unless `cache=False`, shuffled if `shuffle` (`seed`, `shuffle_buffer`), batched."""
+    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
     import tensorflow as tf
 
     dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    if options.get("cache", True):
-        dataset = dataset.cache()
+    dataset = dataset.cache() if options.get("cache", True) else dataset
     if options.get("shuffle"):
         buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
         dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)

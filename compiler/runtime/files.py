@@ -2,27 +2,25 @@
 
 Each file is written to a temporary name in its own folder and then renamed over the target,
 so a reader (or a run killed half-way) never sees a half-written file. A temporary file is named
-`.<name>.partial-<random><suffix>`; the program removes any that a killed run left behind when
-the next run starts. Like the rest of `speck.runtime`, these are
-plain top-level functions that `speck emit` copies into the programs that use them.
+`.<name>.partial-<process id><suffix>`; the program removes any a killed run left when the next
+run starts. The writer creates the file, so it gets the mode the umask gives, like any other.
+Like the rest of `speck.runtime`, this is a plain top-level function that `speck emit` copies
+into the programs that use it.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
 
 def write_atomically(path: Path, write: Any) -> Path:
-    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file.
-    `write` creates the file, so it gets the mode the umask gives, as any other file would."""
-    tmp = path.with_name(f".{path.name}.partial-{secrets.token_hex(6)}{path.suffix}")
+    """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
+    tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
-        write(tmp)
+        write(str(tmp))
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    finally:
+        tmp.unlink(missing_ok=True)
     return path

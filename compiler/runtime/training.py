@@ -109,37 +109,31 @@ def epoch_timer(seconds: list[float]) -> Any:
     )
 
 
-def metrics_by_output(
-    names: list[str], final: dict[str, dict[str, float]]
-) -> dict[str, dict[str, dict[str, float]]]:
-    """Each output's own loss and metrics per split, from the `<output>_<metric>` values Keras
-    logs for a model with several outputs (a key goes to the longest output name it starts
-    with, so that `a_b_loss` is `a_b`'s loss, not `a`'s `b_loss`)."""
-    outputs: dict[str, dict[str, dict[str, float]]] = {name: {} for name in names}
+def metrics_by_output(names: list[str], final: dict[str, Any]) -> dict[str, Any]:
+    """Each output's metrics per split, from Keras' `<output>_<metric>` keys (longest name wins)."""
+    outputs: dict[str, Any] = {name: {} for name in names}
     for split, values in final.items():
         for key, value in values.items():
-            owners = [name for name in names if key.startswith(f"{name}_")]
-            if owners:
-                owner = max(owners, key=len)
+            owner = max((n for n in names if key.startswith(f"{n}_")), key=len, default=None)
+            if owner is not None:
                 outputs[owner].setdefault(split, {})[key[len(owner) + 1 :]] = value
     return outputs
 
 
 def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:
-    """Rows of inputs, the model's outputs and targets, as the tutorial's reconstructions (one
-    channel shown grey, values clipped to [0, 1]); `title` says which split they come from."""
+    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions;
+    `title` says which split they come from."""
     from matplotlib.figure import Figure
 
-    rows = [("input", inputs), ("output", outputs), ("target", targets)]
-    count = len(inputs)
-    figure = Figure(figsize=(2 * count, 2.1 * len(rows)), layout="constrained")
-    axes = figure.subplots(len(rows), count, squeeze=False)
-    for r, (label, images) in enumerate(rows):
-        for i in range(count):
-            image = np.clip(images[i][..., 0] if images[i].shape[-1] == 1 else images[i], 0, 1)
-            axes[r, i].imshow(image, cmap="gray", vmin=0, vmax=1)
-            axes[r, i].set(xticks=[], yticks=[])
-        axes[r, 0].set_ylabel(label, fontsize=14)
+    rows = {"input": inputs, "output": outputs, "target": targets}
+    figure = Figure(figsize=(2 * len(inputs), 2.1 * len(rows)), layout="constrained")
+    axes = figure.subplots(len(rows), len(inputs), squeeze=False)
+    for row, (label, images) in zip(axes, rows.items(), strict=True):
+        for ax, image in zip(row, images, strict=True):
+            image = np.clip(image[..., 0] if image.shape[-1] == 1 else image, 0, 1)
+            ax.imshow(image, cmap="gray", vmin=0, vmax=1)
+            ax.set(xticks=[], yticks=[])
+        row[0].set_ylabel(label, fontsize=14)
     figure.suptitle(title, fontsize=16)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 

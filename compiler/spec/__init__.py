@@ -24,7 +24,7 @@ from speck.spec.model import (
     SequentialModel,
     StrictModel,
 )
-from speck.spec.training import CompileSpec, DistributeStrategy, FitSpec, ObjectSpec
+from speck.spec.training import CompileSpec, DistributeStrategy, FitSpec, ObjectSpec, Precision
 from speck.spec.tune import TuneSpec
 
 FORMAT_VERSION = 1
@@ -116,6 +116,11 @@ class Spec(StrictModel):
     )
     distribute: DistributeStrategy = Field(
         "default", description="A tf.distribute strategy to build and train under."
+    )
+    precision: Precision = Field(
+        "float32",
+        description="Keras dtype policy: mixed_float16 (GPUs) or mixed_bfloat16 (TPUs, recent "
+        "CPUs and GPUs) compute in 16 bits with float32 weights and outputs.",
     )
     tune: TuneSpec | None = Field(
         None, description="How `speck tune` searches the spec's search spaces ({tune: ...})."

@@ -48,3 +48,6 @@ class FitSpec(StrictModel):
 
 
 DistributeStrategy = Literal["default", "mirrored", "multi_worker_mirrored", "tpu"]
+Precision = Literal["float32", "mixed_float16", "mixed_bfloat16"]
+"""Keras dtype policies a spec may train under: `mixed_*` computes in 16 bits, keeps weights
+(and the model's outputs) in float32."""
