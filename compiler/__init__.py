@@ -6,6 +6,7 @@ As a library (`speck.api`, documented there):
     speck.build(path) -> compiled keras.Model          speck.emit(path) -> the script's text
     speck.train(path, out=..., overrides=[...]) -> metrics dict
     speck.export(run_dir, format, out) -> the path written (saved_model, tflite or onnx)
+    speck.predict(run_dir, input, out=None) -> the model's outputs on new inputs, by name
 
 Invalid input raises `speck.InvalidSpec`, whose `str()` is what the commands print.
 
@@ -20,8 +21,9 @@ The pipeline, one module per stage:
     emit      IR -> the training program (Jinja2 + runtime helpers)  (speck.emit, speck.runtime)
     train     runs emit's program into a run folder                 (speck.train)
     export    run folder's model -> SavedModel, TFLite or ONNX      (speck.export)
+    predict   run folder's model on new inputs, prepared as it was   (speck.predict)
 
-The API's functions share their names with six of these modules: as attributes of the
+The API's functions share their names with seven of these modules: as attributes of the
 package, `speck.build` and its kin are the functions (import the modules by their full name,
 `from speck.build import build_model`). Nothing imported by this package's top level pulls in
 TensorFlow, and the API itself is imported on first use.
@@ -39,12 +41,14 @@ if TYPE_CHECKING:
     from speck.api import (
         ExportError,
         InvalidSpec,
+        PredictError,
         RunFolderError,
         SpecWarning,
         build,
         emit,
         export,
         load,
+        predict,
         train,
         validate,
     )
@@ -52,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ExportError",
     "InvalidSpec",
+    "PredictError",
     "RunFolderError",
     "SpecWarning",
     "__version__",
@@ -59,6 +64,7 @@ __all__ = [
     "emit",
     "export",
     "load",
+    "predict",
     "train",
     "validate",
 ]

@@ -8,6 +8,7 @@
     text = speck.emit("specs/digits_mlp.yaml")       # -> what `speck emit` writes
     metrics = speck.train("specs/digits_mlp.yaml", out="runs/try", overrides=["fit.epochs=2"])
     speck.export("runs/try", "tflite", "runs/try/model.tflite")   # -> the path written
+    outputs = speck.predict("runs/try", "new_rows.npy", out="predictions.csv")
 
 Each function runs the same pipeline as its command (`speck.pipeline`, then `speck.build`,
 `speck.emit` or `speck.train`). Input the command rejects with exit status 2 raises
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from speck.diagnostics import Diagnostic, SpecError
 from speck.export import ExportError
+from speck.predict import PredictError
 from speck.runfolder import RunFolderError
 
 if TYPE_CHECKING:
@@ -35,12 +37,14 @@ if TYPE_CHECKING:
 __all__ = [
     "ExportError",
     "InvalidSpec",
+    "PredictError",
     "RunFolderError",
     "SpecWarning",
     "build",
     "emit",
     "export",
     "load",
+    "predict",
     "train",
     "validate",
 ]
@@ -198,6 +202,20 @@ def export(run_dir: str | Path, format: str, out: str | Path, *, force: bool = F
     from speck.export import export_run
 
     return export_run(run_dir, format, out, force=force)
+
+
+def predict(
+    run_dir: str | Path, input: str | Path, out: str | Path | None = None, *, force: bool = False
+) -> dict[str, Any]:
+    """The model of a finished run (`run_dir/model.keras`) on new inputs, as `speck predict`
+    runs it: `input` is a .npy, .npz or .csv file or a folder of images, prepared with the
+    run's own steps (reshape, scale, standardize with the training statistics). Returns the
+    raw outputs by output name; `out` (.npy, .npz or .csv) also writes them, never over an
+    existing file without `force=True`. Raises `PredictError` for a request that cannot be
+    carried out (no model.keras, inputs of the wrong shape, an unknown suffix)."""
+    from speck.predict import predict_run
+
+    return predict_run(run_dir, input, out, force=force)
 
 
 # --- shared with the commands ----------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The `speck` command: validate, build, emit, train, tune, schema, import.
+"""The `speck` command: validate, build, emit, train, tune, schema, export, predict, import.
 
 Each command calls the pipeline (`speck.pipeline`) and one back end. Invalid input is printed as
 `file:line:column: severity: path: message (suggestion)` and exits with status 2, never with a
@@ -717,6 +717,44 @@ def export_command(
     except ExportError as exc:
         fail(str(exc), EXIT_INVALID)
     typer.echo(f"wrote {out}")
+
+
+@app.command("predict")
+def predict_command(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run folder that `speck train` finished.", show_default=False)
+    ],
+    inputs: Annotated[
+        Path,
+        typer.Argument(
+            metavar="INPUT",
+            help="A .npy, .npz or .csv file, or a folder of images.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="A .npy (raw outputs), .npz (several outputs) or .csv (class and probability).",
+            show_default=False,
+        ),
+    ],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing --out.")] = False,
+) -> None:
+    """Run a trained model on new inputs, prepared as the run prepared its training inputs."""
+    from speck.build import MissingTensorFlow
+    from speck.predict import PredictError, predict_run
+
+    try:  # every check that can be made is made before TensorFlow loads
+        outputs = predict_run(run_dir, inputs, out, force)
+    except PredictError as exc:
+        fail(str(exc), EXIT_INVALID)
+    except MissingTensorFlow as exc:
+        fail(str(exc))
+    rows = len(next(iter(outputs.values())))
+    typer.echo(f"wrote {out} ({rows} rows)")
 
 
 @app.command("import")

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from speck.build import POSITIONAL_INPUT_LAYERS, not_allowed
-from speck.emit_data import ARRAYS, load_data_body, split_targets
+from speck.emit_data import ARRAYS, load_data_body, load_data_params, split_targets
 from speck.graph import (
     OP_PREFIX,
     OUTPUT_PATH_ARGS,
@@ -635,11 +635,7 @@ def callbacks_body(plan: TrainingPlan) -> list[Code]:
                 made = call("os.makedirs", [folder], [("exist_ok", Atom("True"))])
                 lines.append(statement("", made))
     items = [Item(callback_expr(cb)) for cb in plan.callbacks]
-    history = call(
-        "keras.callbacks.CSVLogger",
-        [call("str", [_under_run(HISTORY_FILE)])],
-        [("append", Atom("resume"))],
-    )
+    history = call("epoch_log", [_under_run(HISTORY_FILE), Atom("resume")])
     items.append(Item(history))
     if not any(cb.class_name == "BackupAndRestore" for cb in plan.callbacks):
         backup = call(
@@ -836,7 +832,7 @@ def data_program(data: DataPlan, seed: int | None) -> str:
     lines = [
         statement("SEED = ", literal(seed), indent=0),
         statement("DATA_DIR = ", call("Path", [literal(data.data_dir or ".")]), indent=0),
-        Code("\n\ndef load_data() -> tuple[Any, ...]:"),
+        Code(f"\n\ndef load_data({load_data_params(data)}) -> tuple[Any, ...]:"),
         *load_data_body(data),
     ]
     own = "\n".join(lines)
@@ -943,6 +939,7 @@ def program_parts(resolved: ResolvedSpec, script_dir: str | Path | None) -> dict
         )
     return {
         "constants": _lines(constants),
+        "load_data_params": Code(load_data_params(data)),
         "load_data_body": _lines(load_data_body(data)),
         "callbacks_body": _lines(callbacks_body(plan)),
         "run_body": _lines(run_body(graph, plan)),
@@ -970,6 +967,25 @@ STRATEGY_NAMES = {
 }
 """The strategy's class, as metrics.json names it (TensorFlow's own name for
 MultiWorkerMirroredStrategy is CollectiveAllReduceStrategy)."""
+
+
+WATCHING = ("ReduceLROnPlateau", "EarlyStopping")
+"""Callbacks that count epochs without improvement, whose state BackupAndRestore does not keep."""
+
+
+def keep_states_lines(plan: TrainingPlan) -> list[str]:
+    """`run`'s line that adds `keep_callback_states` (their counters, kept in the backup, so
+    that a resumed run reduces the rate or stops where an uninterrupted one does), when the
+    spec has callbacks that watch a metric."""
+    watching = [
+        cb
+        for cb in plan.callbacks
+        if cb.class_name in WATCHING
+        or (cb.class_name == "ModelCheckpoint" and cb.args.get("save_best_only"))
+    ]
+    if not watching:
+        return []
+    return ["callbacks = keep_callback_states(callbacks, backup, initial_epoch)"]
 
 
 def _restores_best(plan: TrainingPlan) -> bool:
@@ -1041,7 +1057,8 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         out.append("keras.utils.set_random_seed(SEED)")
     elif cluster:  # every worker must start from the same weights and shuffle alike
         out.append("keras.utils.set_random_seed(0)")
-    out.append(f"{split_targets(data)} = load_data()")
+    saves = "out_dir" if load_data_params(data) else ""  # the training statistics, for predict
+    out.append(f"{split_targets(data)} = load_data({saves})")
     if cluster:
         out += ["with strategy.scope():", "    model = build_model()", "    compile_model(model)"]
     elif plan.distribute in STRATEGIES:
@@ -1062,6 +1079,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         f"    rows = {LOG}.read_text().splitlines(True)[: initial_epoch + 1]",
         f'    write_atomically({LOG[1:-1]}, lambda tmp: Path(tmp).write_text("".join(rows)))',
         "callbacks = make_callbacks(out_dir, steps, resume)",
+        *keep_states_lines(plan),
     ]
     if any(CHECKPOINT_EVERY in cb.args for cb in plan.callbacks):
         out += [
@@ -1149,6 +1167,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
                         Atom("outputs"),
                         Atom(f"{y_f}[:{n}]"),
                         Atom('out_dir / "reconstructions.png"'),
+                        Atom(f'f"{{NAME}}: {shown} split"'),
                     ],
                 ),
             ),

@@ -282,7 +282,11 @@ def step_lines(step: DataStep, named: frozenset[str] = frozenset()) -> list[Code
     if op == "drop":
         return []
     if op == "standardize":
-        out = [Code("    mean, std = fit_standardizer(x)")]
+        out = [
+            Code("    mean, std = fit_standardizer(x)"),
+            Code("    if out_dir is not None:  # the training statistics, for `speck predict`"),
+            Code('        save_statistics(out_dir / "preprocessing.json", mean, std)'),
+        ]
         return out + _each(
             [ARRAYS[s][0] for s in a["splits"]],
             lambda n: call("standardize", [Atom(n), Atom("mean"), Atom("std")]),
@@ -330,6 +334,14 @@ def load_data_body(plan: DataPlan) -> list[Code]:
     returned = ", ".join(f"({x}, {y})" for x, y in (ARRAYS[s] for s in plan.splits))
     lines.append(Code(f"    return {returned}"))
     return lines
+
+
+def load_data_params(plan: DataPlan) -> str:
+    """`load_data`'s parameters: a run folder to save the training statistics in, when the
+    inputs are standardized with them."""
+    if any(step.op == "standardize" for step in plan.steps):
+        return "out_dir: Path | None = None"
+    return ""
 
 
 def named_arrays(load: DataStep) -> frozenset[str]:

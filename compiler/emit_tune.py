@@ -41,7 +41,7 @@ from speck.emit import (
     runtime_definitions,
     runtime_sources,
 )
-from speck.emit_data import load_data_body
+from speck.emit_data import load_data_body, load_data_params
 from speck.graph import KerasObject
 from speck.render import Atom, BinOp, Code, Expr, call, literal, statement
 from speck.search import Search, Space, default_objective
@@ -347,6 +347,7 @@ def tuner_script(
     context: dict[str, Any] = {
         "header": header(spec_path or plan0.spec_file, plan0.spec_sha256),
         "constants": _lines(constants),
+        "load_data_params": Code(load_data_params(data)),
         "load_data_body": _lines(load_data_body(data)),
         "build_body": _lines(build_lines),
         "compile_body": _lines(compile_lines),

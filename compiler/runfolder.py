@@ -50,6 +50,7 @@ RUN_ARTIFACTS = (
     "model.keras",
     "history.csv",
     "metrics.json",
+    "preprocessing.json",
     "history.png",
     "reconstructions.png",
     "confusion_matrix.png",

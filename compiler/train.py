@@ -146,9 +146,9 @@ def attribute_data_errors(
     load_data, build_model = program.load_data, program.build_model
     loaded: dict[str, Any] = {}
 
-    def checked_load() -> Any:
+    def checked_load(*args: Any) -> Any:
         try:
-            loaded["splits"] = load_data()
+            loaded["splits"] = load_data(*args)
         except Exception as exc:
             message = f"loading the data failed: {type(exc).__name__}: {exc}"
             raise DataError(message + keras_cache_hint(hint_for), location) from exc
@@ -229,9 +229,12 @@ def train_spec(
 def summary_lines(result: RunResult) -> list[str]:
     """A short report of a finished run: final metrics per split and where the files are."""
     metrics = result.metrics
-    lines = [
-        f"trained {metrics['name']}: {metrics['epochs']} epochs in {metrics['wall_time_s']:.1f} s"
-    ]
+    epochs, resumed = metrics["epochs"], metrics.get("resumed_from_epoch")
+    if resumed is None:
+        done = f"{epochs} epochs"
+    else:  # only the epochs this run trained took its time
+        done = f"{epochs - resumed} more epochs ({epochs} in all, resumed after epoch {resumed})"
+    lines = [f"trained {metrics['name']}: {done} in {metrics['wall_time_s']:.1f} s"]
     if metrics.get("samples_per_second"):
         lines[0] += f" ({metrics['samples_per_second']:,.0f} samples/s)"
     for split, values in metrics["final"].items():

@@ -73,7 +73,7 @@ def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[An
         keras.callbacks.ModelCheckpoint(
             filepath=str(out_dir / "checkpoints/autoencoder.keras"), save_freq=2 * steps_per_epoch
         ),
-        keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resume),
+        epoch_log(out_dir / "history.csv", resume),
         keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=False),
     ]
 
@@ -122,7 +122,9 @@ def run(
     final = {"test": val_logs or model.evaluate(val_data, verbose=0, return_dict=True)}
     write_atomically(out_dir / "model.keras", model.save)
     outputs = model.predict(x_test[:10], verbose=0)
-    plot_reconstructions(x_test[:10], outputs, y_test[:10], out_dir / "reconstructions.png")
+    plot_reconstructions(
+        x_test[:10], outputs, y_test[:10], out_dir / "reconstructions.png", f"{NAME}: test split"
+    )
     metrics = {
         "name": NAME,
         "epochs": initial_epoch + len(history.epoch),
@@ -199,8 +201,20 @@ def write_atomically(path: Path, write: Any) -> Path:
     return path
 
 
-def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path) -> Path:
-    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions."""
+def epoch_log(path: Path, append: bool) -> Any:
+    """Keras' CSVLogger, counting epochs from 1 as the progress log does (Keras counts from 0)."""
+    import keras
+
+    class EpochLog(keras.callbacks.CSVLogger):
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            super().on_epoch_end(epoch + 1, logs)
+
+    return EpochLog(str(path), append=append)
+
+
+def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:
+    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions;
+    `title` says which split they come from."""
     from matplotlib.figure import Figure
 
     rows = {"input": inputs, "output": outputs, "target": targets}
@@ -212,6 +226,7 @@ def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path) ->
             ax.imshow(image, cmap="gray", vmin=0, vmax=1)
             ax.set(xticks=[], yticks=[])
         row[0].set_ylabel(label, fontsize=14)
+    figure.suptitle(title, fontsize=16)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 

@@ -172,7 +172,7 @@ def test_a_killed_run_resumes_without_retraining(
     resumed = train_spec(resolved, out, resume=True).metrics
     assert resumed["resumed_from_epoch"] == done  # nothing done is trained again
     assert resumed["epochs"] == EPOCHS
-    assert epochs_in(out / "history.csv") == list(range(EPOCHS))
+    assert epochs_in(out / "history.csv") == list(range(1, EPOCHS + 1))  # as the log counts
     assert files_of(out) == uninterrupted["files"]  # no backup, no temporary file left
     assert json.loads((out / "metrics.json").read_text()) == resumed
     if done == EPOCHS:  # trained as far as the uninterrupted run: the same final weights

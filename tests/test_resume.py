@@ -105,7 +105,7 @@ def test_killed_run_resumes_and_matches_an_uninterrupted_one(tmp_path: Path) -> 
         == EPOCHS - done_before_kill
     )
     assert resumed.metrics["epochs"] == EPOCHS
-    assert epochs_in(out / "history.csv") == list(range(EPOCHS))
+    assert epochs_in(out / "history.csv") == list(range(1, EPOCHS + 1))  # as the log counts
 
     fresh = tmp_path / "fresh"
     train_spec(resolve_file(path), fresh)

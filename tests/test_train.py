@@ -368,7 +368,7 @@ def test_classifier_run_folder(tiny_data: Path) -> None:
     assert any((out / "tb" / "train").iterdir())
 
     rows = read_history(out / "history.csv")
-    assert [r["epoch"] for r in rows] == ["0", "1", "2", "3"]
+    assert [r["epoch"] for r in rows] == ["1", "2", "3", "4"]  # as the progress log counts
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(rows[0])
     assert len(read_history(out / "logs" / "own_log.csv")) == 4
 

@@ -14,10 +14,14 @@ take rows, scale or standardize accept either, and a dict keeps its rows togethe
 from __future__ import annotations
 
 import csv
+import json
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from .files import write_atomically
 
 KERAS_FILES = {
     "mnist": "mnist.npz",
@@ -298,6 +302,17 @@ def fit_standardizer(x: Any) -> tuple[Any, Any]:
     mean = x.mean(axis=0, dtype=np.float64)
     std = x.std(axis=0, dtype=np.float64)
     return mean.astype(np.float32), np.where(std > 0, std, 1.0).astype(np.float32)
+
+
+def save_statistics(path: Path, mean: Any, std: Any) -> None:
+    """The training split's mean and standard deviation (a dict of each for named inputs) as
+    JSON: what `speck predict` standardizes new inputs with."""
+
+    def listed(v: Any) -> Any:
+        return {k: a.tolist() for k, a in v.items()} if isinstance(v, dict) else v.tolist()
+
+    text = json.dumps({"standardize": {"mean": listed(mean), "std": listed(std)}}) + "\n"
+    write_atomically(path, lambda tmp: Path(tmp).write_text(text))
 
 
 def standardize(x: Any, mean: Any, std: Any) -> Any:

@@ -5,11 +5,13 @@
 code calls; `speck train` runs that very program. The run folder a program fills:
 
     model.keras           the trained model (Keras 3 format)
-    history.csv           one row per epoch (0-based, as Keras counts): loss, metrics, val_*
+    history.csv           one row per epoch, counted from 1 as the log: loss, metrics, val_*
     metrics.json          final-weights metrics per split, timings, library versions
     reconstructions.png   image-to-image tasks: inputs, outputs and targets side by side
     confusion_matrix.png  classifiers: true vs predicted class (one panel per classifier output)
-    backup/               until the run is finished: the state `--resume` continues from
+    backup/               until the run is finished: the state `--resume` continues from (the
+                          model, optimizer and epoch; callbacks-N.npz: the counters of the
+                          callbacks that watch a metric after epoch N)
 
 Every function is top-level and keeps no state. TensorFlow, Keras and matplotlib are imported
 inside the functions that need them, so that a program answers `--help` without them.
@@ -17,6 +19,7 @@ inside the functions that need them, so that a program answers `--help` without 
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,59 @@ def tpu_strategy() -> Any:
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
+
+
+def epoch_log(path: Path, append: bool) -> Any:
+    """Keras' CSVLogger, counting epochs from 1 as the progress log does (Keras counts from 0)."""
+    import keras
+
+    class EpochLog(keras.callbacks.CSVLogger):
+        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+            super().on_epoch_end(epoch + 1, logs)
+
+    return EpochLog(str(path), append=append)
+
+
+def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
+    """`callbacks` with BackupAndRestore moved last, between two that keep in `backup` what
+    those watching a metric count after each epoch (wait, best, cooldown, best epoch and
+    weights; BackupAndRestore keeps only model, optimizer and epoch): saved before the backup,
+    put back after it when a run resumes after `epoch` epochs."""
+    import keras
+
+    watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
+    names = ("wait", "best", "cooldown_counter", "best_epoch", "stopped_epoch")
+
+    class SaveStates(keras.callbacks.Callback):
+        def on_epoch_end(self, done: int, logs: Any = None) -> None:
+            states, arrays = [], []
+            for cb in watching:
+                arrays += getattr(cb, "best_weights", None) or []
+                states.append({k: getattr(cb, k) for k in names if hasattr(cb, k)})
+                states[-1]["weights"] = len(getattr(cb, "best_weights", None) or [])
+            text = np.array(json.dumps(states, default=float))
+            backup.mkdir(parents=True, exist_ok=True)
+            path = backup / f"callbacks-{done + 1}.npz"
+            write_atomically(path, lambda tmp: np.savez(tmp, *arrays, states=text))
+            (backup / f"callbacks-{done - 1}.npz").unlink(missing_ok=True)  # keep `done`'s:
+            # a run killed before the backup's save resumes from it
+
+    class RestoreStates(keras.callbacks.Callback):
+        def on_train_begin(self, logs: Any = None) -> None:
+            if (backup / f"callbacks-{epoch}.npz").exists():
+                with np.load(backup / f"callbacks-{epoch}.npz") as saved:
+                    weights = [saved[f"arr_{i}"] for i in range(len(saved.files) - 1)]
+                    for cb, state in zip(watching, json.loads(str(saved["states"])), strict=True):
+                        if count := state.pop("weights"):
+                            cb.best_weights = weights[:count]
+                        vars(cb).update(state)
+                        weights = weights[count:]
+            if any(getattr(cb, "stopped_epoch", 0) for cb in watching):  # it trains no further
+                self.model._initial_epoch = self.params["epochs"]  # as BackupAndRestore does
+
+    backups = [cb for cb in callbacks if isinstance(cb, keras.callbacks.BackupAndRestore)]
+    others = [cb for cb in callbacks if cb not in backups]
+    return [*others, SaveStates(), *backups, RestoreStates()]
 
 
 def epoch_timer(seconds: list[float]) -> Any:
@@ -64,8 +120,9 @@ def metrics_by_output(names: list[str], final: dict[str, Any]) -> dict[str, Any]
     return outputs
 
 
-def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path) -> Path:
-    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions."""
+def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:
+    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions;
+    `title` says which split they come from."""
     from matplotlib.figure import Figure
 
     rows = {"input": inputs, "output": outputs, "target": targets}
@@ -77,6 +134,7 @@ def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path) ->
             ax.imshow(image, cmap="gray", vmin=0, vmax=1)
             ax.set(xticks=[], yticks=[])
         row[0].set_ylabel(label, fontsize=14)
+    figure.suptitle(title, fontsize=16)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
