@@ -415,18 +415,33 @@ def input_expr(shape: tuple[int | None, ...], dtype: str, name: str) -> Expr:
     return call("keras.Input", kwargs=kwargs)
 
 
-def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = None) -> list[Code]:
+def build_body(
+    graph: ModelGraph, names: Names, custom: dict[str, str] | None = None, features: bool = False
+) -> list[Code]:
     """The statements of `build_model()`: Sequential as one list, functional node by node.
-    `custom` maps custom layer type names to the names their classes are imported as."""
+    `custom` maps custom layer type names to the names their classes are imported as. With
+    `features` (an adapted `keras.utils.FeatureSpace`, the data's typed columns) the model
+    takes the raw columns and starts with their encoding, instead of its one input."""
     if graph.style == "sequential":
         (inp,) = graph.inputs
-        stack = [input_expr(inp.shape, inp.dtype, inp.name)]
+        stack = [] if features else [input_expr(inp.shape, inp.dtype, inp.name)]
         stack += [layer_expr(node.kind, node.args, node.name, custom) for node in graph.layers]
-        model = call(
-            "keras.Sequential",
-            [Bracket("", "[", tuple(Item(e) for e in stack), "]")],
-            [("name", literal(graph.name))],
-        )
+        listed = Bracket("", "[", tuple(Item(e) for e in stack), "]")
+        if features:
+            encoded = Atom("features.get_encoded_features()")
+            model = call(
+                "keras.Model",
+                [
+                    Atom("dict(features.get_inputs())"),
+                    Chain(
+                        call("keras.Sequential", [listed]),
+                        Bracket("", "(", (Item(encoded),), ")", is_args=True),
+                    ),
+                ],
+                [("name", literal(graph.name))],
+            )
+            return [statement("return ", model)]
+        model = call("keras.Sequential", [listed], [("name", literal(graph.name))])
         return [statement("return ", model)]
 
     var: dict[str, str] = {}
@@ -438,7 +453,10 @@ def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = 
     layer_var = {name: names.claim(f"{name}_layer") for name in sorted(shared, key=list(var).index)}
 
     lines = [
-        statement(f"{var[n.name]} = ", input_expr(n.shape, n.dtype, n.name)) for n in graph.inputs
+        statement(f"{var[n.name]} = ", input_expr(n.shape, n.dtype, n.name))
+        if not features
+        else Code(f"    {var[n.name]} = features.get_encoded_features()")
+        for n in graph.inputs
     ]
     for node in graph.layers:
         refs = [Atom(_ref(ref, var)) for ref in node.inputs]
@@ -458,6 +476,8 @@ def build_body(graph: ModelGraph, names: Names, custom: dict[str, str] | None = 
         applied = Bracket("", "(", tuple(Item(a) for a in args), ")", is_args=True)
         lines.append(statement(target, Chain(made, applied)))
     ins = [Atom(var[n.name]) for n in graph.inputs]
+    if features:
+        ins = [Atom("dict(features.get_inputs())")]
     outs = [Atom(_ref(r, var)) for r in graph.outputs]
     model = call(
         "keras.Model",
@@ -682,7 +702,8 @@ def emit_script(
         custom_imports.append(
             Import(module, class_name, None if custom[kind] == class_name else custom[kind])
         )
-    build = build_body(graph, names, custom)
+    features = plan.data is not None and "features" in plan.data.extras
+    build = build_body(graph, names, custom, features)
     head = [Code("    import keras")]
     if any("layers." in line for line in build):
         head.append(Code("    from keras import layers"))
@@ -707,6 +728,8 @@ def emit_script(
             ).flat()
         ),
         "runtime": [],
+        "build_params": Code("features: Any" if features else ""),
+        "summary_args": Code(_summary_args(plan.data) if features else ""),
         "imports": Code(""),
         "needs": Code(""),
     }
@@ -733,6 +756,13 @@ def emit_script(
         apart = len(NEEDS_LINE + needs) > LINE_LENGTH - 1
         context["needs"] = Code(("\n" if apart else " ") + f"Needs {needs}.")
     return _template().render(**context)
+
+
+def _summary_args(data: DataPlan | None) -> str:
+    """`build_model`'s argument for `--summary`: the features `load_data()` adapts."""
+    assert data is not None
+    at = data.extras.index("features") - len(data.extras)
+    return f"load_data()[{at}]"
 
 
 def data_program(data: DataPlan, seed: int | None) -> str:
@@ -921,15 +951,16 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
     if plan.seed is not None:
         out.append("keras.utils.set_random_seed(SEED)")
     out.append(f"{split_targets(data)} = load_data()")
+    built = "features" if "features" in data.extras else ""
     if plan.distribute in STRATEGIES:
         out += [
             f"strategy = {STRATEGIES[plan.distribute]}",
             "with strategy.scope():",
-            "    model = build_model()",
+            f"    model = build_model({built})",
             "    compile_model(model)",
         ]
     else:
-        out += ["model = build_model()", "compile_model(model)"]
+        out += [f"model = build_model({built})", "compile_model(model)"]
     if plan.steps_per_epoch:
         out.append(f"steps = {literal(plan.steps_per_epoch).flat()}")
     else:
@@ -1041,6 +1072,8 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
             out.append(statement("matrix = ", _matrix(y_true, "scores", kind, known)))
         title = Atom(f'f"{{NAME}}: {shown} split"')
         plot = [Atom("matrix"), Atom('out_dir / "confusion_matrix.png"'), title]
+        if "class_names" in data.extras and not several:
+            plot.append(Atom("class_names"))
         out.append(statement("", call("plot_confusion_matrix", plot)))
     rows = {
         s: ("row_count" if _named_inputs(data) else "len") + f"({arrays[s][0]})"
@@ -1082,6 +1115,8 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
             "{name: m.tolist() for name, m in matrix.items()}" if several else "matrix.tolist()"
         )
         metrics.append(("confusion_matrix", Atom(listed)))
+    if "class_names" in data.extras:
+        metrics.append(("class_names", Atom("class_names")))
     out.append(statement("metrics = ", _dict(metrics)))
     out += [
         'text = json.dumps(metrics, indent=2) + "\\n"',
@@ -1105,7 +1140,7 @@ def _matrix(y: str, scores: str, kind: str, classes: str = "") -> Expr:
 
 
 def _named_inputs(data: Any) -> bool:
-    return isinstance(data.steps[0].args.get("x"), dict)
+    return isinstance(data.steps[0].args.get("x"), dict) or "features" in data.extras
 
 
 def _dict(items: list[tuple[str, Expr]]) -> Expr:

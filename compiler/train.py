@@ -117,8 +117,8 @@ def attribute_data_errors(
             raise DataError(message + keras_cache_hint(hint_for), location) from exc
         return loaded["splits"]
 
-    def checked_build() -> Any:
-        model = build_model()
+    def checked_build(*args: Any) -> Any:
+        model = build_model(*args)
         if "splits" in loaded:
             check_input_shapes(model, loaded["splits"][0][0], location)
         return model
@@ -138,6 +138,8 @@ def check_input_shapes(model: Any, x: Any, location: Location | None) -> None:
             continue
         wanted = tuple(tensor.shape[1:])
         shape = tuple(getattr(array, "shape", ())[1:])
+        if len(shape) + 1 == len(wanted) and wanted[-1] == 1:  # Keras adds the last axis
+            shape = (*shape, 1)
         fits = len(wanted) == len(shape) and all(
             w in (None, s) for w, s in zip(wanted, shape, strict=False)
         )
