@@ -318,3 +318,15 @@ def test_empty_cells_without_a_rule_stop_training_at_the_source(tmp_path: Path) 
     assert f"{path}:{line_of(path, 'source:')}:" in result.output
     assert "column 'age' has 1 empty cells" in result.output
     assert "internal error" not in result.output and not (tmp_path / "run" / "model.keras").exists()
+
+
+def test_nan_in_array_files_and_untyped_csv_stops_the_load(tmp_path: Path) -> None:
+    from speck.runtime.data import load_csv, load_npz
+
+    x = np.array([[1.0, np.nan], [2.0, 3.0], [np.nan, 1.0]], np.float32)
+    np.savez(tmp_path / "a.npz", x=x, y=np.array([0, 1, 0]))
+    with pytest.raises(ValueError, match=r"a\.npz: x has 2 NaN values"):
+        load_npz(str(tmp_path / "a.npz"))
+    path = write(tmp_path, "n.csv", "a,b,label\n1,nan,0\n2,3,1\n")
+    with pytest.raises(ValueError, match="column 'b' has 1 NaN cells"):
+        load_csv(str(path), "label")

@@ -146,11 +146,15 @@ def unnamed(keys: Any, arrays: dict[str, Any]) -> Any:
 
 
 def check_rows(where: str, x: Any, y: Any) -> None:
-    """Every array of the inputs and targets has the same number of rows."""
+    """Every array of the inputs and targets has the same number of rows, and none holds NaN."""
     counts: dict[str, int] = {}
     for side, arrays in (("x", x), ("y", y)):
         items = arrays.items() if isinstance(arrays, dict) else [("", arrays)]
         counts.update({f"{side} {name}".rstrip(): len(a) for name, a in items if a is not None})
+        for name, a in items:
+            if a is not None and a.dtype.kind == "f" and np.isnan(a).any():
+                shown = f"{side} {name}".rstrip()
+                raise ValueError(f"{where}: {shown} has {np.isnan(a).sum()} NaN values")
     if len(set(counts.values())) > 1:
         shown = ", ".join(f"{name}: {n}" for name, n in counts.items())
         raise ValueError(f"{where}: the arrays differ in their number of rows ({shown})")
@@ -204,6 +208,9 @@ def load_csv(
                 raise ValueError(
                     f"{path}: row {i + 2}, column {features[j]!r} is not a number: {row[column]!r}"
                 ) from None
+    if np.isnan(x).any():
+        j = int(np.isnan(x).any(axis=0).argmax())
+        raise ValueError(f"{path}: column {features[j]!r} has {np.isnan(x[:, j]).sum()} NaN cells")
     if label is None:
         return x, None, None
     values = [row[index[label]] for row in rows]
