@@ -116,11 +116,13 @@ def make_args(args: dict[str, Any]) -> dict[str, Any]:
     return {k: make_object(v) if isinstance(v, KerasObject) else v for k, v in args.items()}
 
 
-def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
+def build_model(graph: ModelGraph, allow_custom_layers: bool = False, features: Any = None) -> Any:
     """The Keras model the graph describes: Sequential or functional, layers named as in it.
 
     A graph with custom layers raises `CustomLayersNotAllowed` unless `allow_custom_layers`,
-    which imports them (`import_custom_layers`)."""
+    which imports them (`import_custom_layers`). With `features` (the adapted
+    `keras.utils.FeatureSpace` of a table's typed columns) the (Sequential) model takes the raw
+    columns and starts from their encoding, as an emitted program's `build_model` does."""
     keras = keras_module()
     custom: dict[str, type] = {}
     if graph.custom_layers:
@@ -129,8 +131,12 @@ def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
         custom = import_custom_layers(graph.custom_layers)
     if graph.style == "sequential":
         (inp,) = graph.inputs
-        stack = [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
+        stack = [] if features else [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
         stack += [make_layer(node.kind, node.args, node.name, custom) for node in graph.layers]
+        if features is not None:
+            stacked = keras.Sequential(stack, name=f"{graph.name}_layers")
+            encoded = stacked(features.get_encoded_features())
+            return keras.Model(dict(features.get_inputs()), encoded, name=graph.name)
         return keras.Sequential(stack, name=graph.name)
 
     tensors: dict[str, Any] = {

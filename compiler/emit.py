@@ -434,7 +434,11 @@ def build_body(
                 [
                     Atom("dict(features.get_inputs())"),
                     Chain(
-                        call("keras.Sequential", [listed]),
+                        call(
+                            "keras.Sequential",
+                            [listed],
+                            [("name", literal(f"{graph.name}_layers"))],
+                        ),
                         Bracket("", "(", (Item(encoded),), ")", is_args=True),
                     ),
                 ],

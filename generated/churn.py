@@ -82,7 +82,8 @@ def build_model(features: Any) -> Any:
                 layers.Dense(16, activation="relu", name="dense"),
                 layers.Dropout(0.2, name="dropout"),
                 layers.Dense(1, activation="sigmoid", name="dense_1"),
-            ]
+            ],
+            name="churn_layers",
         )(features.get_encoded_features()),
         name="churn",
     )

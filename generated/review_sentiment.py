@@ -64,7 +64,8 @@ def build_model(features: Any) -> Any:
             [
                 layers.Dense(16, activation="relu", name="dense"),
                 layers.Dense(1, activation="sigmoid", name="dense_1"),
-            ]
+            ],
+            name="review-sentiment_layers",
         )(features.get_encoded_features()),
         name="review-sentiment",
     )
