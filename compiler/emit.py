@@ -456,6 +456,8 @@ def build_body(
     shared = {layer.shares for layer in graph.layers if layer.shares is not None}
     layer_var = {name: names.claim(f"{name}_layer") for name in sorted(shared, key=list(var).index)}
 
+    read = {ref.node for node in graph.layers for ref in node.inputs}
+    read |= {ref.node for ref in graph.outputs} | {n.shares for n in graph.layers if n.shares}
     lines = [
         statement(f"{var[n.name]} = ", input_expr(n.shape, n.dtype, n.name))
         if not features
@@ -468,7 +470,8 @@ def build_body(
             args: list[Expr] = refs
         else:
             args = [Bracket("", "[", tuple(Item(r) for r in refs), "]")]
-        target = f"{var[node.name]} = "
+        # a node nothing reads (not in the model) is called for its checks, not kept
+        target = f"{var[node.name]} = " if node.name in read else ""
         if node.shares is not None:
             lines.append(statement(target, call(layer_var[node.shares], args)))
             continue
