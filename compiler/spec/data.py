@@ -333,6 +333,19 @@ class CsvSource(StrictModel):
     columns: dict[str, Any] | None = Field(
         None,
         min_length=1,
+        json_schema_extra={
+            "additionalProperties": {
+                "anyOf": [
+                    {"enum": list(COLUMN_KINDS)},
+                    {
+                        "type": "object",
+                        "propertyNames": {"enum": list(COLUMN_KINDS)},
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                    },
+                ]
+            }
+        },
         description="Typed feature columns: name -> kind (float, float_normalized, "
         "float_rescaled, float_discretized, integer_categorical, string_categorical, "
         "integer_hashed, string_hashed, text) or {kind: {options}}.",
