@@ -162,7 +162,14 @@ def _features(a: dict[str, Any]) -> list[Code]:
         "keras.utils.FeatureSpace", [_ordered(columns)], [("output_mode", literal("concat"))]
     )
     adapt = call(
-        "features.adapt", [call("make_dataset", [Atom("x")], [("batch_size", literal(256))])]
+        "features.adapt",
+        [
+            call(
+                "make_dataset",
+                [Atom("x")],
+                [("batch_size", literal(256)), ("cache", Atom("False"))],
+            )
+        ],
     )
     texts = [name for name, (kind, _) in a["columns"].items() if kind == "text"]
     whole = [  # TextVectorization shapes a (batch, 1) input's output wrongly: (batch, 1, tokens)

@@ -66,7 +66,7 @@ def load_data() -> tuple[Any, ...]:
         output_mode="concat",
     )
     # Every statistic and vocabulary is learned from the training split only.
-    features.adapt(make_dataset(x, batch_size=256))
+    features.adapt(make_dataset(x, batch_size=256, cache=False))
     return (x, y), (x_val, y_val), (x_test, y_test), features, class_names
 
 

@@ -49,7 +49,7 @@ def load_data() -> tuple[Any, ...]:
     # A text column is one string a row.
     features.inputs["review"] = keras.Input(shape=(), dtype="string", name="review")
     # Every statistic and vocabulary is learned from the training split only.
-    features.adapt(make_dataset(x, batch_size=256))
+    features.adapt(make_dataset(x, batch_size=256, cache=False))
     return (x, y), (x_val, y_val), (x_test, y_test), features, class_names
 
 
