@@ -239,8 +239,8 @@ COLUMN_OPTIONS: dict[str, dict[str, Any]] = {
 }
 """The arguments each kind takes (those of its `FeatureSpace` constructor or layer)."""
 
-REQUIRED_OPTIONS = {"float_discretized": "num_bins", "integer_hashed": "num_bins"}
-REQUIRED_OPTIONS["string_hashed"] = "num_bins"
+NEEDS_BINS = ("float_discretized", "integer_hashed", "string_hashed")
+"""Kinds whose `FeatureSpace` constructor requires `num_bins`."""
 
 RAW_DTYPE = {kind: "float" for kind in COLUMN_KINDS if kind.startswith("float")}
 RAW_DTYPE.update(
@@ -290,9 +290,8 @@ def _column(value: Any) -> tuple[str, dict[str, Any]]:
             isinstance(val, list) and all(isinstance(v, int | float) for v in val)
         ):
             raise ValueError(f"{kind} {key} is a list of numbers. Received: {val!r}")
-    needed = REQUIRED_OPTIONS.get(kind)
-    if needed and needed not in options and not (kind == "float_discretized" and options):
-        raise ValueError(f"{kind} needs {needed}, e.g. {{{kind}: {{{needed}: 10}}}}")
+    if kind in NEEDS_BINS and "num_bins" not in options:
+        raise ValueError(f"{kind} needs num_bins, e.g. {{{kind}: {{num_bins: 10}}}}")
     return kind, dict(options)
 
 
