@@ -117,17 +117,20 @@ def make_args(args: dict[str, Any]) -> dict[str, Any]:
     return {k: make_object(v) if isinstance(v, KerasObject) else v for k, v in args.items()}
 
 
-def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
+def build_model(graph: ModelGraph, allow_custom_layers: bool = False, features: Any = None) -> Any:
     """The Keras model the graph describes: Sequential or functional, layers named as in it.
 
     A graph with custom layers raises `CustomLayersNotAllowed` unless `allow_custom_layers`,
-    which imports them (`import_custom_layers`)."""
+    which imports them (`import_custom_layers`). With `features` (the adapted
+    `keras.utils.FeatureSpace` of a table's typed columns) the (Sequential) model takes the raw
+    columns and starts from their encoding, as an emitted program's `build_model` does."""
     keras = keras_module()
     if graph.precision != "float32":  # the layers keep the policy they were made under
         policy = keras.config.dtype_policy()
         keras.config.set_dtype_policy(graph.precision)
         try:
-            return build_model(dataclasses.replace(graph, precision="float32"), allow_custom_layers)
+            unmixed = dataclasses.replace(graph, precision="float32")
+            return build_model(unmixed, allow_custom_layers, features)
         finally:
             keras.config.set_dtype_policy(policy)  # speck may build other models in this process
     custom: dict[str, type] = {}
@@ -135,11 +138,12 @@ def build_model(graph: ModelGraph, allow_custom_layers: bool = False) -> Any:
         if not allow_custom_layers:
             raise not_allowed(graph.custom_layers)
         custom = import_custom_layers(graph.custom_layers)
-    return _build(graph, graph.name, custom)
+    return _build(graph, graph.name, custom, features)
 
 
-def _build(graph: ModelGraph, name: str, custom: Mapping[str, type]) -> Any:
-    """The model of `graph`, named `name` (a sub-model is named after the node using it)."""
+def _build(graph: ModelGraph, name: str, custom: Mapping[str, type], features: Any = None) -> Any:
+    """The model of `graph`, named `name` (a sub-model is named after the node using it);
+    `features` as `build_model` takes them."""
     keras = keras_module()
 
     def make(node: Any) -> Any:
@@ -150,8 +154,16 @@ def _build(graph: ModelGraph, name: str, custom: Mapping[str, type]) -> Any:
 
     if graph.style == "sequential":
         (inp,) = graph.inputs
-        stack = [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
+        stack = (
+            []
+            if features is not None
+            else [keras.Input(shape=inp.shape, dtype=inp.dtype, name=inp.name)]
+        )
         stack += [make(node) for node in graph.layers]
+        if features is not None:
+            stacked = keras.Sequential(stack, name=f"{name}_layers")
+            encoded = stacked(features.get_encoded_features())
+            return keras.Model(dict(features.get_inputs()), encoded, name=name)
         return keras.Sequential(stack, name=name)
 
     tensors: dict[str, Any] = {

@@ -172,6 +172,14 @@ RULES: tuple[Rule, ...] = (
         nullable=True,
     ),
     Rule("layers", ("Attention",), "score_mode", choices=("concat", "dot")),
+    Rule(
+        "layers",
+        ("RandomFlip",),
+        "mode",
+        choices=("horizontal", "vertical", "horizontal_and_vertical"),
+        on_bad_choice="accepts",
+        note="Keras does not check; any other mode silently never flips",
+    ),
     # ---- layers: ranges
     Rule("layers", UNITS, "units", **_POSITIVE),
     Rule("layers", CONV_WITH_FILTERS, "filters", **_POSITIVE),

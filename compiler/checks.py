@@ -10,14 +10,23 @@ the compiled model will log. Every finding points at the spec line to change.
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
+from pathlib import Path
 
 from speck.catalog import suggest
 from speck.diagnostics import Diagnostic, SpecPath, did_you_mean
 from speck.graph import KerasObject, ModelGraph, Shape, TrainingPlan
 from speck.resolve import ResolvedSpec, snake_case
 from speck.shapes import NodeShape, format_shape, infer_graph
-from speck.spec.data import NpySource, known_source_shapes, named_inputs, named_targets
+from speck.spec.data import (
+    CsvSource,
+    ImagesSource,
+    NpySource,
+    known_source_shapes,
+    named_inputs,
+    named_targets,
+)
 
 __all__ = ["NodeShape", "check", "monitored_metrics"]
 
@@ -46,6 +55,8 @@ def check(resolved: ResolvedSpec) -> tuple[dict[str, NodeShape], list[Diagnostic
     shapes = checker.shapes()
     checker.size(shapes)
     checker.training(shapes)
+    adaptable_layers(checker)
+    table_columns(checker)
     return shapes, checker.out
 
 
@@ -250,6 +261,8 @@ class _Checker:
             fix = (
                 f"set the input to {list(facts.x_shape)}, or reshape the data to {list(inp.shape)}"
             )
+            if isinstance(data.source, ImagesSource):
+                fix = _image_fix(data.source, tuple(inp.shape), list(facts.x_shape))
             self.add(
                 self.layer_path(inp.name),
                 f"the data gives inputs of shape {format_shape(tuple(facts.x_shape))} "
@@ -467,3 +480,142 @@ def _wrapped_as_dicts(graph: ModelGraph) -> ModelGraph:
     layers = tuple(replace(n, args={k: plain(v) for k, v in n.args.items()}) for n in graph.layers)
     submodels = {k: _wrapped_as_dicts(g) for k, g in graph.submodels.items()}
     return replace(graph, layers=layers, submodels=submodels)
+
+
+def _image_fix(source: ImagesSource, wanted: tuple[int | None, ...], given: list[int]) -> str:
+    """How an image folder's examples come to fit a model input of shape `wanted`: the
+    folder's images are resized to `image_size` with the channels of `color_mode`."""
+    modes = {1: "grayscale", 3: "rgb", 4: "rgba"}
+    if len(wanted) != 3 or None in wanted or wanted[2] not in modes:
+        return f"the folder gives images of shape {given}; set the model's input to {given}"
+    height, width, channels = wanted
+    fix = [] if [height, width] == list(source.image_size) else [f"image_size: [{height}, {width}]"]
+    if modes[channels] != source.color_mode:  # type: ignore[index]
+        fix.append(f"color_mode: {modes[channels]}")  # type: ignore[index]
+    return f"write {' and '.join(fix)} in data.source, or set the model's input to {given}"
+
+
+ADAPTED_STATE = {
+    "Normalization": ("mean", "mean and variance"),
+    "StringLookup": ("vocabulary", "vocabulary"),
+    "IntegerLookup": ("vocabulary", "vocabulary"),
+    "TextVectorization": ("vocabulary", "vocabulary"),
+    "Discretization": ("bin_boundaries", "bin_boundaries"),
+}
+"""Preprocessing layers that learn state from data (`adapt`), by the argument that gives them
+that state instead, and how a message names it."""
+
+SAMPLE_ROWS = 50
+"""How many rows of a CSV file `validate` reads to check its columns' kinds."""
+
+NUMERIC_KINDS = ("float", "integer")
+
+
+def _cell_kind(text: str) -> str:
+    try:
+        float(text)
+    except ValueError:
+        return "text"
+    return "number"
+
+
+def _sample_csv(path: Path, delimiter: str) -> tuple[list[str], list[list[str]]] | None:
+    """The header and the first `SAMPLE_ROWS` rows of a readable CSV file, else None (the
+    pre-flight check and the loader say what is wrong with it)."""
+    import csv
+    import itertools
+    import stat
+
+    try:
+        if not stat.S_ISREG(path.stat().st_mode):
+            return None
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            rows = list(itertools.islice(csv.reader(f, delimiter=delimiter), SAMPLE_ROWS + 1))
+    except (OSError, csv.Error, UnicodeDecodeError):
+        return None
+    if any(re.search(r"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]", cell) for row in rows for cell in row):
+        return None  # binary bytes: not a CSV file
+    return (rows[0], rows[1:]) if rows else None
+
+
+def table_columns(self: _Checker) -> None:
+    """A CSV source's columns against the spec: typed columns feed a model without its own
+    input; a column read as numbers holds numbers in the file's first rows (header and
+    `SAMPLE_ROWS` rows read, no more)."""
+    data = self.spec.data
+    if data is None or not isinstance(data.source, CsvSource):
+        return
+    source, root = data.source, ("data", "source")
+    typed = source.typed_columns
+    model = self.spec.model
+    if typed is not None and (
+        getattr(model, "input", None) is not None or self.graph.style != "sequential"
+    ):
+        where = ("model", "input") if self.graph.style == "sequential" else ("model",)
+        self.add(
+            where,
+            "the data's typed columns are the model's input: the model starts from their "
+            "encoding (a FeatureSpace), whose width the vocabularies decide",
+            "write a Sequential model without `input:`",
+        )
+    sample = _sample_csv(Path(self.resolved.file).parent / source.csv, source.delimiter)
+    if sample is None:
+        return
+    header, rows = sample
+    if source.label is not None and source.label not in header:
+        return  # the pre-flight check names the missing label column
+    index = {name: i for i, name in reversed(list(enumerate(header)))}
+
+    def first_text(name: str) -> tuple[str, int] | None:
+        for line, row in enumerate(rows, start=2):
+            cell = row[index[name]].strip() if index[name] < len(row) else ""
+            if cell not in ("", "nan", "NaN") and _cell_kind(cell) == "text":
+                return cell, line
+        return None
+
+    if typed is None:
+        names = source.features or [n for n in header if n != source.label]
+        for name in names:
+            found = first_text(name) if name in index else None
+            if found:
+                self.add(
+                    (*root, "csv"),
+                    f"column {name!r} holds text ({found[0]!r} on line {found[1]}), but the "
+                    "features of a CSV source without `columns` are numbers",
+                    f"declare the table's columns, e.g. columns: {{{name}: string_categorical}}"
+                    " (or text)",
+                )
+                return
+        return
+    for name, (kind, _) in typed.items():
+        path = (*root, "columns", name)
+        if name not in index:
+            close = did_you_mean(suggest(name, header))
+            shown = ", ".join(header[:10]) + (", ..." if len(header) > 10 else "")
+            self.add(path, f"{source.csv} has no column {name!r}; its columns are {shown}", close)
+            continue
+        found = first_text(name) if kind.startswith(NUMERIC_KINDS) else None
+        if found:
+            self.add(
+                path,
+                f"column {name!r} holds text ({found[0]!r} on line {found[1]}), but {kind} "
+                "reads numbers",
+                "declare it string_categorical (a category) or text (words)",
+                at="value",
+            )
+
+
+def adaptable_layers(self: _Checker) -> None:
+    """A preprocessing layer in the model that learns from data needs its state in the spec:
+    nothing adapts it, and un-adapted it passes values through (Normalization) or fails."""
+    for node in self.graph.layers:
+        state = ADAPTED_STATE.get(node.kind)
+        if state is None or node.shares is not None or state[0] in node.args:
+            continue
+        self.add(
+            self.layer_path(node.name),
+            f"{node.kind} learns its {state[1]} from data, but nothing adapts a layer of the "
+            "model: un-adapted it would do nothing or fail",
+            f"give it {state[1]} in the spec, or declare the column in data.source.columns "
+            "(FeatureSpace adapts it on the training split)",
+        )

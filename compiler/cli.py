@@ -232,6 +232,13 @@ def build(
     """Build the live Keras model: its summary and parameter count."""
     resolved = resolve_or_exit(spec)
     custom_layers_or_exit(resolved, allow_custom_layers)
+    data = resolved.plan.data
+    if data is not None and "features" in data.extras:  # typed table columns
+        fail(
+            f"{resolved.graph.name} starts from its table's typed columns, encoded as the "
+            "training split says (vocabularies decide the width), so it is built with its data: "
+            f"`speck emit {spec}` then `python <script> --summary`, or `speck train`"
+        )
     if save is not None:
         if save.suffix != ".keras":
             fail(f"--save must end in .keras (Keras 3's format); received {save}", EXIT_INVALID)

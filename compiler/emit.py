@@ -427,16 +427,23 @@ def build_body(
     names: Names,
     custom: dict[str, str] | None = None,
     result: str = "return ",
+    features: bool = False,
 ) -> list[Code]:
     """The statements of `build_model()`: Sequential as one list, functional node by node.
     `custom` maps custom layer type names to the names their classes are imported as; the
-    model goes to `result` (`return `, or `model = `)."""
-    lines, model = model_code(graph, graph.name, names, custom)
+    model goes to `result` (`return `, or `model = `). With `features` (an adapted
+    `keras.utils.FeatureSpace`, the data's typed columns) the model takes the raw columns and
+    starts with their encoding, instead of its one input."""
+    lines, model = model_code(graph, graph.name, names, custom, features)
     return [*lines, statement(result, model)]
 
 
 def model_code(
-    graph: ModelGraph, name: str, names: Names, custom: dict[str, str] | None = None
+    graph: ModelGraph,
+    name: str,
+    names: Names,
+    custom: dict[str, str] | None = None,
+    features: bool = False,
 ) -> tuple[list[Code], Expr]:
     """The statements that make a model's parts, and the expression of the model named `name`.
     A model used as a layer (`models:`) is made first, into a variable named after its node."""
@@ -445,19 +452,21 @@ def model_code(
         model_var = {n.name: names.claim(n.name) for n in models}
         lines = _submodel_lines(graph, models, model_var, names, custom)
         (inp,) = graph.inputs
-        stack: list[Expr] = [input_expr(inp.shape, inp.dtype, inp.name)]
+        stack: list[Expr] = [] if features else [input_expr(inp.shape, inp.dtype, inp.name)]
         stack += [
             Atom(model_var[node.name])
             if node.name in model_var
             else layer_expr(node.kind, node.args, node.name, custom)
             for node in graph.layers
         ]
-        model = call(
-            "keras.Sequential",
-            [Bracket("", "[", tuple(Item(e) for e in stack), "]")],
-            [("name", literal(name))],
-        )
-        return lines, model
+        listed = Bracket("", "[", tuple(Item(e) for e in stack), "]")
+        if features:
+            encoded = Atom("features.get_encoded_features()")
+            layers_model = call("keras.Sequential", [listed], [("name", literal(f"{name}_layers"))])
+            applied = Chain(layers_model, Bracket("", "(", (Item(encoded),), ")", is_args=True))
+            inputs = Atom("dict(features.get_inputs())")
+            return lines, call("keras.Model", [inputs, applied], [("name", literal(name))])
+        return lines, call("keras.Sequential", [listed], [("name", literal(name))])
 
     var: dict[str, str] = {}
     for node in graph.inputs:
@@ -469,7 +478,10 @@ def model_code(
     model_var = {n.name: layer_var.get(n.name) or names.claim(f"{n.name}_model") for n in models}
     lines = _submodel_lines(graph, models, model_var, names, custom)
     lines += [
-        statement(f"{var[n.name]} = ", input_expr(n.shape, n.dtype, n.name)) for n in graph.inputs
+        statement(f"{var[n.name]} = ", input_expr(n.shape, n.dtype, n.name))
+        if not features
+        else Code(f"    {var[n.name]} = features.get_encoded_features()")
+        for n in graph.inputs
     ]
     read = reaches_outputs(graph)
     for node in graph.layers:
@@ -511,6 +523,8 @@ def model_code(
     if graph.output_keys is not None:
         items = zip(graph.output_keys, outs, strict=True)
         outputs = Bracket("", "{", tuple(Item(o, f"{string(k)}: ") for k, o in items), "}")
+    if features:
+        ins = [Atom("dict(features.get_inputs())")]
     model = call(
         "keras.Model",
         kwargs=[
@@ -759,9 +773,10 @@ def emit_script(
         custom_imports.append(
             Import(module, class_name, None if custom[kind] == class_name else custom[kind])
         )
+    features = plan.data is not None and "features" in plan.data.extras
     mixed = graph.precision != "float32"
     model, policy = (names.claim("model"), names.claim("policy")) if mixed else ("", "")
-    build = build_body(graph, names, custom, f"{model} = " if mixed else "return ")
+    build = build_body(graph, names, custom, f"{model} = " if mixed else "return ", features)
     head = [Code("    import keras")]
     if any("layers." in line for line in build):
         head.append(Code("    from keras import layers"))
@@ -797,6 +812,8 @@ def emit_script(
             ).flat()
         ),
         "runtime": [],
+        "build_params": Code("features: Any" if features else ""),
+        "summary_args": Code(_summary_args(plan.data) if features else ""),
         "imports": Code(""),
         "needs": Code(""),
     }
@@ -823,6 +840,13 @@ def emit_script(
         apart = len(NEEDS_LINE + needs) > LINE_LENGTH - 1
         context["needs"] = Code(("\n" if apart else " ") + f"Needs {needs}.")
     return _template().render(**context)
+
+
+def _summary_args(data: DataPlan | None) -> str:
+    """`build_model`'s argument for `--summary`: the features `load_data()` adapts."""
+    assert data is not None
+    at = data.extras.index("features") - len(data.extras)
+    return f"load_data()[{at}]"
 
 
 def data_program(data: DataPlan, seed: int | None) -> str:
@@ -1059,17 +1083,22 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         out.append("keras.utils.set_random_seed(0)")
     saves = "out_dir" if load_data_params(data) else ""  # the training statistics, for predict
     out.append(f"{split_targets(data)} = load_data({saves})")
+    built = "features" if "features" in data.extras else ""
     if cluster:
-        out += ["with strategy.scope():", "    model = build_model()", "    compile_model(model)"]
+        out += [
+            "with strategy.scope():",
+            f"    model = build_model({built})",
+            "    compile_model(model)",
+        ]
     elif plan.distribute in STRATEGIES:
         out += [
             f"strategy = {STRATEGIES[plan.distribute]}",
             "with strategy.scope():",
-            "    model = build_model()",
+            f"    model = build_model({built})",
             "    compile_model(model)",
         ]
     else:
-        out += ["model = build_model()", "compile_model(model)"]
+        out += [f"model = build_model({built})", "compile_model(model)"]
     if plan.steps_per_epoch:
         out.append(f"steps = {literal(plan.steps_per_epoch).flat()}")
     else:
@@ -1195,6 +1224,8 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
             out.append(Code("\n".join(counts.lines(1, "matrix = ", ".numpy()"))))
         title = Atom(f'f"{{NAME}}: {shown} split"')
         plot = [Atom("matrix"), Atom('out_dir / "confusion_matrix.png"'), title]
+        if "class_names" in data.extras and not several:
+            plot.append(Atom("class_names"))
         out.append(statement("", call("plot_confusion_matrix", plot)))
     rows = {s: _rows(data, arrays[s][0]) for s in data.splits}
     samples = _dict([(s, Atom(text)) for s, text in rows.items()])
@@ -1240,6 +1271,8 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
             "{name: m.tolist() for name, m in matrix.items()}" if several else "matrix.tolist()"
         )
         metrics.append(("confusion_matrix", Atom(listed)))
+    if "class_names" in data.extras:
+        metrics.append(("class_names", Atom("class_names")))
     out.append(statement("metrics = ", _dict(metrics)))
     out += [
         'text = json.dumps(metrics, indent=2) + "\\n"',
@@ -1268,11 +1301,14 @@ def _rows(data: Any, x: str) -> str:
     """The number of rows of a split's inputs `x`: of its first array when they are named."""
     if not _named_inputs(data):
         return f"len({x})"
-    return f"len({x}[{string(sorted(data.steps[0].args['x'])[0])}])"
+    keys = data.steps[0].args.get("x")
+    if not isinstance(keys, dict):  # a table's columns, by name
+        return f"row_count({x})"
+    return f"len({x}[{string(sorted(keys)[0])}])"
 
 
 def _named_inputs(data: Any) -> bool:
-    return isinstance(data.steps[0].args.get("x"), dict)
+    return isinstance(data.steps[0].args.get("x"), dict) or "features" in data.extras
 
 
 def _dict(items: list[tuple[str, Expr]]) -> Expr:

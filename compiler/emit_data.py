@@ -87,6 +87,8 @@ def _load(step: DataStep) -> list[Code]:
                 )
                 lines.append(_line(target, call("load_npy", args)))
         return lines
+    if op == "table":
+        return _table(a)
     if op == "csv":
         kwargs = [("label", literal(a["label"]))] if a["label"] is not None else []
         if a["features"] is not None:
@@ -94,7 +96,7 @@ def _load(step: DataStep) -> list[Code]:
         if a["delimiter"] != ",":
             kwargs.append(("delimiter", literal(a["delimiter"])))
         y_name = "y" if a["label"] is not None else "_"
-        names = "class_names" if a["test_path"] is not None else "_"
+        names = "class_names" if a["label"] is not None else "_"
         lines = [_line(f"x, {y_name}, {names} = ", call("load_csv", [_path(a["path"])], kwargs))]
         if a["test_path"] is not None:
             test_kwargs = [*kwargs, ("class_names", Atom("class_names"))]
@@ -104,12 +106,99 @@ def _load(step: DataStep) -> list[Code]:
         return lines
     assert op == "images"
     args = [_path(a["path"]), literal(tuple(a["image_size"])), literal(a["color_mode"])]
-    names = "class_names" if a["test_path"] is not None else "_"
-    lines = [_line(f"x, y, {names} = ", call("load_image_folder", args))]
+    lines = [_line("x, y, class_names = ", call("load_image_folder", args))]
     if a["test_path"] is not None:
         test_args = [_path(a["test_path"]), *args[1:], Atom("class_names")]
         lines.append(_line("x_test, y_test, _ = ", call("load_image_folder", test_args)))
     return lines
+
+
+def _table(a: dict[str, Any]) -> list[Code]:
+    """`load_table` of the training file (and of the test file, with the training classes)."""
+    args = [_path(a["path"]), literal(a["columns"], sort_keys=False)]
+    kwargs = [("label", literal(a["label"]))] if a["label"] is not None else []
+    if a["classes"] is not None:
+        kwargs.append(("classes", literal(list(a["classes"]))))
+    for key in ("allowed", "drop"):
+        if a[key]:
+            kwargs.append((key, literal(list(a[key]))))
+    if a["delimiter"] != ",":
+        kwargs.append(("delimiter", literal(a["delimiter"])))
+    y_name, names = ("y", "class_names") if a["label"] is not None else ("_", "_")
+    lines = [_line(f"x, {y_name}, {names} = ", call("load_table", args, kwargs))]
+    if a["test_path"] is not None:
+        test_kwargs = [(k, v) for k, v in kwargs if k != "classes"]
+        if a["label"] is not None:
+            test_kwargs.insert(1, ("classes", Atom("class_names")))
+        loaded = call("load_table", [_path(a["test_path"]), args[1]], test_kwargs)
+        lines.append(_line(f"x_test, {'y_test' if a['label'] else '_'}, _ = ", loaded))
+    return lines
+
+
+def _feature(kind: str, options: dict[str, Any]) -> Expr:
+    """One `FeatureSpace` feature: its type name, a constructor call with options, or (text) a
+    custom feature of a `TextVectorization` bag of words (tf-idf unless told)."""
+    if kind == "text":
+        args = {"output_mode": "tf_idf", "max_tokens": 2000, **options}
+        layer = call(
+            "keras.layers.TextVectorization",
+            kwargs=[(k, literal(v)) for k, v in sorted(args.items())],
+        )
+        return call(
+            "keras.utils.FeatureSpace.feature", [literal("string"), layer, literal("float")]
+        )
+    if not options:
+        return literal(kind)
+    kwargs = [(k, literal(v)) for k, v in sorted(options.items())]
+    return call(f"keras.utils.FeatureSpace.{identifier(kind)}", kwargs=kwargs)
+
+
+def _features(a: dict[str, Any]) -> list[Code]:
+    columns = {
+        name: _Raw(_feature(kind, options)) for name, (kind, options) in a["columns"].items()
+    }
+    space = call(
+        "keras.utils.FeatureSpace", [_ordered(columns)], [("output_mode", literal("concat"))]
+    )
+    adapt = call(
+        "features.adapt",
+        [
+            call(
+                "make_dataset",
+                [Atom("x")],
+                [("batch_size", literal(256)), ("cache", Atom("False"))],
+            )
+        ],
+    )
+    texts = [name for name, (kind, _) in a["columns"].items() if kind == "text"]
+    whole = [  # TextVectorization shapes a (batch, 1) input's output wrongly: (batch, 1, tokens)
+        _line(
+            f"features.inputs[{literal(name).flat()}] = ",
+            call(
+                "keras.Input",
+                kwargs=[
+                    ("shape", Atom("()")),
+                    ("dtype", literal("string")),
+                    ("name", literal(name)),
+                ],
+            ),
+        )
+        for name in texts
+    ]
+    return [
+        _line("features = ", space),
+        *([Code("    # A text column is one string a row.")] if texts else []),
+        *whole,
+        Code("    # Every statistic and vocabulary is learned from the training split only."),
+        _line("", adapt),
+    ]
+
+
+def _ordered(value: dict[str, Any]) -> Expr:
+    from speck.render import Bracket, Item
+
+    items = tuple(Item(_literal(v), f"{literal(k).flat()}: ") for k, v in value.items())
+    return Bracket("", "{", items, "}")
 
 
 def _literal_path(value: Any) -> Expr:
@@ -206,7 +295,7 @@ _FLATTEN = "a.reshape(-1) if a.shape[1:] == (1,) else a"  # as `flatten_labels`,
 def step_lines(step: DataStep, named: frozenset[str] = frozenset()) -> list[Code]:
     """The statements of one data step; `named` are the arrays that are dicts of named arrays."""
     a, op = step.args, step.op
-    if op in ("keras", "sklearn", "patches", "npz", "npy", "csv", "images"):
+    if op in ("keras", "sklearn", "patches", "npz", "npy", "csv", "table", "images"):
         return _load(step)
     if op in ("widen", "flatten_labels") and set(a["arrays"]) & named:
         # dicts of named arrays, each array as the plain arrays' functions would give it
@@ -281,6 +370,17 @@ def step_lines(step: DataStep, named: frozenset[str] = frozenset()) -> list[Code
         return [Code(f"    {x_to}, {y_to} = {x_from}, {y_from}")]
     if op == "drop":
         return []
+    if op == "impute":
+        rules = _ordered({k: _Raw(literal(tuple(v))) for k, v in a["rules"].items()})
+        splits = [ARRAYS[s][0] for s in a["splits"]]
+        filled = call("impute", [Atom("missing"), *map(Atom, splits)])
+        return [
+            _line("missing = ", rules),
+            Code("    # Empty cells are filled with statistics of the training split (x) alone."),
+            _line(f"{', '.join(splits)} = ", filled),
+        ]
+    if op == "features":
+        return _features(a)
     if op == "standardize":
         out = [
             Code("    mean, std = fit_standardizer(x)"),
@@ -325,14 +425,17 @@ def step_lines(step: DataStep, named: frozenset[str] = frozenset()) -> list[Code
 def load_data_body(plan: DataPlan) -> list[Code]:
     """The statements of `load_data()`, ending with the splits it returns."""
     lines = step_lines(plan.steps[0])
+    if any(step.op == "features" for step in plan.steps):
+        lines[:0] = [Code("    import keras"), Code("")]
     if any(step.op in RANDOM_STEPS for step in plan.steps):
-        at = 2 if plan.steps[0].op in ("keras", "sklearn", "patches") else 0  # after the import
-        lines.insert(at, Code("    rng = np.random.default_rng(SEED)"))
+        imported = (
+            plan.steps[0].op in ("keras", "sklearn", "patches") or lines[0] == "    import keras"
+        )
+        lines.insert(2 if imported else 0, Code("    rng = np.random.default_rng(SEED)"))
     named = named_arrays(plan.steps[0])
     for step in plan.steps[1:]:
         lines += step_lines(step, named)
-    returned = ", ".join(f"({x}, {y})" for x, y in (ARRAYS[s] for s in plan.splits))
-    lines.append(Code(f"    return {returned}"))
+    lines.append(Code(f"    return {split_targets(plan)}"))
     return lines
 
 
@@ -358,5 +461,7 @@ def is_named(load: DataStep) -> bool:
 
 
 def split_targets(plan: DataPlan) -> str:
-    """What `run` unpacks `load_data()` into: `(x, y), (x_val, y_val), ...`."""
-    return ", ".join(f"({x}, {y})" for x, y in (ARRAYS[s] for s in plan.splits))
+    """What `run` unpacks `load_data()` into: `(x, y), (x_val, y_val), ...`, then the extras
+    (`features`, `class_names`)."""
+    splits = [f"({x}, {y})" for x, y in (ARRAYS[s] for s in plan.splits)]
+    return ", ".join([*splits, *plan.extras])

@@ -173,6 +173,10 @@ class DataPlan:
     cache: bool = True
     shuffle_buffer: int | None = None
     location: Location | None = None
+    extras: tuple[str, ...] = ()
+    """What `load_data()` returns after the splits: `features` (the `keras.utils.FeatureSpace`
+    of typed columns, adapted on the training split, which the model starts with) and
+    `class_names` (the label's classes in id order, as the file gives them)."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import Any
 from speck.graph import DataPlan, DataStep, KerasObject, Location
 from speck.spec.data import (
     _RATIO,
+    RAW_DTYPE,
     CsvSource,
     DataSpec,
     DenoiseTask,
@@ -78,9 +79,11 @@ def lower_data(
     train_arrays = ["x", "y"] if has_y else ["x"]
     test_arrays = ["x_test", "y_test"] if has_y else ["x_test"]
     loaded = [*train_arrays, *test_arrays] if has_test else list(train_arrays)
-    if reads_files:
+    table = isinstance(source, CsvSource) and source.typed_columns is not None
+    images = isinstance(source, ImagesSource)  # float32 images and flat int64 labels already
+    if reads_files and not table and not images:
         steps.append(DataStep("widen", {"arrays": tuple(loaded)}))
-    if has_y and (reads_files or source in COLUMN_LABELS):
+    if has_y and not table and not images and (reads_files or source in COLUMN_LABELS):
         labels = tuple(a for a in loaded if a.startswith("y"))
         op = "flatten_labels" if reads_files else "flatten_columns"
         steps.append(DataStep(op, {"arrays": labels}))
@@ -130,6 +133,21 @@ def lower_data(
             splits_now = [s for s in splits_now if s != "test"]
     order = [s for s in ("train", "test", "validation") if s in splits_now]
 
+    extras: list[str] = []
+    if table:
+        assert isinstance(source, CsvSource)
+        typed = source.typed_columns or {}
+        rules = {
+            name: (rule.impute or "fill", rule.fill, rule.indicator, RAW_DTYPE[typed[name][0]])
+            for name, rule in sorted((source.missing or {}).items())
+            if rule.impute != "drop"
+        }
+        if rules:
+            steps.append(DataStep("impute", {"rules": rules, "splits": tuple(order)}))
+        steps.append(DataStep("features", {"columns": _feature_columns(source)}))
+        extras.append("features")
+    if labelled and isinstance(source, CsvSource | ImagesSource):
+        extras.append("class_names")
     if data.standardize:
         steps.append(DataStep("standardize", {"splits": tuple(order)}))
     if isinstance(data.task, DenoiseTask):
@@ -157,7 +175,22 @@ def lower_data(
         cache=data.cache,
         shuffle_buffer=data.shuffle_buffer,
         location=location,
+        extras=tuple(extras),
     )
+
+
+def _feature_columns(source: CsvSource) -> dict[str, tuple[str, dict[str, Any]]]:
+    """The `FeatureSpace` features by name (the order `FeatureSpace` concatenates them in):
+    each typed column, and a `float` 0/1 column `<name>_missing` after each column whose
+    missing-value rule asks for an indicator."""
+    out: dict[str, tuple[str, dict[str, Any]]] = {}
+    typed = source.typed_columns or {}
+    for name, column in sorted(typed.items()):
+        out[name] = column
+        rule = (source.missing or {}).get(name)
+        if rule is not None and rule.indicator:
+            out[f"{name}_missing"] = ("float", {})
+    return out
 
 
 def _load_step(data: DataSpec, labelled: bool) -> DataStep:
@@ -189,6 +222,21 @@ def _load_step(data: DataSpec, labelled: bool) -> DataStep:
                 "y": files.y if labelled else None,
                 "x_test": files.x_test,
                 "y_test": files.y_test if labelled else None,
+            },
+        )
+    if isinstance(source, CsvSource) and source.typed_columns is not None:
+        missing = source.missing or {}
+        return DataStep(
+            "table",
+            {
+                "path": source.csv,
+                "label": source.label if labelled else None,
+                "columns": {n: RAW_DTYPE[k] for n, (k, _) in sorted(source.typed_columns.items())},
+                "classes": source.classes,
+                "allowed": tuple(sorted(n for n, r in missing.items() if r.impute != "drop")),
+                "drop": tuple(sorted(n for n, r in missing.items() if r.impute == "drop")),
+                "delimiter": source.delimiter,
+                "test_path": source.test_csv,
             },
         )
     if isinstance(source, CsvSource):

@@ -142,7 +142,11 @@ class _Resolver:
 
     def model_graph(self, model: SequentialModel | FunctionalModel, name: str) -> ModelGraph:
         if isinstance(model, SequentialModel):
-            if model.input is None:
+            columns = _typed_columns(self.spec.data)
+            if model.input is None and columns is not None:
+                shape = (len(columns),)  # statically: at least one value per column
+                dtype = "float32"
+            elif model.input is None:
                 self.error(
                     self.root,
                     "a Sequential model needs its input shape to be built",
@@ -490,3 +494,11 @@ def named_inner(inner: KerasObject, outer: str) -> KerasObject:
 
 def _style(model: SequentialModel | FunctionalModel) -> Any:
     return "sequential" if isinstance(model, SequentialModel) else "functional"
+
+
+def _typed_columns(data: Any) -> dict[str, Any] | None:
+    """The typed columns of a CSV source (its `FeatureSpace` features), if it has them."""
+    from speck.spec.data import CsvSource
+
+    source = getattr(data, "source", None)
+    return source.typed_columns if isinstance(source, CsvSource) else None

@@ -154,8 +154,8 @@ def attribute_data_errors(
             raise DataError(message + keras_cache_hint(hint_for), location) from exc
         return loaded["splits"]
 
-    def checked_build() -> Any:
-        model = build_model()
+    def checked_build(*args: Any) -> Any:
+        model = build_model(*args)
         if "splits" in loaded:  # `(x, y), ...` by split, or one split's `(x, y)` alone
             splits = loaded["splits"]
             train = splits[0] if isinstance(splits[0], tuple) else splits
@@ -177,6 +177,8 @@ def check_input_shapes(model: Any, x: Any, location: Location | None) -> None:
             continue
         wanted = tuple(tensor.shape[1:])
         shape = tuple(getattr(array, "shape", ())[1:])
+        if len(shape) + 1 == len(wanted) and wanted[-1] == 1:  # Keras adds the last axis
+            shape = (*shape, 1)
         fits = len(wanted) == len(shape) and all(
             w in (None, s) for w, s in zip(wanted, shape, strict=False)
         )

@@ -143,6 +143,10 @@ def raw_path(loc: tuple[int | str, ...], data: Any) -> SpecPath:
     node = data
     for i, part in enumerate(loc):
         last = i == len(loc) - 1
+        after = None if last else loc[i + 1]
+        tag_and_key = isinstance(node, dict) and part in node and after in node
+        if tag_and_key and after != part and not isinstance(node[part], dict | list):
+            continue  # a union tag that is also a key: the source {csv: ...} is tagged csv
         if (isinstance(node, dict) and part in node) or (
             isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
         ):

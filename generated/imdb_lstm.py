@@ -165,7 +165,7 @@ def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], .
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     n_held = min(max(1, round(n * fraction)), n - 1)
-    order = rng.permutation(n)
+    order = (rng if rng is not None else np.random.default_rng()).permutation(n)
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
     return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
 
@@ -246,8 +246,8 @@ def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list
     return [*others, SaveStates(), *backups, RestoreStates()]
 
 
-def plot_confusion_matrix(matrix: Any, path: Path, title: str) -> Path:
-    """True (rows) against predicted class (columns), with counts; a dict: a panel per output."""
+def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:
+    """True (rows) against predicted class (columns, `names` if given); dict: a panel each."""
     from matplotlib.figure import Figure
 
     panels = matrix if isinstance(matrix, dict) else {"": matrix}
@@ -260,7 +260,8 @@ def plot_confusion_matrix(matrix: Any, path: Path, title: str) -> Path:
         label = f"{output}: {accuracy}" if output else accuracy
         ax.set(xlabel="predicted class", ylabel="true class", title=label)
         if len(counts) <= 20:
-            ax.set(xticks=range(len(counts)), yticks=range(len(counts)))
+            ticks = dict(ticks=range(len(counts)), labels=names or range(len(counts)))
+            ax.set_xticks(**ticks), ax.set_yticks(**ticks)
             for (i, j), count in np.ndenumerate(counts):
                 color = "white" if count > counts.max() / 2 else "black"
                 ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)

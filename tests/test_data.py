@@ -56,6 +56,8 @@ class Splits(NamedTuple):
     y_val: Any = None
     x_test: Any = None
     y_test: Any = None
+    extras: Any = None
+    """What `load_data()` returns after the splits, by name (`features`, `class_names`)."""
 
 
 def prepare_data(section: dict[str, Any], seed: int | None = None, base_dir: str = ".") -> Splits:
@@ -70,11 +72,18 @@ def prepare_data(section: dict[str, Any], seed: int | None = None, base_dir: str
     namespace: dict[str, Any] = {}
     exec(compile(data_program(plan, seed), "<load_data>", "exec"), namespace)
     loaded = namespace["load_data"]()
-    splits = dict(zip(plan.splits, [loaded] if len(plan.splits) == 1 else loaded, strict=True))
+    if plan.extras:
+        extras = dict(zip(plan.extras, loaded[len(plan.splits) :], strict=True))
+        loaded = loaded[: len(plan.splits)]
+    else:
+        extras, loaded = {}, [loaded] if len(plan.splits) == 1 else loaded
+    splits = dict(zip(plan.splits, loaded, strict=True))
     if plan.validate_on == "test":
         splits["validation"] = splits["test"]
     empty = (None, None)
-    return Splits(*splits["train"], *splits.get("validation", empty), *splits.get("test", empty))
+    return Splits(
+        *splits["train"], *splits.get("validation", empty), *splits.get("test", empty), extras
+    )
 
 
 def error_of(section: dict[str, Any]) -> str:

@@ -796,11 +796,15 @@ OVER_BUDGET = {
     "photo_autoencoder": 307,
     "residual_cnn": 295,
     "sequential_mlp": 295,
+    "churn": 350,
+    "review_sentiment": 305,
+    "shape_images": 270,
 }
 """Scripts over the 250-line goal, with the most lines they may have: the 11 lines of the
-epoch log that counts from 1 (`epoch_log`, every program) tip the multi-input one over, and
+epoch log that counts from 1 (`epoch_log`, every program) tip the multi-input one over;
 programs with ReduceLROnPlateau or EarlyStopping carry 43 more that keep their counters for an
-exact resume (`keep_callback_states`)."""
+exact resume (`keep_callback_states`); the typed table's loader and missing-value filling
+(churn, review_sentiment) and the image folder's loader."""
 
 
 def test_generated_scripts_are_short() -> None:

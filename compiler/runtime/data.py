@@ -130,11 +130,15 @@ def unnamed(keys: Any, arrays: dict[str, Any]) -> Any:
 
 
 def check_rows(where: str, x: Any, y: Any) -> None:
-    """Every array of the inputs and targets has the same number of rows."""
+    """Every array of the inputs and targets has the same number of rows, and none holds NaN."""
     counts: dict[str, int] = {}
     for side, arrays in (("x", x), ("y", y)):
         items = arrays.items() if isinstance(arrays, dict) else [("", arrays)]
         counts.update({f"{side} {name}".rstrip(): len(a) for name, a in items if a is not None})
+        for name, a in items:
+            if a is not None and a.dtype.kind == "f" and np.isnan(a).any():
+                shown = f"{side} {name}".rstrip()
+                raise ValueError(f"{where}: {shown} has {np.isnan(a).sum()} NaN values")
     if len(set(counts.values())) > 1:
         shown = ", ".join(f"{name}: {n}" for name, n in counts.items())
         raise ValueError(f"{where}: the arrays differ in their number of rows ({shown})")
@@ -188,6 +192,9 @@ def load_csv(
                 raise ValueError(
                     f"{path}: row {i + 2}, column {features[j]!r} is not a number: {row[column]!r}"
                 ) from None
+    if np.isnan(x).any():
+        j = int(np.isnan(x).any(axis=0).argmax())
+        raise ValueError(f"{path}: column {features[j]!r} has {np.isnan(x[:, j]).sum()} NaN cells")
     if label is None:
         return x, None, None
     values = [row[index[label]] for row in rows]
@@ -203,6 +210,78 @@ def load_csv(
     if np.all(numbers == np.round(numbers)):
         return x, numbers.astype(np.int64), None
     return x, numbers.astype(np.float32), None
+
+
+def load_table(
+    path: str, columns: dict[str, str], label: str | None = None, **options: Any
+) -> tuple[dict[str, np.ndarray], Any, list[str] | None]:
+    """Typed columns of a CSV file with a header row: `(x, y, class_names)`; `x` maps each
+    column (`columns`: name -> float, int or string) to its values. An empty cell is an error
+    unless its column is `allowed` (NaN or "" then, for `impute`) or in `drop` (rows left out).
+    Text labels become ids in the order of `classes` (default: sorted)."""
+    with open(path, encoding="utf-8-sig", newline="") as f:
+        rows = list(csv.DictReader(f, delimiter=options.get("delimiter", ",")))
+    names = [*columns, *([label] if label else [])]
+    cells = {n: np.array([(r.get(n) or "").strip() for r in rows], dtype=str) for n in names}
+    empty = {n: np.isin(cells[n], ["", "nan", "NaN"]) for n in names}
+    keep = np.ones(len(rows), dtype=bool) & ~np.any([empty[n] for n in options.get("drop", [])], 0)
+    for name in names:
+        if rows and name not in rows[0]:
+            raise KeyError(f"{path} has no column {name!r}; its columns are {list(rows[0])}")
+        if empty[name][keep].any() and name not in options.get("allowed", []):
+            raise ValueError(
+                f"{path}: column {name!r} has {np.sum(empty[name][keep])} empty cells; say what "
+                f"to do in the spec's source: missing: {{{name}: median, most_frequent or drop}}"
+            )
+    x = {n: np.where(empty[n], "", cells[n])[keep] for n in sorted(columns)}
+    for name in (n for n in x if columns[n] != "string"):
+        try:
+            x[name] = np.where(x[name] == "", "nan", x[name]).astype(np.float32)
+        except ValueError as err:
+            raise ValueError(f"{path}: column {name!r} holds text, not numbers ({err})") from None
+        if columns[name] == "int" and not np.isnan(x[name]).any():
+            x[name] = x[name].astype(np.int32)
+    if label is None:
+        return x, None, None
+    labels, classes = cells[label][keep], options.get("classes")
+    try:
+        numbers = labels.astype(np.float64)
+    except ValueError:
+        numbers = None
+    if classes is None and numbers is not None:
+        return x, numbers.astype(np.int64 if (numbers % 1 == 0).all() else np.float32), None
+    classes = list(classes or sorted(set(labels.tolist())))
+    unknown = sorted(set(labels.tolist()) - set(classes))
+    if unknown:
+        raise ValueError(f"{path}: labels {unknown} are not among the classes {classes}")
+    return x, np.array([classes.index(v) for v in labels]), classes
+
+
+def impute(rules: dict[str, Any], x: dict[str, np.ndarray], *others: Any) -> Any:
+    """Each split with its empty cells filled, by what `rules` say (column -> `(mean, median,
+    most_frequent or fill; fill value; indicator; kind)`) from the first (training) split's
+    values alone, plus a 0/1 column `<name>_missing` where a rule asks for an indicator."""
+    fills = {}
+    for name, (how, fill, *_) in rules.items():
+        cells = x[name][x[name] != ""] if x[name].dtype.kind == "U" else x[name][~np.isnan(x[name])]
+        if how == "most_frequent":
+            values, counts = np.unique(cells, return_counts=True)
+            fill = values[counts.argmax()].item()
+        elif how != "fill":
+            fill = float(getattr(np, how)(cells))  # np.mean or np.median
+        fills[name] = fill
+    filled = []
+    for split in (x, *others):
+        out = dict(split)
+        for name, (_, _, indicator, kind) in rules.items():
+            empty = split[name] == "" if kind == "string" else np.isnan(split[name])
+            out[name] = np.where(empty, fills[name], split[name]).astype(
+                {"int": np.int32, "float": np.float32}.get(kind, str)
+            )
+            if indicator:
+                out[f"{name}_missing"] = empty.astype(np.float32)
+        filled.append(dict(sorted(out.items())))
+    return filled
 
 
 def load_image_folder(
@@ -342,7 +421,7 @@ def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], .
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     n_held = min(max(1, round(n * fraction)), n - 1)
-    order = rng.permutation(n)
+    order = (rng if rng is not None else np.random.default_rng()).permutation(n)
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
     return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
 

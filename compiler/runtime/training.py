@@ -138,8 +138,8 @@ def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, ti
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
-def plot_confusion_matrix(matrix: Any, path: Path, title: str) -> Path:
-    """True (rows) against predicted class (columns), with counts; a dict: a panel per output."""
+def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:
+    """True (rows) against predicted class (columns, `names` if given); dict: a panel each."""
     from matplotlib.figure import Figure
 
     panels = matrix if isinstance(matrix, dict) else {"": matrix}
@@ -152,7 +152,8 @@ def plot_confusion_matrix(matrix: Any, path: Path, title: str) -> Path:
         label = f"{output}: {accuracy}" if output else accuracy
         ax.set(xlabel="predicted class", ylabel="true class", title=label)
         if len(counts) <= 20:
-            ax.set(xticks=range(len(counts)), yticks=range(len(counts)))
+            ticks = dict(ticks=range(len(counts)), labels=names or range(len(counts)))
+            ax.set_xticks(**ticks), ax.set_yticks(**ticks)
             for (i, j), count in np.ndenumerate(counts):
                 color = "white" if count > counts.max() / 2 else "black"
                 ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)

@@ -212,16 +212,203 @@ class NpySource(StrictModel):
     npy: NpyFiles = Field(description="Paths of the .npy files, relative to the spec file.")
 
 
+COLUMN_KINDS = (
+    "float",
+    "float_normalized",
+    "float_rescaled",
+    "float_discretized",
+    "integer_categorical",
+    "string_categorical",
+    "integer_hashed",
+    "string_hashed",
+    "text",
+)
+"""What a typed column is: `keras.utils.FeatureSpace`'s feature types, and `text` (a
+`TextVectorization` bag of words)."""
+
+COLUMN_OPTIONS: dict[str, dict[str, Any]] = {
+    "float": {},
+    "float_normalized": {},
+    "float_rescaled": {"scale": float, "offset": float},
+    "float_discretized": {"num_bins": int, "bin_boundaries": list},
+    "integer_categorical": {"max_tokens": int, "num_oov_indices": int},
+    "string_categorical": {"max_tokens": int, "num_oov_indices": int},
+    "integer_hashed": {"num_bins": int},
+    "string_hashed": {"num_bins": int},
+    "text": {"max_tokens": int, "output_mode": ("multi_hot", "count", "tf_idf"), "ngrams": int},
+}
+"""The arguments each kind takes (those of its `FeatureSpace` constructor or layer)."""
+
+NEEDS_BINS = ("float_discretized", "integer_hashed", "string_hashed")
+"""Kinds whose `FeatureSpace` constructor requires `num_bins`."""
+
+RAW_DTYPE = {kind: "float" for kind in COLUMN_KINDS if kind.startswith("float")}
+RAW_DTYPE.update(
+    integer_categorical="int",
+    integer_hashed="int",
+    string_categorical="string",
+    string_hashed="string",
+    text="string",
+)
+"""How each kind's cells are read: numbers, integers or text."""
+
+IMPUTE = ("mean", "median", "most_frequent", "drop")
+
+
+def _column(value: Any) -> tuple[str, dict[str, Any]]:
+    """A column's kind and options from `kind` or `{kind: {options}}`."""
+    if isinstance(value, str):
+        kind, options = value, {}
+    elif isinstance(value, dict) and len(value) == 1:
+        ((kind, options),) = value.items()
+        options = {} if options is None else options
+        if not isinstance(options, dict):
+            raise ValueError(f"the options of {kind} are a mapping. Received: {options!r}")
+    else:
+        raise ValueError(
+            f"a column is a kind such as float_normalized, or {{kind: {{options}}}}. "
+            f"Received: {value!r}"
+        )
+    if kind not in COLUMN_KINDS:
+        close = difflib.get_close_matches(str(kind), COLUMN_KINDS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown column kind {kind!r}{hint}; kinds: {', '.join(COLUMN_KINDS)}")
+    allowed = COLUMN_OPTIONS[kind]
+    for key, val in options.items():
+        if key not in allowed:
+            known = ", ".join(allowed) or "none"
+            raise ValueError(f"{kind} takes no option {key!r}; its options: {known}")
+        want = allowed[key]
+        if isinstance(want, tuple):
+            if val not in want:
+                raise ValueError(f"{kind} {key} is one of {', '.join(want)}. Received: {val!r}")
+        elif want is int and (isinstance(val, bool) or not isinstance(val, int) or val < 0):
+            raise ValueError(f"{kind} {key} is a whole number >= 0. Received: {val!r}")
+        elif want is float and (isinstance(val, bool) or not isinstance(val, int | float)):
+            raise ValueError(f"{kind} {key} is a number. Received: {val!r}")
+        elif want is list and not (
+            isinstance(val, list) and all(isinstance(v, int | float) for v in val)
+        ):
+            raise ValueError(f"{kind} {key} is a list of numbers. Received: {val!r}")
+    if kind in NEEDS_BINS and "num_bins" not in options:
+        raise ValueError(f"{kind} needs num_bins, e.g. {{{kind}: {{num_bins: 10}}}}")
+    return kind, dict(options)
+
+
+class MissingRule(StrictModel):
+    """What to do with a column's empty cells: fill them with a statistic of the training split
+    (`mean`, `median`, `most_frequent`) or a `fill` value, optionally adding a 0/1 column
+    `<name>_missing`; or `drop` the rows."""
+
+    impute: Literal["mean", "median", "most_frequent", "drop"] | None = None
+    fill: float | str | None = Field(None, description="A constant to fill empty cells with.")
+    indicator: bool = Field(False, description="Add a 0/1 column <name>_missing.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short(cls, value: Any) -> Any:
+        return {"impute": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> MissingRule:
+        if (self.impute is None) == (self.fill is None):
+            raise ValueError("give one of impute (mean, median, most_frequent, drop) or fill")
+        if self.impute == "drop" and self.indicator:
+            raise ValueError("dropped rows leave nothing to indicate; remove indicator")
+        return self
+
+
 class CsvSource(StrictModel):
-    """A CSV file with a header row; numeric feature columns, a numeric or text label column."""
+    """A CSV file with a header row. Without `columns`, the features are numbers; with
+    `columns`, each column has a kind (`keras.utils.FeatureSpace`'s feature types, or `text`),
+    and the model takes raw rows: the preprocessing, adapted on the training split, is part of
+    the model."""
 
     csv: str = Field(description="Path of the CSV file, relative to the spec file.")
     label: str | None = Field(None, description="Column of the targets (text labels become ids).")
     features: list[str] | None = Field(
         None, min_length=1, description="Columns of the inputs; default: all but the label."
     )
+    columns: dict[str, Any] | None = Field(
+        None,
+        min_length=1,
+        json_schema_extra={
+            "additionalProperties": {
+                "anyOf": [
+                    {"enum": list(COLUMN_KINDS)},
+                    {
+                        "type": "object",
+                        "propertyNames": {"enum": list(COLUMN_KINDS)},
+                        "minProperties": 1,
+                        "maxProperties": 1,
+                    },
+                ]
+            }
+        },
+        description="Typed feature columns: name -> kind (float, float_normalized, "
+        "float_rescaled, float_discretized, integer_categorical, string_categorical, "
+        "integer_hashed, string_hashed, text) or {kind: {options}}.",
+    )
+    classes: list[str] | None = Field(
+        None, min_length=2, description="The label's classes in id order (default: sorted)."
+    )
+    missing: dict[str, MissingRule] | None = Field(
+        None,
+        description="Per column: mean, median, most_frequent, drop, {fill: value}, "
+        "or {impute: ..., indicator: true}. Without a rule an empty cell is an error.",
+    )
     test_csv: str | None = Field(None, description="A second CSV with the same columns, as test.")
     delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator.")
+
+    @field_validator("columns")
+    @classmethod
+    def _kinds(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        for name, column in (value or {}).items():
+            try:
+                _column(column)
+            except ValueError as err:
+                raise ValueError(f"column {name!r}: {err}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _columns_fit(self) -> CsvSource:
+        columns = self.typed_columns
+        if columns is not None and self.features is not None:
+            raise ValueError("columns already name the features; remove features")
+        if columns is not None and self.label in columns:
+            raise ValueError(f"the label {self.label!r} is a column of the inputs too")
+        if self.classes is not None:
+            if self.label is None:
+                raise ValueError("classes name the label's values; name the label column")
+            if len(set(self.classes)) != len(self.classes):
+                raise ValueError(f"classes are listed twice: {self.classes}")
+        for name, rule in (self.missing or {}).items():
+            if columns is None:
+                raise ValueError("missing-value rules need typed columns (columns: ...)")
+            if name == self.label:
+                if rule.impute != "drop":
+                    raise ValueError(f"rows without a label can only be dropped ({name}: drop)")
+                continue
+            if name not in columns:
+                close = difflib.get_close_matches(name, list(columns), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ValueError(f"missing names {name!r}, which is not a column{hint}")
+            raw = RAW_DTYPE[columns[name][0]]
+            if rule.impute in ("mean", "median") and raw != "float":
+                raise ValueError(
+                    f"{name} is a {columns[name][0]} column; its {rule.impute} means nothing "
+                    "(use most_frequent, fill or drop)"
+                )
+            if rule.fill is not None and (raw == "string") != isinstance(rule.fill, str):
+                raise ValueError(f"{name} is a {columns[name][0]} column; fill it with a {raw}")
+        return self
+
+    @property
+    def typed_columns(self) -> dict[str, tuple[str, dict[str, Any]]] | None:
+        """Each column's kind and options, in spec order (None: untyped numeric features)."""
+        if self.columns is None:
+            return None
+        return {name: _column(value) for name, value in self.columns.items()}
 
 
 class ImagesSource(StrictModel):
@@ -645,6 +832,8 @@ def named_targets(data: DataSpec) -> list[str] | None:
 def source_classes(data: DataSpec) -> int | None:
     """The number of label classes the source has, if known."""
     source = data.source
+    if isinstance(source, CsvSource) and source.classes is not None:
+        return len(source.classes)
     if not isinstance(source, str):
         return None
     if source == "keras/cifar100" and data.options.get("label_mode") == "coarse":
