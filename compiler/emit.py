@@ -625,8 +625,8 @@ def _under_run(relative: str) -> Expr:
 
 def callbacks_body(plan: TrainingPlan) -> list[Code]:
     """`make_callbacks`: parent folders of the spec's log and checkpoint files (Keras' CSVLogger
-    does not make them), the run folder's epoch log, then the spec's callbacks and the run
-    folder's own."""
+    does not make them), the run folder's epoch log, then the spec's callbacks, the log and
+    BackupAndRestore, last."""
     lines = [Code("    import keras"), Code("")]
     for cb in plan.callbacks:
         for key in ("filename",) if cb.class_name == "CSVLogger" else ():
@@ -642,9 +642,12 @@ def callbacks_body(plan: TrainingPlan) -> list[Code]:
         Code("    end = log.on_epoch_end  # history.csv counts epochs from 1, as fit's log does"),
         Code("    log.on_epoch_end = lambda epoch, logs=None: end(epoch + 1, logs)"),
     ]
-    items = [Item(callback_expr(cb)) for cb in plan.callbacks]
+    # BackupAndRestore last: a run killed after its save has saved all the rest of the epoch
+    backups = [cb for cb in plan.callbacks if cb.class_name == "BackupAndRestore"]
+    items = [Item(callback_expr(cb)) for cb in plan.callbacks if cb not in backups]
     items.append(Item(Atom("log")))
-    if not any(cb.class_name == "BackupAndRestore" for cb in plan.callbacks):
+    items += [Item(callback_expr(cb)) for cb in backups]
+    if not backups:
         backup = call(
             "keras.callbacks.BackupAndRestore",
             [call("str", [_under_run(plan.backup_dir)])],
@@ -827,7 +830,7 @@ def emit_script(
     context["runtime"] = [Code(block) for block in copied.blocks]
     if trainable:
         needs = _needs("\n".join([context["imports"], glue, *copied.blocks]))
-        apart = len(NEEDS_LINE + needs) > LINE_LENGTH - 1
+        apart = len(NEEDS_LINE + needs) > LINE_LENGTH - 4  # with the closing quotes
         context["needs"] = Code(("\n" if apart else " ") + f"Needs {needs}.")
     return _template().render(**context)
 

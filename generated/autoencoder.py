@@ -2,8 +2,7 @@
 # Spec sha256: 5f6747a1be7a72293b6141393e0f09ef8a7d5b80310316a964936b1ee3d9c997
 # Regenerate with: speck emit specs/autoencoder.yaml
 """Training program: load_data -> build_model -> fit -> evaluate -> a run folder (model.keras,
-history.csv, metrics.json, reconstructions.png). Needs TensorFlow, NumPy and matplotlib.
-"""
+history.csv, metrics.json, reconstructions.png). Needs TensorFlow, NumPy and matplotlib."""
 
 import argparse
 import json

@@ -2,8 +2,7 @@
 # Spec sha256: 478b78d079bf463885eaac95b42f5b9578678c969499a52ae6e6f83938615f62
 # Regenerate with: speck emit specs/functional_mlp.yaml
 """Training program: load_data -> build_model -> fit -> evaluate -> a run folder (model.keras,
-history.csv, metrics.json, confusion_matrix.png). Needs TensorFlow, NumPy and matplotlib.
-"""
+history.csv, metrics.json, confusion_matrix.png). Needs TensorFlow, NumPy and matplotlib."""
 
 import argparse
 import json

@@ -3,8 +3,7 @@
 # Regenerate with: speck emit specs/inception_branches.yaml
 """Training program: load_data -> build_model -> fit -> evaluate -> a run folder (model.keras,
 history.csv, metrics.json, confusion_matrix.png).
-Needs TensorFlow, NumPy, scikit-learn and matplotlib.
-"""
+Needs TensorFlow, NumPy, scikit-learn and matplotlib."""
 
 import argparse
 import json

@@ -2,8 +2,7 @@
 # Spec sha256: 349dd720139b9a1cc674e8dc0aaa6909d030c3537b424cbdf36d55d29078d9d7
 # Regenerate with: speck emit specs/multi_io.yaml
 """Training program: load_data -> build_model -> fit -> evaluate -> a run folder (model.keras,
-history.csv, metrics.json, confusion_matrix.png). Needs TensorFlow, NumPy and matplotlib.
-"""
+history.csv, metrics.json, confusion_matrix.png). Needs TensorFlow, NumPy and matplotlib."""
 
 import argparse
 import json

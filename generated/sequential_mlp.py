@@ -2,8 +2,7 @@
 # Spec sha256: c48806752b43b1ea359e8dccc4b808e6270f3f77d141f593985ee9dde1e1f1d9
 # Regenerate with: speck emit specs/sequential_mlp.yaml
 """Training program: load_data -> build_model -> fit -> evaluate -> a run folder (model.keras,
-history.csv, metrics.json, confusion_matrix.png). Needs TensorFlow, NumPy and matplotlib.
-"""
+history.csv, metrics.json, confusion_matrix.png). Needs TensorFlow, NumPy and matplotlib."""
 
 import argparse
 import json
@@ -204,8 +203,8 @@ def write_atomically(path: Path, write: Any) -> Path:
 
 
 def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
-    """`callbacks` with BackupAndRestore (model, optimizer, epoch) between a callback that saves
-    what those watching a metric count and one that puts it back when resuming after `epoch`."""
+    """`callbacks` with their last, BackupAndRestore (model, optimizer, epoch), between one that
+    saves what those watching a metric count and one that puts it back after `epoch` epochs."""
     import keras
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
@@ -235,9 +234,8 @@ def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list
             restorer.model._initial_epoch = restorer.params["epochs"]  # as BackupAndRestore does
 
     restorer = keras.callbacks.LambdaCallback(on_train_begin=restore)
-    backups = [cb for cb in callbacks if isinstance(cb, keras.callbacks.BackupAndRestore)]
-    others = [cb for cb in callbacks if cb not in backups]
-    return [*others, keras.callbacks.LambdaCallback(on_epoch_end=save), *backups, restorer]
+    *others, last = callbacks  # BackupAndRestore, which make_callbacks puts last
+    return [*others, keras.callbacks.LambdaCallback(on_epoch_end=save), last, restorer]
 
 
 def plot_confusion_matrix(matrix: Any, path: Path, title: str) -> Path:

@@ -40,8 +40,8 @@ def tpu_strategy() -> Any:
 
 
 def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
-    """`callbacks` with BackupAndRestore (model, optimizer, epoch) between a callback that saves
-    what those watching a metric count and one that puts it back when resuming after `epoch`."""
+    """`callbacks` with their last, BackupAndRestore (model, optimizer, epoch), between one that
+    saves what those watching a metric count and one that puts it back after `epoch` epochs."""
     import keras
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
@@ -71,9 +71,8 @@ def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list
             restorer.model._initial_epoch = restorer.params["epochs"]  # as BackupAndRestore does
 
     restorer = keras.callbacks.LambdaCallback(on_train_begin=restore)
-    backups = [cb for cb in callbacks if isinstance(cb, keras.callbacks.BackupAndRestore)]
-    others = [cb for cb in callbacks if cb not in backups]
-    return [*others, keras.callbacks.LambdaCallback(on_epoch_end=save), *backups, restorer]
+    *others, last = callbacks  # BackupAndRestore, which make_callbacks puts last
+    return [*others, keras.callbacks.LambdaCallback(on_epoch_end=save), last, restorer]
 
 
 def epoch_timer(seconds: list[float]) -> Any:
