@@ -639,7 +639,8 @@ def _under_run(relative: str) -> Expr:
 
 def callbacks_body(plan: TrainingPlan) -> list[Code]:
     """`make_callbacks`: parent folders of the spec's log and checkpoint files (Keras' CSVLogger
-    does not make them), then the spec's callbacks and the run folder's own."""
+    does not make them), the run folder's epoch log, then the spec's callbacks, the log and
+    BackupAndRestore, last."""
     lines = [Code("    import keras"), Code("")]
     for cb in plan.callbacks:
         for key in ("filename",) if cb.class_name == "CSVLogger" else ():
@@ -648,10 +649,19 @@ def callbacks_body(plan: TrainingPlan) -> list[Code]:
                 folder = call("os.path.dirname", [_under_run(value)])
                 made = call("os.makedirs", [folder], [("exist_ok", Atom("True"))])
                 lines.append(statement("", made))
-    items = [Item(callback_expr(cb)) for cb in plan.callbacks]
-    history = call("epoch_log", [_under_run(HISTORY_FILE), Atom("resume")])
-    items.append(Item(history))
-    if not any(cb.class_name == "BackupAndRestore" for cb in plan.callbacks):
+    path = call("str", [_under_run(HISTORY_FILE)])
+    log = call("keras.callbacks.CSVLogger", [path], [("append", Atom("resume"))])
+    lines += [
+        statement("log = ", log),
+        Code("    end = log.on_epoch_end  # history.csv counts epochs from 1, as fit's log does"),
+        Code("    log.on_epoch_end = lambda epoch, logs=None: end(epoch + 1, logs)"),
+    ]
+    # BackupAndRestore last: a run killed after its save has saved all the rest of the epoch
+    backups = [cb for cb in plan.callbacks if cb.class_name == "BackupAndRestore"]
+    items = [Item(callback_expr(cb)) for cb in plan.callbacks if cb not in backups]
+    items.append(Item(Atom("log")))
+    items += [Item(callback_expr(cb)) for cb in backups]
+    if not backups:
         backup = call(
             "keras.callbacks.BackupAndRestore",
             [call("str", [_under_run(plan.backup_dir)])],
@@ -837,7 +847,7 @@ def emit_script(
     context["runtime"] = [Code(block) for block in copied.blocks]
     if trainable:
         needs = _needs("\n".join([context["imports"], glue, *copied.blocks]))
-        apart = len(NEEDS_LINE + needs) > LINE_LENGTH - 1
+        apart = len(NEEDS_LINE + needs) > LINE_LENGTH - 4  # with the closing quotes
         context["needs"] = Code(("\n" if apart else " ") + f"Needs {needs}.")
     return _template().render(**context)
 
@@ -998,18 +1008,19 @@ WATCHING = ("ReduceLROnPlateau", "EarlyStopping")
 
 
 def keep_states_lines(plan: TrainingPlan) -> list[str]:
-    """`run`'s line that adds `keep_callback_states` (their counters, kept in the backup, so
-    that a resumed run reduces the rate or stops where an uninterrupted one does), when the
-    spec has callbacks that watch a metric."""
+    """`run`'s line that makes the callbacks, through `keep_callback_states` when the spec has
+    callbacks that watch a metric (their counters, kept in the backup, so that a resumed run
+    reduces the rate or stops where an uninterrupted one does)."""
     watching = [
         cb
         for cb in plan.callbacks
         if cb.class_name in WATCHING
         or (cb.class_name == "ModelCheckpoint" and cb.args.get("save_best_only"))
     ]
+    made = "make_callbacks(out_dir, steps, resume)"
     if not watching:
-        return []
-    return ["callbacks = keep_callback_states(callbacks, backup, initial_epoch)"]
+        return [f"callbacks = {made}"]
+    return [f"callbacks = keep_callback_states({made}, backup, initial_epoch)"]
 
 
 def _restores_best(plan: TrainingPlan) -> bool:
@@ -1107,7 +1118,6 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         f"if resume and {LOG}.exists():  # the log as far as the backup goes",
         f"    rows = {LOG}.read_text().splitlines(True)[: initial_epoch + 1]",
         f'    write_atomically({LOG[1:-1]}, lambda tmp: Path(tmp).write_text("".join(rows)))',
-        "callbacks = make_callbacks(out_dir, steps, resume)",
         *keep_states_lines(plan),
     ]
     if any(CHECKPOINT_EVERY in cb.args for cb in plan.callbacks):
@@ -1186,15 +1196,13 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         plots["reconstructions"] = "reconstructions.png"
         n = FIGURE_IMAGES
         out += [
-            f"outputs = model.predict({x_f}[:{n}], verbose=0)",
+            f"images = {x_f}[:{n}], model.predict({x_f}[:{n}], verbose=0), {y_f}[:{n}]",
             statement(
                 "",
                 call(
                     "plot_reconstructions",
                     [
-                        Atom(f"{x_f}[:{n}]"),
-                        Atom("outputs"),
-                        Atom(f"{y_f}[:{n}]"),
+                        Atom("*images"),
                         Atom('out_dir / "reconstructions.png"'),
                         Atom(f'f"{{NAME}}: {shown} split"'),
                     ],

@@ -2,8 +2,7 @@
 # Spec sha256: 5f6747a1be7a72293b6141393e0f09ef8a7d5b80310316a964936b1ee3d9c997
 # Regenerate with: speck emit specs/autoencoder.yaml
 """Training program: load_data -> build_model -> fit -> evaluate -> a run folder (model.keras,
-history.csv, metrics.json, reconstructions.png). Needs TensorFlow, NumPy and matplotlib.
-"""
+history.csv, metrics.json, reconstructions.png). Needs TensorFlow, NumPy and matplotlib."""
 
 import argparse
 import json
@@ -68,12 +67,15 @@ def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[An
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
+    log = keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resume)
+    end = log.on_epoch_end  # history.csv counts epochs from 1, as fit's log does
+    log.on_epoch_end = lambda epoch, logs=None: end(epoch + 1, logs)
     return [
         keras.callbacks.TensorBoard(log_dir=str(out_dir / "logs/autoencoder"), write_images=True),
         keras.callbacks.ModelCheckpoint(
             filepath=str(out_dir / "checkpoints/autoencoder.keras"), save_freq=2 * steps_per_epoch
         ),
-        epoch_log(out_dir / "history.csv", resume),
+        log,
         keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=False),
     ]
 
@@ -121,10 +123,8 @@ def run(
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
     final = {"test": val_logs or model.evaluate(val_data, verbose=0, return_dict=True)}
     write_atomically(out_dir / "model.keras", model.save)
-    outputs = model.predict(x_test[:10], verbose=0)
-    plot_reconstructions(
-        x_test[:10], outputs, y_test[:10], out_dir / "reconstructions.png", f"{NAME}: test split"
-    )
+    images = x_test[:10], model.predict(x_test[:10], verbose=0), y_test[:10]
+    plot_reconstructions(*images, out_dir / "reconstructions.png", f"{NAME}: test split")
     metrics = {
         "name": NAME,
         "epochs": initial_epoch + len(history.epoch),
@@ -201,20 +201,8 @@ def write_atomically(path: Path, write: Any) -> Path:
     return path
 
 
-def epoch_log(path: Path, append: bool) -> Any:
-    """Keras' CSVLogger, counting epochs from 1 as the progress log does (Keras counts from 0)."""
-    import keras
-
-    class EpochLog(keras.callbacks.CSVLogger):
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            super().on_epoch_end(epoch + 1, logs)
-
-    return EpochLog(str(path), append=append)
-
-
 def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:
-    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions;
-    `title` says which split they come from."""
+    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions."""
     from matplotlib.figure import Figure
 
     rows = {"input": inputs, "output": outputs, "target": targets}

@@ -3,8 +3,7 @@
 # Regenerate with: speck emit specs/inception_branches.yaml
 """Training program: load_data -> build_model -> fit -> evaluate -> a run folder (model.keras,
 history.csv, metrics.json, confusion_matrix.png).
-Needs TensorFlow, NumPy, scikit-learn and matplotlib.
-"""
+Needs TensorFlow, NumPy, scikit-learn and matplotlib."""
 
 import argparse
 import json
@@ -66,10 +65,10 @@ def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[An
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
-    return [
-        epoch_log(out_dir / "history.csv", resume),
-        keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=False),
-    ]
+    log = keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resume)
+    end = log.on_epoch_end  # history.csv counts epochs from 1, as fit's log does
+    log.on_epoch_end = lambda epoch, logs=None: end(epoch + 1, logs)
+    return [log, keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=False)]
 
 
 def run(
@@ -185,17 +184,6 @@ def write_atomically(path: Path, write: Any) -> Path:
     finally:
         tmp.unlink(missing_ok=True)
     return path
-
-
-def epoch_log(path: Path, append: bool) -> Any:
-    """Keras' CSVLogger, counting epochs from 1 as the progress log does (Keras counts from 0)."""
-    import keras
-
-    class EpochLog(keras.callbacks.CSVLogger):
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            super().on_epoch_end(epoch + 1, logs)
-
-    return EpochLog(str(path), append=append)
 
 
 def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:

@@ -3,8 +3,7 @@
 # Regenerate with: speck emit specs/photo_autoencoder.yaml
 """Training program: load_data -> build_model -> fit -> evaluate -> a run folder (model.keras,
 history.csv, metrics.json, reconstructions.png).
-Needs TensorFlow, NumPy, scikit-learn and matplotlib.
-"""
+Needs TensorFlow, NumPy, scikit-learn and matplotlib."""
 
 import argparse
 import json
@@ -77,6 +76,9 @@ def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[An
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
+    log = keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resume)
+    end = log.on_epoch_end  # history.csv counts epochs from 1, as fit's log does
+    log.on_epoch_end = lambda epoch, logs=None: end(epoch + 1, logs)
     return [
         keras.callbacks.TensorBoard(log_dir=str(out_dir / "logs"), write_images=True),
         keras.callbacks.ModelCheckpoint(
@@ -84,7 +86,7 @@ def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[An
             save_freq=2 * steps_per_epoch,
         ),
         keras.callbacks.ReduceLROnPlateau(factor=0.5, patience=2),
-        epoch_log(out_dir / "history.csv", resume),
+        log,
         keras.callbacks.BackupAndRestore(str(out_dir / "backup"), delete_checkpoint=False),
     ]
 
@@ -113,8 +115,7 @@ def run(
     if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
-    callbacks = make_callbacks(out_dir, steps, resume)
-    callbacks = keep_callback_states(callbacks, backup, initial_epoch)
+    callbacks = keep_callback_states(make_callbacks(out_dir, steps, resume), backup, initial_epoch)
     for cb in callbacks:  # resumed, save after the same epochs as an uninterrupted run
         if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance(cb.save_freq, int):
             cb._batches_seen_since_last_saving = initial_epoch * steps % cb.save_freq
@@ -137,10 +138,8 @@ def run(
         "test": model.evaluate(test_data, verbose=0, return_dict=True),
     }
     write_atomically(out_dir / "model.keras", model.save)
-    outputs = model.predict(x_test[:10], verbose=0)
-    plot_reconstructions(
-        x_test[:10], outputs, y_test[:10], out_dir / "reconstructions.png", f"{NAME}: test split"
-    )
+    images = x_test[:10], model.predict(x_test[:10], verbose=0), y_test[:10]
+    plot_reconstructions(*images, out_dir / "reconstructions.png", f"{NAME}: test split")
     metrics = {
         "name": NAME,
         "epochs": initial_epoch + len(history.epoch),
@@ -217,62 +216,44 @@ def write_atomically(path: Path, write: Any) -> Path:
     return path
 
 
-def epoch_log(path: Path, append: bool) -> Any:
-    """Keras' CSVLogger, counting epochs from 1 as the progress log does (Keras counts from 0)."""
-    import keras
-
-    class EpochLog(keras.callbacks.CSVLogger):
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            super().on_epoch_end(epoch + 1, logs)
-
-    return EpochLog(str(path), append=append)
-
-
 def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
-    """`callbacks` with BackupAndRestore moved last, between two that keep in `backup` what
-    those watching a metric count after each epoch (wait, best, cooldown, best epoch and
-    weights; BackupAndRestore keeps only model, optimizer and epoch): saved before the backup,
-    put back after it when a run resumes after `epoch` epochs."""
+    """`callbacks` with their last, BackupAndRestore (model, optimizer, epoch), between one that
+    saves what those watching a metric count and one that puts it back after `epoch` epochs."""
     import keras
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
     names = ("wait", "best", "cooldown_counter", "best_epoch", "stopped_epoch")
 
-    class SaveStates(keras.callbacks.Callback):
-        def on_epoch_end(self, done: int, logs: Any = None) -> None:
-            states, arrays = [], []
-            for cb in watching:
-                arrays += getattr(cb, "best_weights", None) or []
-                states.append({k: getattr(cb, k) for k in names if hasattr(cb, k)})
-                states[-1]["weights"] = len(getattr(cb, "best_weights", None) or [])
-            text = np.array(json.dumps(states, default=float))
-            backup.mkdir(parents=True, exist_ok=True)
-            path = backup / f"callbacks-{done + 1}.npz"
-            write_atomically(path, lambda tmp: np.savez(tmp, *arrays, states=text))
-            (backup / f"callbacks-{done - 1}.npz").unlink(missing_ok=True)  # keep `done`'s:
-            # a run killed before the backup's save resumes from it
+    def save(done: int, logs: Any) -> None:  # callbacks-N.npz: their states after epoch N
+        states = [{k: getattr(cb, k) for k in names if hasattr(cb, k)} for cb in watching]
+        weights = [getattr(cb, "best_weights", None) or [] for cb in watching]
+        text = json.dumps([states, [len(w) for w in weights]], default=float)
+        arrays = [array for some in weights for array in some]
+        backup.mkdir(parents=True, exist_ok=True)
+        path = backup / f"callbacks-{done + 1}.npz"
+        write_atomically(path, lambda tmp: np.savez(tmp, *arrays, states=text))
+        # keep epoch `done`'s: a run killed before the backup's save resumes from it
+        (backup / f"callbacks-{done - 1}.npz").unlink(missing_ok=True)
 
-    class RestoreStates(keras.callbacks.Callback):
-        def on_train_begin(self, logs: Any = None) -> None:
-            if (backup / f"callbacks-{epoch}.npz").exists():
-                with np.load(backup / f"callbacks-{epoch}.npz") as saved:
-                    weights = [saved[f"arr_{i}"] for i in range(len(saved.files) - 1)]
-                    for cb, state in zip(watching, json.loads(str(saved["states"])), strict=True):
-                        if count := state.pop("weights"):
-                            cb.best_weights = weights[:count]
-                        vars(cb).update(state)
-                        weights = weights[count:]
-            if any(getattr(cb, "stopped_epoch", 0) for cb in watching):  # it trains no further
-                self.model._initial_epoch = self.params["epochs"]  # as BackupAndRestore does
+    def restore(logs: Any) -> None:
+        if (path := backup / f"callbacks-{epoch}.npz").exists():
+            with np.load(path) as saved:
+                states, counts = json.loads(str(saved["states"]))
+                weights = [saved[f"arr_{i}"] for i in range(sum(counts))]
+            for cb, state, count in zip(watching, states, counts, strict=True):
+                vars(cb).update(state)
+                if count:  # EarlyStopping's best weights
+                    cb.best_weights, weights = weights[:count], weights[count:]
+        if any(getattr(cb, "stopped_epoch", 0) for cb in watching):  # it trains no further
+            restorer.model._initial_epoch = restorer.params["epochs"]  # as BackupAndRestore does
 
-    backups = [cb for cb in callbacks if isinstance(cb, keras.callbacks.BackupAndRestore)]
-    others = [cb for cb in callbacks if cb not in backups]
-    return [*others, SaveStates(), *backups, RestoreStates()]
+    restorer = keras.callbacks.LambdaCallback(on_train_begin=restore)
+    *others, last = callbacks  # BackupAndRestore, which make_callbacks puts last
+    return [*others, keras.callbacks.LambdaCallback(on_epoch_end=save), last, restorer]
 
 
 def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:
-    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions;
-    `title` says which split they come from."""
+    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions."""
     from matplotlib.figure import Figure
 
     rows = {"input": inputs, "output": outputs, "target": targets}

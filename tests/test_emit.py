@@ -790,21 +790,19 @@ def test_long_node_names_make_short_variables(tmp_path: Path) -> None:
 
 MAX_SCRIPT_LINES = 250
 OVER_BUDGET = {
-    "digits_mlp": 291,
-    "imdb_lstm": 287,
-    "multi_io": 261,
-    "photo_autoencoder": 307,
-    "residual_cnn": 295,
-    "sequential_mlp": 295,
-    "churn": 350,
-    "review_sentiment": 305,
-    "shape_images": 270,
+    "digits_mlp": 276,
+    "imdb_lstm": 272,
+    "photo_autoencoder": 288,
+    "residual_cnn": 280,
+    "sequential_mlp": 280,
+    "churn": 338,
+    "review_sentiment": 295,
+    "shape_images": 256,
 }
-"""Scripts over the 250-line goal, with the most lines they may have: the 11 lines of the
-epoch log that counts from 1 (`epoch_log`, every program) tip the multi-input one over;
-programs with ReduceLROnPlateau or EarlyStopping carry 43 more that keep their counters for an
-exact resume (`keep_callback_states`); the typed table's loader and missing-value filling
-(churn, review_sentiment) and the image folder's loader."""
+"""Scripts still over the 250-line goal, with the most lines they may have until they meet it:
+programs with ReduceLROnPlateau or EarlyStopping carry about 35 lines that keep their counters
+and best weights for an exact resume (`keep_callback_states`); the typed table's loader and
+missing-value filling (churn, review_sentiment) and the image folder's loader."""
 
 
 def test_generated_scripts_are_short() -> None:

@@ -256,7 +256,7 @@ def test_callback_paths_go_under_the_run_folder(tmp_path: Path) -> None:
         {"BackupAndRestore": {"backup_dir": "state"}},
     ]
     out = tmp_path / "run"
-    board, log, backup, *_ = program_callbacks(
+    board, log, *_, backup = program_callbacks(  # BackupAndRestore last, after the epoch log
         tmp_path, classifier_spec(callbacks=callbacks), out, 10
     )
     assert board.log_dir == str(out / "logs/run")

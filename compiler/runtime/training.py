@@ -39,57 +39,40 @@ def tpu_strategy() -> Any:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def epoch_log(path: Path, append: bool) -> Any:
-    """Keras' CSVLogger, counting epochs from 1 as the progress log does (Keras counts from 0)."""
-    import keras
-
-    class EpochLog(keras.callbacks.CSVLogger):
-        def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-            super().on_epoch_end(epoch + 1, logs)
-
-    return EpochLog(str(path), append=append)
-
-
 def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
-    """`callbacks` with BackupAndRestore moved last, between two that keep in `backup` what
-    those watching a metric count after each epoch (wait, best, cooldown, best epoch and
-    weights; BackupAndRestore keeps only model, optimizer and epoch): saved before the backup,
-    put back after it when a run resumes after `epoch` epochs."""
+    """`callbacks` with their last, BackupAndRestore (model, optimizer, epoch), between one that
+    saves what those watching a metric count and one that puts it back after `epoch` epochs."""
     import keras
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
     names = ("wait", "best", "cooldown_counter", "best_epoch", "stopped_epoch")
 
-    class SaveStates(keras.callbacks.Callback):
-        def on_epoch_end(self, done: int, logs: Any = None) -> None:
-            states, arrays = [], []
-            for cb in watching:
-                arrays += getattr(cb, "best_weights", None) or []
-                states.append({k: getattr(cb, k) for k in names if hasattr(cb, k)})
-                states[-1]["weights"] = len(getattr(cb, "best_weights", None) or [])
-            text = np.array(json.dumps(states, default=float))
-            backup.mkdir(parents=True, exist_ok=True)
-            path = backup / f"callbacks-{done + 1}.npz"
-            write_atomically(path, lambda tmp: np.savez(tmp, *arrays, states=text))
-            (backup / f"callbacks-{done - 1}.npz").unlink(missing_ok=True)  # keep `done`'s:
-            # a run killed before the backup's save resumes from it
+    def save(done: int, logs: Any) -> None:  # callbacks-N.npz: their states after epoch N
+        states = [{k: getattr(cb, k) for k in names if hasattr(cb, k)} for cb in watching]
+        weights = [getattr(cb, "best_weights", None) or [] for cb in watching]
+        text = json.dumps([states, [len(w) for w in weights]], default=float)
+        arrays = [array for some in weights for array in some]
+        backup.mkdir(parents=True, exist_ok=True)
+        path = backup / f"callbacks-{done + 1}.npz"
+        write_atomically(path, lambda tmp: np.savez(tmp, *arrays, states=text))
+        # keep epoch `done`'s: a run killed before the backup's save resumes from it
+        (backup / f"callbacks-{done - 1}.npz").unlink(missing_ok=True)
 
-    class RestoreStates(keras.callbacks.Callback):
-        def on_train_begin(self, logs: Any = None) -> None:
-            if (backup / f"callbacks-{epoch}.npz").exists():
-                with np.load(backup / f"callbacks-{epoch}.npz") as saved:
-                    weights = [saved[f"arr_{i}"] for i in range(len(saved.files) - 1)]
-                    for cb, state in zip(watching, json.loads(str(saved["states"])), strict=True):
-                        if count := state.pop("weights"):
-                            cb.best_weights = weights[:count]
-                        vars(cb).update(state)
-                        weights = weights[count:]
-            if any(getattr(cb, "stopped_epoch", 0) for cb in watching):  # it trains no further
-                self.model._initial_epoch = self.params["epochs"]  # as BackupAndRestore does
+    def restore(logs: Any) -> None:
+        if (path := backup / f"callbacks-{epoch}.npz").exists():
+            with np.load(path) as saved:
+                states, counts = json.loads(str(saved["states"]))
+                weights = [saved[f"arr_{i}"] for i in range(sum(counts))]
+            for cb, state, count in zip(watching, states, counts, strict=True):
+                vars(cb).update(state)
+                if count:  # EarlyStopping's best weights
+                    cb.best_weights, weights = weights[:count], weights[count:]
+        if any(getattr(cb, "stopped_epoch", 0) for cb in watching):  # it trains no further
+            restorer.model._initial_epoch = restorer.params["epochs"]  # as BackupAndRestore does
 
-    backups = [cb for cb in callbacks if isinstance(cb, keras.callbacks.BackupAndRestore)]
-    others = [cb for cb in callbacks if cb not in backups]
-    return [*others, SaveStates(), *backups, RestoreStates()]
+    restorer = keras.callbacks.LambdaCallback(on_train_begin=restore)
+    *others, last = callbacks  # BackupAndRestore, which make_callbacks puts last
+    return [*others, keras.callbacks.LambdaCallback(on_epoch_end=save), last, restorer]
 
 
 def epoch_timer(seconds: list[float]) -> Any:
@@ -121,8 +104,7 @@ def metrics_by_output(names: list[str], final: dict[str, Any]) -> dict[str, Any]
 
 
 def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:
-    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions;
-    `title` says which split they come from."""
+    """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions."""
     from matplotlib.figure import Figure
 
     rows = {"input": inputs, "output": outputs, "target": targets}
