@@ -233,9 +233,12 @@ def summary_lines(result: RunResult) -> list[str]:
     metrics = result.metrics
     epochs, resumed = metrics["epochs"], metrics.get("resumed_from_epoch")
     if resumed is None:
-        done = f"{epochs} epochs"
+        done = f"{epochs} epoch{'s' * (epochs != 1)}"
     else:  # only the epochs this run trained took its time
-        done = f"{epochs - resumed} more epochs ({epochs} in all, resumed after epoch {resumed})"
+        more = epochs - resumed
+        done = (
+            f"{more} more epoch{'s' * (more != 1)} ({epochs} in all, resumed after epoch {resumed})"
+        )
     lines = [f"trained {metrics['name']}: {done} in {metrics['wall_time_s']:.1f} s"]
     if metrics.get("samples_per_second"):
         lines[0] += f" ({metrics['samples_per_second']:,.0f} samples/s)"
