@@ -846,7 +846,7 @@ def emit_script(
     context["imports"] = import_block({*own, *copied.imports})
     context["runtime"] = [Code(block) for block in copied.blocks]
     if trainable:
-        needs = _needs("\n".join([context["imports"], glue, *copied.blocks]))
+        needs = libraries_needed("\n".join([context["imports"], glue, *copied.blocks]))
         apart = len(NEEDS_LINE + needs) > LINE_LENGTH - 4  # with the closing quotes
         context["needs"] = Code(("\n" if apart else " ") + f"Needs {needs}.")
     return _template().render(**context)
@@ -904,6 +904,7 @@ def _used_globals(text: str) -> set[str]:
 DEPENDENCIES = {
     "tensorflow": "TensorFlow",
     "keras": "TensorFlow",
+    "keras_tuner": "KerasTuner",
     "numpy": "NumPy",
     "sklearn": "scikit-learn",
     "matplotlib": "matplotlib",
@@ -912,7 +913,7 @@ NEEDS_LINE = "history.csv, metrics.json, confusion_matrix.png). Needs "
 """The docstring's second line, up to where it names the libraries (the longest form)."""
 
 
-def _needs(text: str) -> str:
+def libraries_needed(text: str) -> str:
     """Which libraries the program imports, by name, in a sentence."""
     found = []
     for node in ast.walk(ast.parse(text)):

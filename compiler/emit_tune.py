@@ -37,6 +37,7 @@ from speck.emit import (
     import_block,
     input_expr,
     layer_expr,
+    libraries_needed,
     only_code,
     runtime_definitions,
     runtime_sources,
@@ -51,14 +52,6 @@ TUNER_CLASSES = {
     "random": "keras_tuner.RandomSearch",
     "bayesian": "keras_tuner.BayesianOptimization",
     "hyperband": "keras_tuner.Hyperband",
-}
-LIBRARIES = {
-    "keras": "TensorFlow",
-    "tensorflow": "TensorFlow",
-    "keras_tuner": "KerasTuner",
-    "numpy": "NumPy",
-    "sklearn": "scikit-learn",
-    "matplotlib": "matplotlib",
 }
 OWN_NAMES = frozenset({"SpecHyperModel", "MAX_TRIALS", "keras_tuner", "hp", "model", "splits"})
 
@@ -195,25 +188,6 @@ def _claim(names: Names, wanted: str, taken_text: str) -> str:
     while f'"{name}"' in taken_text:
         name = names.claim(name + "_")
     return name
-
-
-def _needs(text: str) -> str:
-    import ast
-
-    found = []
-    for node in ast.walk(ast.parse(text)):
-        modules = []
-        if isinstance(node, ast.Import):
-            modules = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            modules = [node.module]
-        for module in modules:
-            library = LIBRARIES.get(module.split(".")[0])
-            if library and library not in found:
-                found.append(library)
-    order = list(dict.fromkeys(LIBRARIES.values()))
-    found.sort(key=order.index)
-    return ", ".join(found[:-1]) + (" and " if len(found) > 1 else "") + found[-1]
 
 
 @cache
@@ -373,7 +347,7 @@ def tuner_script(
     own = {imp for n, imp in GLUE_IMPORTS.items() if n in used} | {Import("keras_tuner")}
     context["imports"] = import_block({*own, *copied.imports})
     context["runtime"] = [Code(block) for block in copied.blocks]
-    context["needs"] = Code(_needs("\n".join([context["imports"], glue, *copied.blocks])))
+    context["needs"] = Code(libraries_needed("\n".join([context["imports"], glue, *copied.blocks])))
     return _template().render(**context)
 
 
