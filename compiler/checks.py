@@ -606,8 +606,12 @@ def table_columns(self: _Checker) -> None:
 
 
 def adaptable_layers(self: _Checker) -> None:
-    """A preprocessing layer in the model that learns from data needs its state in the spec:
-    nothing adapts it, and un-adapted it passes values through (Normalization) or fails."""
+    """A preprocessing layer in the model that learns from data needs its state in the spec
+    when the spec trains: nothing adapts it, and un-adapted it passes values through
+    (Normalization) or fails. A spec without data (an architecture, say one `speck import`
+    wrote, whose state comes with the weights) is not trained by speck, so not refused."""
+    if self.plan.data is None:
+        return
     for node in self.graph.layers:
         state = ADAPTED_STATE.get(node.kind)
         if state is None or node.shares is not None or state[0] in node.args:
