@@ -573,12 +573,7 @@ class _Importer:
         args: dict[str, Any] = {}
         for key, value in config.items():
             where = f"{at}.{key}"
-            if key == "name" or (key == "trainable" and value is True):
-                continue
-            if key == "dtype":
-                policy = _config(value).get("name") if _is_object(value) else value
-                if policy not in (None, "float32"):
-                    args["dtype"] = policy
+            if _carried_by_every_layer(key, value, args):
                 continue
             arg = entry.args.get(key)
             if key in WRAPPER_SETS and (inner_name is not None or value == WRAPPER_SETS[key]):
@@ -626,12 +621,7 @@ class _Importer:
             )
         args: dict[str, Any] = {}
         for key, value in _config(layer).items():
-            if key == "name" or (key == "trainable" and value is True):
-                continue
-            if key == "dtype":
-                policy = _config(value).get("name") if _is_object(value) else value
-                if policy not in (None, "float32"):
-                    args["dtype"] = policy
+            if _carried_by_every_layer(key, value, args):
                 continue
             if _is_object(value):
                 raise self.problem(
@@ -1056,3 +1046,16 @@ def _is_keyword(name: str) -> bool:
     import keyword
 
     return keyword.iskeyword(name)
+
+
+def _carried_by_every_layer(key: str, value: Any, args: dict[str, Any]) -> bool:
+    """Whether `key` is one every layer's config carries (its name, `trainable: true`, its
+    dtype policy), which a spec leaves out; a policy other than float32 goes into `args`."""
+    if key == "name" or (key == "trainable" and value is True):
+        return True
+    if key != "dtype":
+        return False
+    policy = _config(value).get("name") if _is_object(value) else value
+    if policy not in (None, "float32"):
+        args["dtype"] = policy
+    return True
