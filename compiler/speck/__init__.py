@@ -14,7 +14,7 @@ The pipeline, one folder per stage (`compiler/speck/<stage>/`):
 
     spec file
       | front/      load (YAML/JSON + positions) -> legacy -> overrides -> validate (format/)
-      v             -> a typed spec; search spaces (search); write: a spec back to YAML
+      v             -> a typed spec; write: a spec back to YAML
     typed spec
       | ir/         resolve -> graph (ModelGraph + TrainingPlan); lower: data: -> data steps
       v
@@ -27,9 +27,11 @@ The pipeline, one folder per stage (`compiler/speck/<stage>/`):
       +--> backends/tune, export, predict
     importers/keras: a .keras file -> a spec;  catalog/: what Keras can be asked for
 
-`pipeline` chains front, ir and checks for the commands (`cli`, `entry`) and the API (`api`);
-`diagnostics` is how every stage reports a problem at its line. Nothing imported by this
-package's top level pulls in TensorFlow, and the API itself is imported on first use.
+`pipeline` chains front, ir and checks for the commands (`cli`, `entry`) and the API (`api`),
+and `search` checks each corner of a spec's `{tune: ...}` spaces through it; `diagnostics` is
+how every stage reports a problem at its line, `devices` what this machine computes fast.
+Nothing imported by this package's top level pulls in TensorFlow, and the API itself is
+imported on first use.
 """
 
 from __future__ import annotations

@@ -517,7 +517,7 @@ def search_script_or_none(spec: Path, target: Path | None) -> str | None:
     when the spec is invalid."""
     from speck.backends.emit.program import display_path
     from speck.front.load import load_file
-    from speck.front.search import find_spaces
+    from speck.search import find_spaces
 
     try:
         if not find_spaces(load_file(spec)).spaces:

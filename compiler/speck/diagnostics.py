@@ -13,8 +13,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from speck.ir.graph import Location
-
 PathPart = str | int
 SpecPath = tuple[PathPart, ...]
 Severity = Literal["error", "warning", "note"]
@@ -73,6 +71,18 @@ class Diagnostic:
 
 def did_you_mean(suggestion: str | None) -> str | None:
     return f"did you mean {suggestion!r}?" if suggestion else None
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where something came from in a spec file (1-based line and column)."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
 
 
 class SpecError(Exception):

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING
 from speck.checks.training import NodeShape, check
 from speck.diagnostics import Diagnostic, SpecError, has_errors
 from speck.front.load import load_file
-from speck.front.search import Examined, Search, examine, find_spaces
 from speck.front.validate import sorted_diagnostics, validate
 from speck.ir.resolve import ResolvedSpec, resolve
+from speck.search import Examined, Search, examine, find_spaces
 
 if TYPE_CHECKING:
     from speck.front.overrides import Override
@@ -46,7 +46,7 @@ class Analysis:
     resolved: ResolvedSpec | None = None
     shapes: dict[str, NodeShape] | None = None
     search: Search | None = None
-    """The spec's search spaces, when it has some (`speck.front.search`); then `resolved` is the
+    """The spec's search spaces, when it has some (`speck.search`); then `resolved` is the
     first candidate's, and `examined` says how many candidates were checked."""
     examined: Examined | None = None
 

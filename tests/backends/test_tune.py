@@ -17,8 +17,8 @@ import pytest
 from conftest import ROOT
 
 from speck.front.load import load_file
-from speck.front.search import find_spaces
 from speck.pipeline import analyze
+from speck.search import find_spaces
 
 SPEC = ROOT / "specs" / "digits_mlp_tune.yaml"
 NAMES = [

@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from speck.diagnostics import Diagnostic, SpecError
+from speck.diagnostics import Diagnostic, Location, SpecError
 from speck.front.load import MAX_BYTES, MAX_DEPTH, MAX_NODES, load_bytes, load_file, load_text
-from speck.ir.graph import Location
 
 
 def error_of(text: str) -> str:

@@ -33,7 +33,7 @@ from typing import Any
 from speck.backends.run.folder import LOCK, MARKER, SPEC_FILE, RunFolder, RunFolderError
 from speck.backends.run.train import attribute_data_errors, check_trainable, load_program
 from speck.diagnostics import Diagnostic, SpecError
-from speck.front.search import Search, Space, best_text, default_objective, describe
+from speck.search import Search, Space, best_text, default_objective, describe
 
 SEARCH_DIR = "search"
 TRIALS_CSV = "trials.csv"

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from speck.backends.build import build_model
 from speck.checks.shapes import NodeShape, format_shape, total_params
-from speck.diagnostics import Diagnostic
-from speck.ir.graph import Location
+from speck.diagnostics import Diagnostic, Location
 from speck.ir.resolve import ResolvedSpec
 
 

@@ -20,8 +20,7 @@ from typing import Any
 
 import yaml
 
-from speck.diagnostics import Diagnostic, SpecError, SpecPath
-from speck.ir.graph import Location
+from speck.diagnostics import Diagnostic, Location, SpecError, SpecPath
 
 MAX_BYTES = 2_000_000
 MAX_NODES = 100_000

@@ -115,7 +115,7 @@ def validate(loaded: LoadedSpec) -> ValidatedSpec:
 
 def precision_warnings(spec: Spec, source: SourceMap) -> list[Diagnostic]:
     """A warning when no device on this machine runs the spec's mixed precision well."""
-    from speck.checks.devices import mixed_precision_problem
+    from speck.devices import mixed_precision_problem
 
     problem = mixed_precision_problem(spec.precision)
     if problem is None:

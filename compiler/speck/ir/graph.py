@@ -14,6 +14,8 @@ import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from speck.diagnostics import Location
+
 OP_PREFIX = "ops."
 """A node whose type starts with this is a `keras.ops` call, not a layer: `ops.add` is what
 `x + y` or `keras.ops.add(x, y)` makes in a functional model (an operation node, no weights)."""
@@ -34,18 +36,6 @@ the renderer and the emitted program all read this)."""
 
 PATH_ARGS = frozenset(OUTPUT_PATH_ARGS.values())
 """Those arguments' names."""
-
-
-@dataclass(frozen=True)
-class Location:
-    """Where something came from in a spec file (1-based line and column)."""
-
-    file: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}"
 
 
 @dataclass(frozen=True)

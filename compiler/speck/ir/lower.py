@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from speck.diagnostics import Location
 from speck.front.format.data import (
     _RATIO,
     RAW_DTYPE,
@@ -26,7 +27,7 @@ from speck.front.format.data import (
     SplitSpec,
     has_test_split,
 )
-from speck.ir.graph import DataPlan, DataStep, KerasObject, Location
+from speck.ir.graph import DataPlan, DataStep, KerasObject
 
 TEXT_SOURCES = ("keras/imdb", "keras/reuters")
 """Named sources of word-index sequences of varying length, padded after loading."""

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from speck.catalog.lookup import load_catalog, suggest
-from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
+from speck.diagnostics import Diagnostic, Location, SpecError, SpecPath, did_you_mean, has_errors
 from speck.front.format import FunctionalModel, LayerSpec, SequentialModel, Spec
 from speck.front.format.model import parse_reference
 from speck.front.validate import ACTIVATION_ARGS, WRAPPED_LAYER_ARGS, ValidatedSpec, object_category
@@ -23,7 +23,6 @@ from speck.ir.graph import (
     InputNode,
     KerasObject,
     LayerNode,
-    Location,
     ModelGraph,
     Ref,
     TrainingPlan,

@@ -317,7 +317,7 @@ MIXED = (
 def test_mixed_precision_warns_without_a_device_for_it(
     monkeypatch: pytest.MonkeyPatch, precision: str, gpu: bool, bf16_cpu: bool, warned: bool
 ) -> None:
-    from speck.checks import devices
+    from speck import devices
 
     monkeypatch.setattr(devices, "has_nvidia_gpu", lambda: gpu)
     monkeypatch.setattr(devices, "cpu_has_bfloat16", lambda: bf16_cpu)

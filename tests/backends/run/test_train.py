@@ -209,8 +209,7 @@ def test_unknown_key_from_override_is_reported_under_the_flag(tiny_data: Path) -
 
 
 def test_format_diagnostic_leaves_other_problems_with_their_position() -> None:
-    from speck.diagnostics import Diagnostic
-    from speck.ir.graph import Location
+    from speck.diagnostics import Diagnostic, Location
 
     d = Diagnostic("bad", ("model", "layers", 0), Location("s.yaml", 3, 5))
     assert format_diagnostic(d, [Override(("fit", "epochs"), 1, "fit.epochs=1")]) == (

@@ -45,8 +45,8 @@ from speck.backends.emit.program import (
 from speck.backends.emit.render import Atom, BinOp, Code, Expr, call, literal, statement
 from speck.backends.tune import FILE_CALLBACKS
 from speck.diagnostics import Diagnostic, SpecError, SpecPath
-from speck.front.search import Search, Space, default_objective
 from speck.ir.graph import KerasObject
+from speck.search import Search, Space, default_objective
 
 TUNER_CLASSES = {
     "random": "keras_tuner.RandomSearch",

@@ -27,7 +27,7 @@ from speck.backends.run.folder import (
     open_run_folder,
     plan_run_folder,
 )
-from speck.ir.graph import Location
+from speck.diagnostics import Location
 
 
 class DataError(ValueError):

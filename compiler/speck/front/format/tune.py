@@ -1,7 +1,7 @@
 """The `tune:` section of a spec: how `speck tune` searches the spec's search spaces.
 
 The spaces themselves (`{tune: {choice: [...]}}` and the like) stand where the values are, in
-`model`, `compile` and `fit`; `speck.front.search` finds them. This section says what the search
+`model`, `compile` and `fit`; `speck.search` finds them. This section says what the search
 optimizes and how long it runs.
 """
 

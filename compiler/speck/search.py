@@ -31,9 +31,8 @@ from typing import Any
 
 import yaml
 
-from speck.diagnostics import Diagnostic, SpecError, SpecPath, format_path, has_errors
+from speck.diagnostics import Diagnostic, Location, SpecError, SpecPath, format_path, has_errors
 from speck.front.load import LoadedSpec, SourceMap
-from speck.ir.graph import Location
 
 TUNE = "tune"
 SECTIONS = ("model", "compile", "fit")

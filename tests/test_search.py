@@ -14,11 +14,11 @@ from hypothesis import strategies as st
 
 from speck.diagnostics import SpecError
 from speck.front.load import load_file, load_text
-from speck.front.search import MAX_CANDIDATES, best_text, corner_sample, examine, find_spaces
 from speck.pipeline import analyze, resolve_file
+from speck.search import MAX_CANDIDATES, best_text, corner_sample, examine, find_spaces
 
 HEAD = "speck: 1\nname: t\n"
-EXAMPLE = Path(__file__).resolve().parents[2] / "specs" / "digits_mlp_tune.yaml"
+EXAMPLE = Path(__file__).resolve().parents[1] / "specs" / "digits_mlp_tune.yaml"
 
 
 def spec(tmp_path: Path, body: str) -> Path:
