@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from speck.build import POSITIONAL_INPUT_LAYERS, not_allowed
 from speck.emit_data import ARRAYS, load_data_body, load_data_params, split_targets
 from speck.graph import (
+    CHECKPOINT_EVERY,
     OP_PREFIX,
     OUTPUT_PATH_ARGS,
     DataPlan,
@@ -95,10 +96,6 @@ SCRIPT_NAMES = frozenset(
     }
 )
 """Module-level names every script defines itself."""
-
-CHECKPOINT_EVERY = "every_epochs"
-"""speck's ModelCheckpoint argument: every N epochs, i.e. `save_freq=N * steps_per_epoch`."""
-
 
 # --- copying runtime functions -------------------------------------------------------------
 

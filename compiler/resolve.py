@@ -16,7 +16,10 @@ from typing import Any
 from speck.catalog import load_catalog, suggest
 from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
 from speck.graph import (
+    BACKUP_DIR,
     OP_PREFIX,
+    WRAPPED_LAYER_ARGS,
+    WRAPPED_LAYERS,
     InputNode,
     KerasObject,
     LayerNode,
@@ -28,7 +31,7 @@ from speck.graph import (
 from speck.lower import lower_data
 from speck.spec import FunctionalModel, LayerSpec, SequentialModel, Spec
 from speck.spec.model import parse_reference
-from speck.validate import ACTIVATION_ARGS, WRAPPED_LAYER_ARGS, ValidatedSpec, object_category
+from speck.validate import ACTIVATION_ARGS, ValidatedSpec, object_category
 
 
 @dataclass
@@ -317,9 +320,7 @@ class _Resolver:
                 args = dict(args)  # plain values, passed as written
             else:
                 args = {k: convert_arg("layers", k, v) for k, v in args.items()}
-            if kind in ("Bidirectional", "TimeDistributed") and isinstance(
-                args.get("layer"), KerasObject
-            ):
+            if kind in WRAPPED_LAYERS and isinstance(args.get("layer"), KerasObject):
                 args = {**args, "layer": named_inner(args["layer"], name)}
             node = LayerNode(name, kind, args, refs, None, self.loc(path))
             by_name[name] = node
@@ -462,7 +463,7 @@ def backup_dir_of(callbacks: tuple[KerasObject, ...]) -> str:
     for cb in callbacks:
         if cb.class_name == "BackupAndRestore" and isinstance(cb.args.get("backup_dir"), str):
             return str(cb.args["backup_dir"])
-    return "backup"
+    return BACKUP_DIR
 
 
 def float32_outputs(layers: list[LayerNode], outputs: tuple[Ref, ...]) -> list[LayerNode]:

@@ -13,6 +13,7 @@ from typing import Any
 
 from speck import legacy
 from speck.catalog import Arg, Catalog, Entry, load_catalog
+from speck.graph import WRAPPED_LAYER_ARGS
 from speck.spec import Spec
 from speck.spec.model import LAYER_ENTRY_KEYS
 from speck.validate import (
@@ -20,7 +21,6 @@ from speck.validate import (
     ACTIVATION_ARGS,
     ACTIVATION_LAYERS,
     SPECK_CALLBACK_ARGS,
-    WRAPPED_LAYER_ARGS,
     loose_number,
     object_category,
 )

@@ -22,7 +22,13 @@ from pydantic import BaseModel, ValidationError
 from speck import legacy
 from speck.catalog import Arg, Catalog, Entry, load_catalog, suggest
 from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
-from speck.graph import OP_PREFIX, OUTPUT_PATH_ARGS
+from speck.graph import (
+    BACKUP_DIR,
+    CHECKPOINT_EVERY,
+    OP_PREFIX,
+    OUTPUT_PATH_ARGS,
+    WRAPPED_LAYER_ARGS,
+)
 from speck.load import LoadedSpec, SourceMap
 from speck.spec import Spec
 from speck.spec.model import INT64_MAX, LAYER_ENTRY_KEYS, LIMIT_REASONS
@@ -49,8 +55,7 @@ MAX_PATH_BYTES = 4096
 MAX_NAME_BYTES = 255
 """NAME_MAX of common file systems (ext4, APFS, NTFS): the longest one file or folder name."""
 
-WRAPPED_LAYER_ARGS = ("layer", "backward_layer")
-SPECK_CALLBACK_ARGS = {"ModelCheckpoint": {legacy.CHECKPOINT_EVERY: "int"}}
+SPECK_CALLBACK_ARGS = {"ModelCheckpoint": {CHECKPOINT_EVERY: "int"}}
 """Arguments speck adds to Keras callbacks (and translates for Keras)."""
 
 
@@ -798,7 +803,7 @@ def check_output_path(name: str, value: Any, default: Any) -> tuple[str, str | N
 
 
 _PATH_EXAMPLES = {
-    "backup_dir": "backup",
+    "backup_dir": BACKUP_DIR,
     "filename": "logs/train.csv",
     "filepath": "checkpoints/model.keras",
     "directory": "checkpoints",
