@@ -467,3 +467,20 @@ def test_every_rule_is_drawn() -> None:
         "RandomBrightness",
     }
     assert supported_kinds() - aliases - undrawn == set(KINDS)
+
+
+@pytest.mark.tf
+def test_every_rule_lives_in_its_keras_family(keras: Any) -> None:
+    """A layer's rule is in the module named like the folder of `keras/src/layers/` that
+    defines the layer (`Conv2D` in `convolutional`, `Normalization` in `preprocessing`)."""
+    from speck.shapes.base import RULES
+
+    misplaced = {}
+    for kind, found in RULES.items():
+        if kind.startswith("ops."):  # keras.ops share the merging layers' rule
+            continue
+        family = getattr(keras.layers, kind).__module__.split(".")[3]
+        module = getattr(found, "func", found).__module__.rsplit(".", 1)[-1]
+        if module != family:
+            misplaced[kind] = (module, family)
+    assert misplaced == {}

@@ -13,11 +13,14 @@ from speck.shapes.base import (
     format_shape,
     one_input,
     rule,
-    same_shape,
     single,
 )
 
-rule("Activation", "Softmax", "ReLU", "LeakyReLU", "ELU")(same_shape)
+
+@rule("Activation", "Softmax", "ReLU", "LeakyReLU", "ELU")
+def _same_shape(a: Args, inputs: list[Shape]) -> LayerShapes:
+    """Apply an activation elementwise: the input's shape, no weights."""
+    return single(one_input(a, inputs))
 
 
 @rule("PReLU")

@@ -236,11 +236,6 @@ def need_inputs(a: Args, inputs: list[Shape], least: int, most: int | None = Non
         )
 
 
-def same_shape(a: Args, inputs: list[Shape]) -> LayerShapes:
-    """The rule of every layer whose one output has its input's shape and no weights."""
-    return single(one_input(a, inputs))
-
-
 # --------------------------------------------------------------------------------------------
 # The registry
 

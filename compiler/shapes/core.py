@@ -11,11 +11,14 @@ from speck.shapes.base import (
     known_dim,
     one_input,
     rule,
-    same_shape,
     single,
 )
 
-rule("Identity", "Masking")(same_shape)
+
+@rule("Identity", "Masking")
+def _same_shape(a: Args, inputs: list[Shape]) -> LayerShapes:
+    """Keep their input's shape; no weights."""
+    return single(one_input(a, inputs))
 
 
 @rule("Dense")

@@ -14,11 +14,14 @@ from speck.shapes.base import (
     known_dim,
     one_input,
     rule,
-    same_shape,
     single,
 )
 
-rule("UnitNormalization")(same_shape)
+
+@rule("UnitNormalization")
+def _same_shape(a: Args, inputs: list[Shape]) -> LayerShapes:
+    """Scales each vector to unit length: the input's shape, no weights."""
+    return single(one_input(a, inputs))
 
 
 @rule("BatchNormalization")

@@ -16,19 +16,22 @@ from speck.shapes.base import (
     join_channels,
     one_input,
     rule,
-    same_shape,
     single,
     split_channels,
 )
 
-rule(
+
+@rule(
     "RandomFlip",
     "RandomRotation",
     "RandomZoom",
     "RandomTranslation",
     "RandomContrast",
     "RandomBrightness",
-)(same_shape)
+)
+def _same_shape(a: Args, inputs: list[Shape]) -> LayerShapes:
+    """Random augmentations keep their input's shape; no weights."""
+    return single(one_input(a, inputs))
 
 
 @rule("Normalization")

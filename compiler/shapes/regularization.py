@@ -10,13 +10,14 @@ from speck.shapes.base import (
     expect_rank,
     one_input,
     rule,
-    same_shape,
     single,
 )
 
-rule("Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization")(
-    same_shape
-)
+
+@rule("Dropout", "GaussianNoise", "GaussianDropout", "AlphaDropout", "ActivityRegularization")
+def _same_shape(a: Args, inputs: list[Shape]) -> LayerShapes:
+    """Dropout and noise keep their input's shape; no weights."""
+    return single(one_input(a, inputs))
 
 
 @rule("SpatialDropout1D", rank=1)
