@@ -209,6 +209,7 @@ def full_axis(a: Args, axis: Any, rank: int, name: str = "axis") -> int:
 
 
 def single(shape: Shape, params: int = 0) -> LayerShapes:
+    """The result of a layer with one output."""
     return LayerShapes((tuple(shape),), params)
 
 
@@ -220,12 +221,14 @@ def split_channels(x: Shape, fmt: str) -> tuple[Shape, int | None]:
 
 
 def join_channels(spatial: Sequence[int | None], channels: int | None, fmt: str) -> Shape:
+    """The inverse of `split_channels`."""
     if fmt == "channels_last":
         return (*spatial, channels)
     return (channels, *spatial)
 
 
 def need_inputs(a: Args, inputs: list[Shape], least: int, most: int | None = None) -> None:
+    """A layer on several inputs takes `least` to `most` (None: any number) of them."""
     if len(inputs) < least or (most is not None and len(inputs) > most):
         want = str(least) if most == least else f"at least {least}"
         if most is not None and most != least:
