@@ -8,6 +8,7 @@ parameter count, and must fail exactly when Keras fails.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -314,6 +315,30 @@ def test_graph_mlp_counts_params_like_the_tutorial() -> None:
     assert problems == []
     assert shapes["probs"].outputs == ((10,),)
     assert total_params(shapes, graph) == 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10
+
+
+def test_an_applications_layer_is_ruled_by_its_import_path() -> None:
+    """ConvNeXt's LayerScale (unexported by Keras) has a rule by its path, under any type name;
+    the same type name at another path has none."""
+    layers = [
+        LayerNode("scale", "Scaled", {"projection_dim": 8, "init_values": 1e-6}, (Ref("x"),)),
+        LayerNode("out", "Dense", {"units": 2}, (Ref("scale"),)),
+    ]
+    graph = ModelGraph(
+        name="m",
+        style="functional",
+        inputs=(InputNode("x", (5, 8)),),
+        layers=tuple(layers),
+        outputs=(Ref("out"),),
+        custom_layers={"Scaled": "keras.src.applications.convnext:LayerScale"},
+    )
+    shapes, problems = infer_graph(graph)
+    assert problems == []
+    assert (shapes["scale"].outputs, shapes["scale"].params) == (((5, 8),), 8)
+    assert total_params(shapes, graph) == 8 + 8 * 2 + 2
+    elsewhere = dataclasses.replace(graph, custom_layers={"Scaled": "mine.layers:Scaled"})
+    _, problems = infer_graph(elsewhere)
+    assert [(p.node, p.severity) for p in problems] == [("scale", "note")]
 
 
 def test_graph_error_names_node_and_arg() -> None:
