@@ -8,6 +8,7 @@ parameter count, and must fail exactly when Keras fails.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Any
@@ -259,21 +260,32 @@ def test_unknown_kind_is_not_checked() -> None:
     assert infer_layer("SomeCustomLayer", {}, [(3,)]) is None
 
 
+def test_a_kind_cannot_get_two_rules() -> None:
+    from speck.checks.shapes.base import rule
+
+    with pytest.raises(ValueError, match="two shape rules for 'Dense'"):
+        rule("Dense")(lambda a, inputs: None)
+    assert infer_layer("Dense", {"units": 2}, [(3,)]) == LayerShapes(((2,),), 8)
+
+
 def test_single_input_layers_refuse_several_inputs() -> None:
     with pytest.raises(ShapeError, match="takes one input"):
         infer_layer("Dense", {"units": 2}, [(3,), (3,)])
 
 
-def test_module_imports_no_numerics() -> None:
-    source = Path(sys.modules[ShapeError.__module__].__file__ or "").read_text()
-    imported: set[str] = set()
-    for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.Import):
-            imported |= {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            imported.add(node.module.split(".")[0])
-    assert "speck" in imported
-    assert not imported & {"tensorflow", "keras", "numpy"}
+def test_package_imports_no_numerics() -> None:
+    folder = Path(sys.modules["speck.checks.shapes"].__file__ or "").parent
+    files = sorted(folder.glob("*.py"))
+    assert len(files) > 10  # the rules are split by family
+    for file in files:
+        imported: set[str] = set()
+        for node in ast.walk(ast.parse(file.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                imported.add(node.module.split(".")[0])
+        assert "speck" in imported, file.name
+        assert not imported & {"tensorflow", "keras", "numpy"}, file.name
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,6 +315,30 @@ def test_graph_mlp_counts_params_like_the_tutorial() -> None:
     assert problems == []
     assert shapes["probs"].outputs == ((10,),)
     assert total_params(shapes, graph) == 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10
+
+
+def test_an_applications_layer_is_ruled_by_its_import_path() -> None:
+    """ConvNeXt's LayerScale (unexported by Keras) has a rule by its path, under any type name;
+    the same type name at another path has none."""
+    layers = [
+        LayerNode("scale", "Scaled", {"projection_dim": 8, "init_values": 1e-6}, (Ref("x"),)),
+        LayerNode("out", "Dense", {"units": 2}, (Ref("scale"),)),
+    ]
+    graph = ModelGraph(
+        name="m",
+        style="functional",
+        inputs=(InputNode("x", (5, 8)),),
+        layers=tuple(layers),
+        outputs=(Ref("out"),),
+        custom_layers={"Scaled": "keras.src.applications.convnext:LayerScale"},
+    )
+    shapes, problems = infer_graph(graph)
+    assert problems == []
+    assert (shapes["scale"].outputs, shapes["scale"].params) == (((5, 8),), 8)
+    assert total_params(shapes, graph) == 8 + 8 * 2 + 2
+    elsewhere = dataclasses.replace(graph, custom_layers={"Scaled": "mine.layers:Scaled"})
+    _, problems = infer_graph(elsewhere)
+    assert [(p.node, p.severity) for p in problems] == [("scale", "note")]
 
 
 def test_graph_error_names_node_and_arg() -> None:
@@ -456,3 +492,20 @@ def test_every_rule_is_drawn() -> None:
         "RandomBrightness",
     }
     assert supported_kinds() - aliases - undrawn == set(KINDS)
+
+
+@pytest.mark.tf
+def test_every_rule_lives_in_its_keras_family(keras: Any) -> None:
+    """A layer's rule is in the module named like the folder of `keras/src/layers/` that
+    defines the layer (`Conv2D` in `convolutional`, `Normalization` in `preprocessing`)."""
+    from speck.checks.shapes.base import RULES
+
+    misplaced = {}
+    for kind, found in RULES.items():
+        if kind.startswith("ops."):  # keras.ops share the merging layers' rule
+            continue
+        family = getattr(keras.layers, kind).__module__.split(".")[3]
+        module = getattr(found, "func", found).__module__.rsplit(".", 1)[-1]
+        if module != family:
+            misplaced[kind] = (module, family)
+    assert misplaced == {}

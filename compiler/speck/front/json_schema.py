@@ -20,10 +20,10 @@ from speck.front.validate import (
     ACTIVATION_ARGS,
     ACTIVATION_LAYERS,
     SPECK_CALLBACK_ARGS,
-    WRAPPED_LAYER_ARGS,
     loose_number,
     object_category,
 )
+from speck.ir.graph import WRAPPED_LAYER_ARGS
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 SCHEMA_ID = "https://speck.dev/schema/spec-v1.json"

@@ -13,6 +13,7 @@ from typing import Any
 from speck.catalog.lookup import Catalog
 from speck.diagnostics import Diagnostic, SpecPath
 from speck.front.load import SourceMap
+from speck.ir.graph import CHECKPOINT_EVERY
 
 LAYER_RENAMES = {
     "Convolution1D": "Conv1D",
@@ -45,8 +46,6 @@ CALLBACK_ARGS_REMOVED = {
     "TensorBoard": ("batch_size", "write_grads", "embeddings_layer_names", "embeddings_data"),
 }
 FIT_RENAMES = {"nb_epoch": "epochs"}
-CHECKPOINT_EVERY = "every_epochs"
-"""speck's own ModelCheckpoint argument: save every N epochs (Keras 3 has no `period`)."""
 
 
 def translate(data: dict[str, Any], source: SourceMap, catalog: Catalog) -> list[Diagnostic]:

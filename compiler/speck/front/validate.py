@@ -25,7 +25,13 @@ from speck.front import legacy
 from speck.front.format import Spec
 from speck.front.format.model import INT64_MAX, LAYER_ENTRY_KEYS, LIMIT_REASONS
 from speck.front.load import LoadedSpec, SourceMap
-from speck.ir.graph import OP_PREFIX, OUTPUT_PATH_ARGS
+from speck.ir.graph import (
+    BACKUP_DIR,
+    CHECKPOINT_EVERY,
+    OP_PREFIX,
+    OUTPUT_PATH_ARGS,
+    WRAPPED_LAYER_ARGS,
+)
 
 OBJECT_ARG_CATEGORIES = {
     "_initializer": "initializers",
@@ -49,8 +55,7 @@ MAX_PATH_BYTES = 4096
 MAX_NAME_BYTES = 255
 """NAME_MAX of common file systems (ext4, APFS, NTFS): the longest one file or folder name."""
 
-WRAPPED_LAYER_ARGS = ("layer", "backward_layer")
-SPECK_CALLBACK_ARGS = {"ModelCheckpoint": {legacy.CHECKPOINT_EVERY: "int"}}
+SPECK_CALLBACK_ARGS = {"ModelCheckpoint": {CHECKPOINT_EVERY: "int"}}
 """Arguments speck adds to Keras callbacks (and translates for Keras)."""
 
 
@@ -798,7 +803,7 @@ def check_output_path(name: str, value: Any, default: Any) -> tuple[str, str | N
 
 
 _PATH_EXAMPLES = {
-    "backup_dir": "backup",
+    "backup_dir": BACKUP_DIR,
     "filename": "logs/train.csv",
     "filepath": "checkpoints/model.keras",
     "directory": "checkpoints",

@@ -27,8 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from speck.catalog.lookup import Catalog, load_catalog
+from speck.front.format import NAME_PATTERN
+from speck.front.format.model import IDENTIFIER, IDENTIFIER_PATTERN
 from speck.front.write import spec_text
-from speck.ir.graph import OP_PREFIX
+from speck.ir.graph import OP_PREFIX, WRAPPED_LAYER_ARGS, WRAPPED_LAYERS
 from speck.ir.resolve import snake_case
 
 POSITIONAL_INPUT_LAYERS = frozenset({"MultiHeadAttention", "GroupedQueryAttention"})
@@ -41,14 +43,12 @@ MAX_METADATA_BYTES = 100_000
 MAX_DEPTH = 100
 """The deepest nesting of lists and mappings import reads (Keras Applications stay under 20)."""
 
-WRAPPED_LAYERS = ("Bidirectional", "TimeDistributed")
-WRAPPED_LAYER_ARGS = ("layer", "backward_layer")
 WRAPPER_SETS = {"zero_output_for_mask": False}
 """Config keys of recurrent layers that Bidirectional sets on the layer it wraps (-> their
 value elsewhere); the RNN base class takes them, the catalog's layer signatures do not."""
 MODEL_CLASSES = frozenset({"Functional", "Sequential", "Model"})
 _TENSOR = "__keras_tensor__"
-_KERAS_MODULE = re.compile(r"^keras(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+_KERAS_MODULE = re.compile(rf"^keras(\.{IDENTIFIER})*$")
 _MODULE_CATEGORIES = (
     ("keras.optimizers.schedules", "schedules"),
     ("keras.src.optimizers.schedules", "schedules"),
@@ -64,8 +64,8 @@ _MODULE_CATEGORIES = (
 
 _APPLICATIONS = "keras.src.applications."
 """Where the layers of Keras' applications live (ConvNeXt's `LayerScale`)."""
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_SPEC_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_IDENT = re.compile(IDENTIFIER_PATTERN)
+_SPEC_NAME = re.compile(NAME_PATTERN)
 
 
 class ImportProblem(Exception):

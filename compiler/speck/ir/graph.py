@@ -37,6 +37,20 @@ the renderer and the emitted program all read this)."""
 PATH_ARGS = frozenset(OUTPUT_PATH_ARGS.values())
 """Those arguments' names."""
 
+BACKUP_DIR = "backup"
+"""The folder, inside the run folder, where a run keeps the state `--resume` continues from
+when the spec has no BackupAndRestore of its own (`TrainingPlan.backup_dir`)."""
+
+CHECKPOINT_EVERY = "every_epochs"
+"""speck's own ModelCheckpoint argument: save every N epochs (Keras 3 has no `period`). A
+Keras 2 spec's `period` is renamed to it; the script gets `save_freq=N * steps_per_epoch`."""
+
+WRAPPED_LAYERS = ("Bidirectional", "TimeDistributed")
+"""The layers that wrap another layer, given as a layer argument."""
+WRAPPED_LAYER_ARGS = ("layer", "backward_layer")
+"""The arguments of a wrapper that hold the layer it wraps (a `KerasObject` of category
+`layers` in the IR)."""
+
 
 @dataclass(frozen=True)
 class KerasObject:
@@ -189,7 +203,7 @@ class TrainingPlan:
     name: str = "model"
     description: str | None = None
     verbose: str | int = "auto"
-    backup_dir: str = "backup"
+    backup_dir: str = BACKUP_DIR
     """The run's resumable state, relative to the run folder: the spec's own BackupAndRestore
     folder, or `backup` (which the run adds)."""
     saved_submodels: tuple[str, ...] = ()

@@ -16,8 +16,8 @@ from typing import Any
 
 from speck.diagnostics import Location
 from speck.front.format.data import (
-    _RATIO,
     RAW_DTYPE,
+    TEXT_SOURCES,
     CsvSource,
     DataSpec,
     DenoiseTask,
@@ -26,34 +26,12 @@ from speck.front.format.data import (
     NpzSource,
     SplitSpec,
     has_test_split,
+    ratio_parts,
 )
 from speck.ir.graph import DataPlan, DataStep, KerasObject
 
-TEXT_SOURCES = ("keras/imdb", "keras/reuters")
-"""Named sources of word-index sequences of varying length, padded after loading."""
-
 COLUMN_LABELS = ("keras/cifar10", "keras/cifar100")
 """Named sources whose labels come as a column, shape (n, 1): flattened after loading."""
-
-
-def scale_factor(value: float | str) -> tuple[float, tuple[float, float] | None]:
-    """The factor, and `(numerator, denominator)` when the spec wrote a fraction like `1/255`."""
-    if isinstance(value, int | float):
-        return float(value), None
-    match = _RATIO.match(value)
-    assert match is not None  # validated
-    numerator, denominator = match.groups()
-    if denominator is None:
-        return float(numerator), None
-    fraction = (_number(numerator), _number(denominator))
-    return float(numerator) / float(denominator), fraction
-
-
-def _number(text: str) -> float:
-    value = float(text)
-    return (
-        int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
-    )
 
 
 def lower_data(
@@ -104,7 +82,7 @@ def lower_data(
             DataStep("reshape", {"shape": tuple(data.reshape), "splits": tuple(splits_now)})
         )
     if data.scale is not None:
-        factor, fraction = scale_factor(data.scale)
+        factor, fraction = ratio_parts(data.scale)
         steps.append(
             DataStep("scale", {"factor": factor, "fraction": fraction, "splits": tuple(splits_now)})
         )

@@ -17,9 +17,12 @@ from speck.catalog.lookup import load_catalog, suggest
 from speck.diagnostics import Diagnostic, Location, SpecError, SpecPath, did_you_mean, has_errors
 from speck.front.format import FunctionalModel, LayerSpec, SequentialModel, Spec
 from speck.front.format.model import parse_reference
-from speck.front.validate import ACTIVATION_ARGS, WRAPPED_LAYER_ARGS, ValidatedSpec, object_category
+from speck.front.validate import ACTIVATION_ARGS, ValidatedSpec, object_category
 from speck.ir.graph import (
+    BACKUP_DIR,
     OP_PREFIX,
+    WRAPPED_LAYER_ARGS,
+    WRAPPED_LAYERS,
     InputNode,
     KerasObject,
     LayerNode,
@@ -316,9 +319,7 @@ class _Resolver:
                 args = dict(args)  # plain values, passed as written
             else:
                 args = {k: convert_arg("layers", k, v) for k, v in args.items()}
-            if kind in ("Bidirectional", "TimeDistributed") and isinstance(
-                args.get("layer"), KerasObject
-            ):
+            if kind in WRAPPED_LAYERS and isinstance(args.get("layer"), KerasObject):
                 args = {**args, "layer": named_inner(args["layer"], name)}
             node = LayerNode(name, kind, args, refs, None, self.loc(path))
             by_name[name] = node
@@ -461,7 +462,7 @@ def backup_dir_of(callbacks: tuple[KerasObject, ...]) -> str:
     for cb in callbacks:
         if cb.class_name == "BackupAndRestore" and isinstance(cb.args.get("backup_dir"), str):
             return str(cb.args["backup_dir"])
-    return "backup"
+    return BACKUP_DIR
 
 
 def float32_outputs(layers: list[LayerNode], outputs: tuple[Ref, ...]) -> list[LayerNode]:

@@ -27,8 +27,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from speck.backends.emit.runtime import data as rt
-from speck.front.format.data import DataSpec, known_source_shapes, parse_ratio
-from speck.ir.lower import scale_factor
+from speck.front.format.data import DataSpec, known_source_shapes, parse_ratio, ratio_parts
 
 TUTORIAL = {
     "source": "keras/cifar10",
@@ -43,6 +42,13 @@ TUTORIAL = {
 def offline_keras_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty Keras cache without network; its `datasets` folder."""
     return offline_keras_cache(tmp_path, monkeypatch)
+
+
+def keras_load(name: str, **options: Any) -> Any:
+    """What a program's `load_data()` calls for the source `keras/<name>`."""
+    import keras
+
+    return getattr(keras.datasets, name).load_data(**options)
 
 
 def plain(section: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +199,16 @@ def test_regression_sources_default_to_regress() -> None:
 )
 def test_scale_accepts_numbers_and_fractions(text: str | float, value: float) -> None:
     assert parse_ratio(text) == pytest.approx(value)
-    assert scale_factor(text)[0] == pytest.approx(value)  # as emitted programs scale
+    assert ratio_parts(text)[0] == pytest.approx(value)  # as emitted programs scale
+
+
+def test_a_fraction_keeps_its_parts_as_written() -> None:
+    factor, parts = ratio_parts("1/255")
+    assert factor == pytest.approx(1 / 255) and parts == (1, 255)
+    assert all(type(p) is int for p in parts)  # a script writes 1 / 255, not 1.0 / 255.0
+    assert ratio_parts("1.0/2") == (0.5, (1.0, 2))
+    assert ratio_parts("0.5") == (0.5, None)
+    assert ratio_parts(3) == (3.0, None)
 
 
 def test_json_schema_documents_fields() -> None:
@@ -483,7 +498,7 @@ def test_make_dataset_batches() -> None:
 @pytest.mark.tf
 def test_keras_mnist_from_cache(offline_keras_home: Path) -> None:
     arrays = write_mnist(offline_keras_home)
-    (x_train, _), (_, y_test) = rt.load_keras_dataset("mnist")
+    (x_train, _), (_, y_test) = keras_load("mnist")
     np.testing.assert_array_equal(x_train, arrays["x_train"])
     np.testing.assert_array_equal(y_test, arrays["y_test"])
     section = plain(
@@ -503,7 +518,7 @@ def test_keras_mnist_from_cache(offline_keras_home: Path) -> None:
 @pytest.mark.tf
 def test_keras_fashion_mnist_from_cache(offline_keras_home: Path) -> None:
     arrays = write_fashion_mnist(offline_keras_home)
-    (x_train, y_train), (x_test, _) = rt.load_keras_dataset("fashion_mnist")
+    (x_train, y_train), (x_test, _) = keras_load("fashion_mnist")
     np.testing.assert_array_equal(x_train, arrays["x_train"])
     np.testing.assert_array_equal(y_train, arrays["y_train"])
     assert x_test.shape == (4, 28, 28)
@@ -512,7 +527,7 @@ def test_keras_fashion_mnist_from_cache(offline_keras_home: Path) -> None:
 @pytest.mark.tf
 def test_keras_cifar10_tutorial_pipeline(offline_keras_home: Path) -> None:
     arrays = write_cifar10(offline_keras_home)
-    (x_train, y_train), (x_test, _) = rt.load_keras_dataset("cifar10")
+    (x_train, y_train), (x_test, _) = keras_load("cifar10")
     assert x_train.shape == (50000, 32, 32, 3) and y_train.shape == (50000, 1)
     np.testing.assert_array_equal(x_test, arrays["test_data"].transpose(0, 2, 3, 1))
     np.testing.assert_array_equal(x_train[10000], arrays["train_data"][1].transpose(1, 2, 0))
@@ -533,8 +548,8 @@ def test_keras_cifar10_tutorial_pipeline(offline_keras_home: Path) -> None:
 @pytest.mark.tf
 def test_keras_cifar100_label_modes(offline_keras_home: Path) -> None:
     arrays = write_cifar100(offline_keras_home)
-    (_, fine), _ = rt.load_keras_dataset("cifar100")
-    (_, coarse), (x_test, _) = rt.load_keras_dataset("cifar100", label_mode="coarse")
+    (_, fine), _ = keras_load("cifar100")
+    (_, coarse), (x_test, _) = keras_load("cifar100", label_mode="coarse")
     assert fine.ravel().tolist() == arrays["train_fine"].tolist()
     assert coarse.ravel().tolist() == arrays["train_coarse"].tolist()
     assert x_test.shape == (4, 32, 32, 3)
@@ -562,7 +577,7 @@ def test_keras_imdb_options_and_padding(offline_keras_home: Path) -> None:
 @pytest.mark.tf
 def test_keras_reuters_and_boston_split_in_keras(offline_keras_home: Path) -> None:
     write_reuters(offline_keras_home, n=15)
-    (x_train, _), (x_test, y_test) = rt.load_keras_dataset("reuters", test_split=0.2)
+    (x_train, _), (x_test, y_test) = keras_load("reuters", test_split=0.2)
     assert len(x_train) == 12 and len(x_test) == len(y_test) == 3
     write_boston_housing(offline_keras_home, n=20)
     s = prepare_data(plain({"source": "keras/boston_housing", "standardize": True}), seed=0)
@@ -571,13 +586,15 @@ def test_keras_reuters_and_boston_split_in_keras(offline_keras_home: Path) -> No
 
 @pytest.mark.tf
 def test_missing_keras_dataset_offline_says_where_to_put_it(offline_keras_home: Path) -> None:
-    with pytest.raises(FileNotFoundError) as info:
-        rt.load_keras_dataset("cifar10")
-    message = str(info.value)
-    assert "keras/cifar10 is not in the Keras cache" in message
-    assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in message
-    assert str(offline_keras_home / "cifar-10-batches-py-target_archive") in message
-    assert "KERAS_HOME" in message
+    from speck.backends.run.train import keras_cache_hint
+
+    with pytest.raises(Exception) as info:
+        keras_load("cifar10")
+    assert "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz" in str(info.value)
+    hint = keras_cache_hint("cifar10")  # what speck train adds to that error
+    assert str(offline_keras_home / "cifar-10-batches-py-target_archive") in hint
+    assert "KERAS_HOME" in hint
+    assert keras_cache_hint("digits") == ""
 
 
 @pytest.mark.tf

@@ -50,6 +50,7 @@ from speck.backends.emit.render import (
     string,
 )
 from speck.ir.graph import (
+    CHECKPOINT_EVERY,
     OP_PREFIX,
     OUTPUT_PATH_ARGS,
     DataPlan,
@@ -96,10 +97,6 @@ SCRIPT_NAMES = frozenset(
     }
 )
 """Module-level names every script defines itself."""
-
-CHECKPOINT_EVERY = "every_epochs"
-"""speck's ModelCheckpoint argument: every N epochs, i.e. `save_freq=N * steps_per_epoch`."""
-
 
 # --- copying runtime functions -------------------------------------------------------------
 

@@ -32,7 +32,7 @@ from typing import Any
 import yaml
 
 from speck.diagnostics import Diagnostic, SpecError
-from speck.ir.graph import OUTPUT_PATH_ARGS, TrainingPlan
+from speck.ir.graph import BACKUP_DIR, OUTPUT_PATH_ARGS, TrainingPlan
 
 try:
     import fcntl
@@ -42,7 +42,6 @@ except ImportError:  # pragma: no cover - not POSIX: runs are not locked
 MARKER = ".speck-run.json"
 LOCK = ".speck-run.lock"
 SPEC_FILE = "spec.yaml"
-BACKUP_DIR = "backup"
 FINISHED_MARKERS = ("metrics.json", "model.keras")
 """Files whose presence means a run folder holds a finished (or saved) run."""
 RUN_ARTIFACTS = (

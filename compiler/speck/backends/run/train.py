@@ -129,12 +129,12 @@ def keras_cache_hint(dataset: str | None) -> str:
     """Where a Keras dataset's files go on a machine without network ('' if not one)."""
     import os
 
-    from speck.backends.emit.runtime.data import KERAS_FILES
+    from speck.front.format.data import KERAS_CACHE_FILES
 
-    if dataset not in KERAS_FILES:
+    if dataset not in KERAS_CACHE_FILES:
         return ""
     home = os.path.expanduser(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
-    path = os.path.join(home, "datasets", KERAS_FILES[dataset])
+    path = os.path.join(home, "datasets", KERAS_CACHE_FILES[dataset])
     return f" (without network, put the dataset at {path}; KERAS_HOME sets another cache folder)"
 
 

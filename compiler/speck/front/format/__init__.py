@@ -15,6 +15,8 @@ from pydantic import AfterValidator, Field
 
 from speck.front.format.data import DataSpec
 from speck.front.format.model import (
+    IDENTIFIER,
+    IDENTIFIER_PATTERN,
     SEED_MAX,
     FunctionalModel,
     Identifier,
@@ -35,9 +37,10 @@ from speck.front.format.tune import TuneSpec
 
 FORMAT_VERSION = 1
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]*$"
-IMPORT_PATH_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*$"
+"""A spec's (and its run's) name: a file-name-safe word (`speck import` makes one up to it)."""
+IMPORT_PATH_PATTERN = rf"^{IDENTIFIER}(\.{IDENTIFIER})*:{IDENTIFIER}$"
 """`module.path:ClassName`: dotted Python names, one colon, nothing else."""
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_IDENT = re.compile(IDENTIFIER_PATTERN)
 
 __all__ = [
     "FORMAT_VERSION",

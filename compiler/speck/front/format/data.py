@@ -33,18 +33,24 @@ from pydantic import (
     model_validator,
 )
 
-from speck.front.format.model import SEED_MAX, StrictModel
+from speck.front.format.model import IDENTIFIER_PATTERN, SEED_MAX, StrictModel
 
-KERAS_SOURCES = (
-    "mnist",
-    "fashion_mnist",
-    "cifar10",
-    "cifar100",
-    "imdb",
-    "reuters",
-    "boston_housing",
-)
+KERAS_CACHE_FILES = {
+    "mnist": "mnist.npz",
+    "fashion_mnist": "fashion-mnist",
+    "cifar10": "cifar-10-batches-py-target_archive",
+    "cifar100": "cifar-100-python-target_archive",
+    "imdb": "imdb.npz",
+    "reuters": "reuters.npz",
+    "boston_housing": "boston_housing.npz",
+}
+"""The `keras/<name>` sources (`keras.datasets.<name>.load_data`), and what Keras 3 caches each
+as under `<KERAS_HOME>/datasets` (CIFAR's odd names too): where a machine without network needs
+the files."""
+KERAS_SOURCES = tuple(KERAS_CACHE_FILES)
 SKLEARN_SOURCES = ("digits", "iris", "wine", "breast_cancer", "diabetes", "sample_patches")
+"""The `sklearn/<name>` sources: `sklearn.datasets.load_<name>`, bundled with scikit-learn (no
+download), and `sample_patches`, patches of its two sample images."""
 NAMED_SOURCES = tuple(f"keras/{n}" for n in KERAS_SOURCES) + tuple(
     f"sklearn/{n}" for n in SKLEARN_SOURCES
 )
@@ -56,9 +62,6 @@ REGRESSION_SOURCES = ("keras/boston_housing", "sklearn/diabetes")
 LabelEncoding = Literal["sparse", "one_hot", "inputs", "values", "unknown"]
 """What the targets are: class ids, one-hot rows, the inputs themselves, real values, or not
 known statically (several named target arrays, each for its own output)."""
-
-NAME_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
-"""A model input or output name, as a mapping of named arrays uses it."""
 
 TaskKind = Literal["classify", "regress", "reconstruct", "denoise"]
 
@@ -146,7 +149,11 @@ def _check_named_arrays(owner: str, **fields: Arrays | None) -> None:
     for key, value in fields.items():
         if isinstance(value, dict) and not value:
             raise ValueError(f"{owner}: {key} maps no names to arrays; name at least one")
-        bad = [n for n in value or () if isinstance(value, dict) and not re.match(NAME_PATTERN, n)]
+        bad = [
+            n
+            for n in value or ()
+            if isinstance(value, dict) and not re.match(IDENTIFIER_PATTERN, n)
+        ]
         if bad:
             raise ValueError(
                 f"{owner}: {key} maps model input or output names to arrays; {bad[0]!r} is not "
@@ -543,15 +550,30 @@ _RATIO = re.compile(r"^\s*(-?\d+(?:\.\d*)?(?:[eE]-?\d+)?)\s*(?:/\s*(\d+(?:\.\d*)
 
 def parse_ratio(value: float | str) -> float:
     """`0.5`, `"0.5"` or `"1/255"` as a float."""
+    return ratio_parts(value)[0]
+
+
+def ratio_parts(value: float | str) -> tuple[float, tuple[float, float] | None]:
+    """`0.5`, `"0.5"` or `"1/255"` as a float, and `(numerator, denominator)` as the spec wrote
+    them (`(1, 255)`: ints where it wrote ints) when it wrote a fraction, for a script to show."""
     if isinstance(value, int | float):
-        return float(value)
+        return float(value), None
     match = _RATIO.match(value)
     if not match:
         raise ValueError(f"write a number or a fraction like '1/255'. Received: {value!r}")
     numerator, denominator = match.groups()
-    if denominator is not None and float(denominator) == 0:
+    if denominator is None:
+        return float(numerator), None
+    if float(denominator) == 0:
         raise ValueError(f"division by zero. Received: {value!r}")
-    return float(numerator) / (float(denominator) if denominator is not None else 1.0)
+    return float(numerator) / float(denominator), (_number(numerator), _number(denominator))
+
+
+def _number(text: str) -> float:
+    value = float(text)
+    return (
+        int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+    )
 
 
 # --- the section -----------------------------------------------------------------------------
@@ -570,8 +592,7 @@ class DataSpec(StrictModel):
 
     source: Source = Field(
         description=(
-            "keras/{mnist,fashion_mnist,cifar10,cifar100,imdb,reuters,boston_housing}, "
-            "sklearn/{digits,iris,wine,breast_cancer,diabetes,sample_patches}, "
+            f"keras/{{{','.join(KERAS_SOURCES)}}}, sklearn/{{{','.join(SKLEARN_SOURCES)}}}, "
             "or {npz: ...}, {npy: ...}, {csv: ...}, {images: ...}."
         )
     )

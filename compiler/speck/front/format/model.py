@@ -28,8 +28,14 @@ from pydantic_core import PydanticCustomError
 LAYER_ENTRY_KEYS = ("name", "from", "shares")
 """Keys of a layer entry besides its one layer-type key."""
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_REF = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\[(\d+)\])?$")
+IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
+"""An ASCII Python name: what a spec's names are where they become names in emitted code (nodes,
+custom layer types, named arrays, import paths' parts), Python keywords aside."""
+IDENTIFIER_PATTERN = rf"^{IDENTIFIER}$"
+"""`IDENTIFIER`, the whole string (as a JSON Schema or pydantic `pattern`)."""
+
+_IDENT = re.compile(IDENTIFIER_PATTERN)
+_REF = re.compile(rf"^({IDENTIFIER})(?:\[(\d+)\])?$")
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int64", "uint8", "bool", "string")
 
 

@@ -11,7 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from speck.front.format.model import StrictModel
+from speck.front.format.model import IDENTIFIER_PATTERN, StrictModel
 
 TunerKind = Literal["random", "bayesian", "hyperband"]
 
@@ -21,7 +21,7 @@ class TuneSpec(StrictModel):
 
     objective: str | None = Field(
         None,
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        pattern=IDENTIFIER_PATTERN,
         description="The metric to optimize, as Keras logs it (`val_accuracy`); "
         "default: `val_loss`, or `loss` when nothing is validated.",
     )

@@ -23,49 +23,7 @@ import numpy as np
 
 from .files import write_atomically
 
-KERAS_FILES = {
-    "mnist": "mnist.npz",
-    "fashion_mnist": "fashion-mnist",
-    "cifar10": "cifar-10-batches-py-target_archive",
-    "cifar100": "cifar-100-python-target_archive",
-    "imdb": "imdb.npz",
-    "reuters": "reuters.npz",
-    "boston_housing": "boston_housing.npz",
-}
-"""What Keras 3 caches each dataset as, under `<KERAS_HOME>/datasets` (CIFAR's odd names too)."""
-
-SKLEARN_DATASETS = ("digits", "iris", "wine", "breast_cancer", "diabetes")
-
-
 # --- loaders ---------------------------------------------------------------------------------
-
-
-def load_keras_dataset(name: str, **options: Any) -> tuple[tuple[Any, Any], tuple[Any, Any]]:
-    """`keras.datasets.<name>.load_data(**options)`; when the files are neither cached nor
-    downloadable, an error that says where to put them."""
-    import keras
-
-    try:
-        return getattr(keras.datasets, name).load_data(**options)
-    except Exception as err:
-        home = os.path.expanduser(os.environ.get("KERAS_HOME") or os.path.join("~", ".keras"))
-        path = os.path.join(home, "datasets", KERAS_FILES[name])
-        if os.path.exists(path):
-            raise
-        raise FileNotFoundError(
-            f"keras/{name} is not in the Keras cache and could not be downloaded ({err}). "
-            f"Without network, put it at {path}; set KERAS_HOME to use another cache folder."
-        ) from err
-
-
-def load_sklearn_dataset(name: str) -> tuple[np.ndarray, np.ndarray]:
-    """One of scikit-learn's bundled datasets (no download) as `(x, y)`."""
-    import sklearn.datasets
-
-    if name not in SKLEARN_DATASETS:
-        raise ValueError(f"unknown scikit-learn dataset {name!r}; known: {SKLEARN_DATASETS}")
-    x, y = getattr(sklearn.datasets, f"load_{name}")(return_X_y=True)
-    return x, y
 
 
 def load_npz(path: str, x_key: Any = "x", y_key: Any = "y") -> tuple[Any, Any]:
