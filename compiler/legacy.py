@@ -13,6 +13,7 @@ from typing import Any
 from speck.catalog import Catalog
 from speck.diagnostics import Diagnostic, SpecPath
 from speck.load import SourceMap
+from speck.spec.model import LAYER_ENTRY_KEYS
 
 LAYER_RENAMES = {
     "Convolution1D": "Conv1D",
@@ -122,7 +123,7 @@ class _Translator:
     def layer(
         self, model: dict[str, Any], entry: dict[str, Any], path: SpecPath, first: bool
     ) -> None:
-        kinds = [k for k in entry if k not in ("name", "from", "shares")]
+        kinds = [k for k in entry if k not in LAYER_ENTRY_KEYS]
         if len(kinds) != 1:
             return
         kind = kinds[0]
