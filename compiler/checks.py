@@ -632,10 +632,9 @@ def adaptable_layers(self: _Checker, shapes: dict[str, NodeShape]) -> None:
             continue
         fix = f"give it its {state[1]} in the spec"
         if _adapt_problem(self, node, state) is None:
-            where = "beside it (it learns from the training split)"
-            fix = f"write `adapt: true` {where}, or {fix}"
+            fix = f"write `adapt: true` beside it to learn it from the training split, or {fix}"
         else:
-            fix += ", or declare the column in data.source.columns (FeatureSpace adapts it)"
+            fix += ", or declare the column in data.source.columns, which FeatureSpace adapts"
         self.add(
             self.layer_path(node.name),
             f"{node.kind} learns its {state[1]} from data, but nothing adapts it: un-adapted it "
@@ -679,8 +678,8 @@ def adapt_entry(
     if layer.shares is not None:
         self.add(
             where,
-            f"{node.name!r} reuses the layer of {layer.shares!r}, which is adapted (or not) "
-            "where it is made",
+            f"this entry reuses the layer of {layer.shares!r}, which is adapted (or not) where "
+            "it is made",
             f"remove `adapt` here, and write it on {layer.shares!r}",
         )
         return
@@ -694,7 +693,7 @@ def adapt_entry(
     problem = _adapt_problem(self, node, state)
     if problem is not None:
         fix = {
-            "Discretization learns": "give num_bins: N (or bin_boundaries without `adapt`)",
+            "Discretization learns": "give num_bins: N, or bin_boundaries without `adapt`",
             "the model starts": "declare the column's kind in data.source.columns instead",
             "an adapted layer": (
                 "make it the first layer"
