@@ -623,7 +623,7 @@ def adaptable_layers(self: _Checker, shapes: dict[str, NodeShape]) -> None:
     for i, layer in enumerate(self.spec.model.layers):
         node = next((n for n in self.graph.layers if n.name == names.get(i)), None)
         if layer.adapt and node is not None:
-            adapt_entry(self, node, ("model", "layers", i), shapes)
+            adapt_entry(self, node, i, shapes)
     if self.plan.data is None:
         return
     for node in self.graph.layers:
@@ -643,37 +643,45 @@ def adaptable_layers(self: _Checker, shapes: dict[str, NodeShape]) -> None:
         )
 
 
-def _adapt_problem(self: _Checker, node: LayerNode, state: tuple[str, str]) -> str | None:
-    """Why the program cannot adapt `node` on the training split's inputs, or None."""
+def _adapt_problem(
+    self: _Checker, node: LayerNode, state: tuple[str, str]
+) -> tuple[str, str] | None:
+    """Why the program cannot adapt `node` on the training split's inputs, and the fix; or None."""
     if state[0] in node.args or (node.kind == "Normalization" and "variance" in node.args):
         given = "mean and variance" if node.kind == "Normalization" else state[0]
-        return f"{node.kind} is given its {given} in the spec; adapting would replace it"
+        return (
+            f"{node.kind} is given its {given} in the spec; adapting would replace it",
+            f"remove `adapt`, or its {given}",
+        )
     if node.kind == "Discretization" and node.args.get("num_bins") is None:
-        return "Discretization learns the boundaries of `num_bins` bins; it has no num_bins"
+        return (
+            "Discretization learns the boundaries of `num_bins` bins; it has no num_bins",
+            "give num_bins: N, or bin_boundaries without `adapt`",
+        )
     data = self.spec.data
     if data is not None and isinstance(data.source, CsvSource) and data.source.typed_columns:
         return (
             "the model starts from the table's encoded columns (a FeatureSpace, adapted on the "
-            "training split itself), not from an input the program can adapt a layer on"
+            "training split itself), not from an input the program can adapt a layer on",
+            "declare the column's kind in data.source.columns instead",
         )
-    inputs = {n.name for n in self.graph.inputs}
+    inputs = [n.name for n in self.graph.inputs]
     reads = node.inputs[0] if len(node.inputs) == 1 else None
     if reads is None or reads.index is not None or reads.node not in inputs:
-        shown = ", ".join(str(r) for r in node.inputs)
+        first = "make it the first layer" if self.graph.style == "sequential" else None
         return (
             "an adapted layer learns from the data the model is given, so it reads a model "
-            f"input directly; this one reads {shown}"
+            f"input directly; this one reads {', '.join(str(r) for r in node.inputs)}",
+            first or f"read a model input (from: {inputs[0]}), or give it its {state[1]}",
         )
     return None
 
 
-def adapt_entry(
-    self: _Checker, node: LayerNode, path: SpecPath, shapes: dict[str, NodeShape]
-) -> None:
-    """`adapt: true` on a layer the program can adapt on the training split, whose output the
-    layers after it can be built on before it adapts."""
+def adapt_entry(self: _Checker, node: LayerNode, index: int, shapes: dict[str, NodeShape]) -> None:
+    """`adapt: true` on the model's layer `index`: one the program can adapt on the training
+    split, whose output the layers after it can be built on before it adapts."""
     state = ADAPTED_STATE.get(node.kind)
-    layer = self.spec.model.layers[path[-1]]  # type: ignore[index]
+    layer, path = self.spec.model.layers[index], ("model", "layers", index)
     where = (*path, "adapt")
     if layer.shares is not None:
         self.add(
@@ -692,18 +700,7 @@ def adapt_entry(
         return
     problem = _adapt_problem(self, node, state)
     if problem is not None:
-        fix = {
-            "Discretization learns": "give num_bins: N, or bin_boundaries without `adapt`",
-            "the model starts": "declare the column's kind in data.source.columns instead",
-            "an adapted layer": (
-                "make it the first layer"
-                if self.graph.style == "sequential"
-                else f"read a model input (from: {self.graph.inputs[0].name}), or give it "
-                f"its {state[1]} in the spec"
-            ),
-        }
-        hint = next((v for k, v in fix.items() if problem.startswith(k)), None)
-        self.add(where, problem, hint or f"remove `adapt`, or its {state[1]}")
+        self.add(where, *problem)
         return
     if self.plan.data is None:
         self.add(
@@ -721,7 +718,7 @@ def adapt_entry(
         )
     out = shapes.get(node.name)
     readers = [n.name for n in self.graph.layers if any(r.node == node.name for r in n.inputs)]
-    encoded = node.kind != "TextVectorization" or node.args.get("output_mode", "int") != "int"
+    encoded = node.args.get("output_mode", "int") != "int"  # an int output's width is known
     if out is not None and out.outputs and None in out.outputs[0][-1:] and readers and encoded:
         self.add(
             (*path, node.kind),

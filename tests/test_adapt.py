@@ -236,6 +236,21 @@ def test_a_width_adapt_decides_needs_pad_to_max_tokens(tmp_path: Path) -> None:
     assert validate(write(tmp_path, text_spec(model)))[0] == 0
 
 
+def test_ids_of_unknown_length_are_not_a_width_problem(tmp_path: Path) -> None:
+    model = {
+        "inputs": {"tags": {"shape": [None], "dtype": "string"}},
+        "layers": [
+            {"name": "ids", "StringLookup": {}, "adapt": True, "from": "tags"},
+            {"Embedding": {"input_dim": 50, "output_dim": 4}},
+            {"GlobalAveragePooling1D": {}},
+            {"Dense": {"units": 1, "activation": "sigmoid"}},
+        ],
+        "outputs": ["dense"],
+    }
+    code, out = validate(write(tmp_path, text_spec(model)))
+    assert code == 0, out
+
+
 # --- the program -----------------------------------------------------------------------------
 
 
