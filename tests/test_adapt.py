@@ -19,10 +19,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from speck.backends.emit.program import emit_script
+from speck.checks.shapes import infer_layer
 from speck.cli import app
-from speck.emit import emit_script
 from speck.pipeline import resolve_file
-from speck.shapes import infer_layer
 
 ROOT = Path(__file__).resolve().parents[1]
 WINE = ROOT / "specs" / "wine_adapted.yaml"
@@ -157,7 +157,7 @@ def test_adapt_takes_only_true_or_false(tmp_path: Path) -> None:
 
 
 def test_the_example_is_valid_and_adapt_round_trips() -> None:
-    from speck.spec.model import LayerSpec
+    from speck.front.format.model import LayerSpec
 
     assert validate(WINE)[0] == 0
     entry = {"name": "standardize", "Normalization": {}, "adapt": True}
@@ -319,8 +319,8 @@ def test_normalization_learns_the_training_rows_alone(tmp_path: Path) -> None:
     import keras
     from same_model import load_script
 
-    from speck.overrides import parse_override
-    from speck.train import train_spec
+    from speck.backends.run.train import train_spec
+    from speck.front.overrides import parse_override
 
     resolved = resolve_file(WINE, [parse_override("fit.epochs=1")])
     train_spec(resolved, tmp_path / "run")
@@ -344,7 +344,7 @@ def test_text_vocabulary_comes_from_the_training_rows_in_train_and_in_the_script
     import keras
     from same_model import load_script
 
-    from speck.train import train_spec
+    from speck.backends.run.train import train_spec
 
     rng = np.random.default_rng(0)
     words = ["good", "bad", "fine", "poor", "great", "awful"]
