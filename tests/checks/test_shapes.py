@@ -491,6 +491,8 @@ def test_every_rule_is_drawn() -> None:
         "RandomContrast",
         "RandomBrightness",
     }
+    # String and integer inputs: test_adapt.py holds their rule to Keras over a grid of its own.
+    undrawn |= {"StringLookup", "IntegerLookup", "TextVectorization", "Discretization"}
     assert supported_kinds() - aliases - undrawn == set(KINDS)
 
 

@@ -25,7 +25,7 @@ from speck.front.format.data import (
     named_inputs,
     named_targets,
 )
-from speck.ir.graph import KerasObject, ModelGraph, Shape, TrainingPlan
+from speck.ir.graph import KerasObject, LayerNode, ModelGraph, Shape, TrainingPlan
 from speck.ir.resolve import ResolvedSpec, snake_case
 
 __all__ = ["NodeShape", "check", "monitored_metrics"]
@@ -55,7 +55,7 @@ def check(resolved: ResolvedSpec) -> tuple[dict[str, NodeShape], list[Diagnostic
     shapes = checker.shapes()
     checker.size(shapes)
     checker.training(shapes)
-    adaptable_layers(checker)
+    adaptable_layers(checker, shapes)
     table_columns(checker)
     return shapes, checker.out
 
@@ -605,21 +605,125 @@ def table_columns(self: _Checker) -> None:
             )
 
 
-def adaptable_layers(self: _Checker) -> None:
-    """A preprocessing layer in the model that learns from data needs its state in the spec
-    when the spec trains: nothing adapts it, and un-adapted it passes values through
+def adaptable_layers(self: _Checker, shapes: dict[str, NodeShape]) -> None:
+    """A preprocessing layer in the model that learns from data is adapted (`adapt: true`) or
+    given its state in the spec when the spec trains: un-adapted it passes values through
     (Normalization) or fails. A spec without data (an architecture, say one `speck import`
     wrote, whose state comes with the weights) is not trained by speck, so not refused."""
+    for name, model in (self.spec.models or {}).items():
+        for i, layer in enumerate(model.layers):
+            if layer.adapt:
+                self.add(
+                    ("models", name, "layers", i, "adapt"),
+                    "only the layers of `model:` are adapted: the program adapts a layer on "
+                    "the training split's inputs, which a part under `models:` does not read",
+                    "move the layer into `model:`, reading a model input, or give it its state",
+                )
+    names = {i: name for name, i in self.index.items()}
+    for i, layer in enumerate(self.spec.model.layers):
+        node = next((n for n in self.graph.layers if n.name == names.get(i)), None)
+        if layer.adapt and node is not None:
+            adapt_entry(self, node, i, shapes)
     if self.plan.data is None:
         return
     for node in self.graph.layers:
         state = ADAPTED_STATE.get(node.kind)
-        if state is None or node.shares is not None or state[0] in node.args:
+        if state is None or node.shares is not None or node.adapt or state[0] in node.args:
             continue
+        fix = f"give it its {state[1]} in the spec"
+        if _adapt_problem(self, node, state) is None:
+            fix = f"write `adapt: true` beside it to learn it from the training split, or {fix}"
+        else:
+            fix += ", or declare the column in data.source.columns, which FeatureSpace adapts"
         self.add(
             self.layer_path(node.name),
-            f"{node.kind} learns its {state[1]} from data, but nothing adapts a layer of the "
-            "model: un-adapted it would do nothing or fail",
-            f"give it {state[1]} in the spec, or declare the column in data.source.columns "
-            "(FeatureSpace adapts it on the training split)",
+            f"{node.kind} learns its {state[1]} from data, but nothing adapts it: un-adapted it "
+            "would do nothing or fail",
+            fix,
+        )
+
+
+def _adapt_problem(
+    self: _Checker, node: LayerNode, state: tuple[str, str]
+) -> tuple[str, str] | None:
+    """Why the program cannot adapt `node` on the training split's inputs, and the fix; or None."""
+    if state[0] in node.args or (node.kind == "Normalization" and "variance" in node.args):
+        given = "mean and variance" if node.kind == "Normalization" else state[0]
+        return (
+            f"{node.kind} is given its {given} in the spec; adapting would replace it",
+            f"remove `adapt`, or its {given}",
+        )
+    if node.kind == "Discretization" and node.args.get("num_bins") is None:
+        return (
+            "Discretization learns the boundaries of `num_bins` bins; it has no num_bins",
+            "give num_bins: N, or bin_boundaries without `adapt`",
+        )
+    data = self.spec.data
+    if data is not None and isinstance(data.source, CsvSource) and data.source.typed_columns:
+        return (
+            "the model starts from the table's encoded columns (a FeatureSpace, adapted on the "
+            "training split itself), not from an input the program can adapt a layer on",
+            "declare the column's kind in data.source.columns instead",
+        )
+    inputs = [n.name for n in self.graph.inputs]
+    reads = node.inputs[0] if len(node.inputs) == 1 else None
+    if reads is None or reads.index is not None or reads.node not in inputs:
+        first = "make it the first layer" if self.graph.style == "sequential" else None
+        return (
+            "an adapted layer learns from the data the model is given, so it reads a model "
+            f"input directly; this one reads {', '.join(str(r) for r in node.inputs)}",
+            first or f"read a model input (from: {inputs[0]}), or give it its {state[1]}",
+        )
+    return None
+
+
+def adapt_entry(self: _Checker, node: LayerNode, index: int, shapes: dict[str, NodeShape]) -> None:
+    """`adapt: true` on the model's layer `index`: one the program can adapt on the training
+    split, whose output the layers after it can be built on before it adapts."""
+    state = ADAPTED_STATE.get(node.kind)
+    layer, path = self.spec.model.layers[index], ("model", "layers", index)
+    where = (*path, "adapt")
+    if layer.shares is not None:
+        self.add(
+            where,
+            f"this entry reuses the layer of {layer.shares!r}, which is adapted (or not) where "
+            "it is made",
+            f"remove `adapt` here, and write it on {layer.shares!r}",
+        )
+        return
+    if state is None:
+        self.add(
+            where,
+            f"{node.kind} learns nothing from data; `adapt` is for {', '.join(ADAPTED_STATE)}",
+            "remove `adapt`",
+        )
+        return
+    problem = _adapt_problem(self, node, state)
+    if problem is not None:
+        self.add(where, *problem)
+        return
+    if self.plan.data is None:
+        self.add(
+            where,
+            "the spec has no `data:` section, so nothing adapts the layer; `speck build` makes "
+            "it un-adapted",
+            "add a data section to train it, or remove `adapt`",
+            "warning",
+        )
+    if self.spec.tune is not None:
+        self.add(
+            where,
+            "`speck tune` does not adapt layers yet: its trials would train this one un-adapted",
+            "tune a copy of the spec whose layer is given its state, or remove `tune`",
+        )
+    out = shapes.get(node.name)
+    readers = [n.name for n in self.graph.layers if any(r.node == node.name for r in n.inputs)]
+    encoded = node.args.get("output_mode", "int") != "int"  # an int output's width is known
+    if out is not None and out.outputs and None in out.outputs[0][-1:] and readers and encoded:
+        self.add(
+            (*path, node.kind),
+            f"the width of {node.kind}'s {node.args.get('output_mode')} output is the size "
+            "of the vocabulary adapt learns, but the model is built before it adapts: "
+            f"{readers[0]!r} cannot be built on an unknown width",
+            "give max_tokens: N and pad_to_max_tokens: true (the width is then N)",
         )

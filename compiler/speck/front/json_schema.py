@@ -398,7 +398,7 @@ def _legacy_args(
 
 def _layer_entry(catalog: Catalog, defs: dict[str, Any]) -> dict[str, Any]:
     """A layer entry: a layer name, or one object holding the layer (each layer a property, so
-    that an editor completes its name with its required arguments) and name/from/shares."""
+    that an editor completes its name with its required arguments) and name/from/shares/adapt."""
     entry_keys = {
         "name": {"type": "string", "description": "Node name (a Python identifier)."},
         "from": {
@@ -406,6 +406,10 @@ def _layer_entry(catalog: Catalog, defs: dict[str, Any]) -> dict[str, Any]:
             "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
         },
         "shares": {"type": "string", "description": "Reuse this earlier layer and its weights."},
+        "adapt": {
+            "type": "boolean",
+            "description": "Adapt this preprocessing layer on the training split before fit.",
+        },
     }
     assert set(entry_keys) == set(LAYER_ENTRY_KEYS)
     layers: dict[str, Any] = {}
@@ -428,7 +432,7 @@ def _layer_entry(catalog: Catalog, defs: dict[str, Any]) -> dict[str, Any]:
                 f"(write {new})",
             }
     return {
-        "description": "A layer: {Type: {arguments}}, with optional name/from/shares.",
+        "description": "A layer: {Type: {arguments}}, with optional name/from/shares/adapt.",
         "anyOf": [
             {
                 "type": "string",

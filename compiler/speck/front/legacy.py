@@ -12,6 +12,7 @@ from typing import Any
 
 from speck.catalog.lookup import Catalog
 from speck.diagnostics import Diagnostic, SpecPath
+from speck.front.format.model import LAYER_ENTRY_KEYS
 from speck.front.load import SourceMap
 from speck.ir.graph import CHECKPOINT_EVERY
 
@@ -121,7 +122,7 @@ class _Translator:
     def layer(
         self, model: dict[str, Any], entry: dict[str, Any], path: SpecPath, first: bool
     ) -> None:
-        kinds = [k for k in entry if k not in ("name", "from", "shares")]
+        kinds = [k for k in entry if k not in LAYER_ENTRY_KEYS]
         if len(kinds) != 1:
             return
         kind = kinds[0]

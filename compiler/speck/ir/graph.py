@@ -91,7 +91,9 @@ class InputNode:
 class LayerNode:
     """One layer call. `kind` is the Keras class name, `args` its explicit constructor arguments
     in spec order (Keras 3 names; nested objects as `KerasObject`). `shares` names an earlier
-    layer node whose layer object (and weights) this call reuses; then `kind`/`args` repeat it."""
+    layer node whose layer object (and weights) this call reuses; then `kind`/`args` repeat it.
+    `adapt`: the program adapts this preprocessing layer on the training split's inputs (the
+    model input it reads) after building the model and before fit."""
 
     name: str
     kind: str
@@ -99,6 +101,7 @@ class LayerNode:
     inputs: tuple[Ref, ...]
     shares: str | None = None
     location: Location | None = None
+    adapt: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,12 @@ class ModelGraph:
         if self.output_keys is not None:
             return self.output_keys
         return tuple(r.node for r in self.outputs)
+
+    @property
+    def adapted(self) -> tuple[tuple[str, str], ...]:
+        """The layers adapted on the training split, each with the model input it reads:
+        `(layer name, input name)`, in graph order."""
+        return tuple((n.name, n.inputs[0].node) for n in self.layers if n.adapt)
 
     def output_ref(self, name: str) -> Ref | None:
         """The output called `name` (an output name as `output_names` gives it)."""

@@ -321,7 +321,7 @@ class _Resolver:
                 args = {k: convert_arg("layers", k, v) for k, v in args.items()}
             if kind in WRAPPED_LAYERS and isinstance(args.get("layer"), KerasObject):
                 args = {**args, "layer": named_inner(args["layer"], name)}
-            node = LayerNode(name, kind, args, refs, None, self.loc(path))
+            node = LayerNode(name, kind, args, refs, None, self.loc(path), layer.adapt)
             by_name[name] = node
             out.append(node)
             previous = name

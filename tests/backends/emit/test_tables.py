@@ -243,7 +243,7 @@ def test_typed_columns_feed_a_model_without_its_own_input(tmp_path: Path) -> Non
         ({"Normalization": {}}, "mean and variance"),
         ({"StringLookup": {}}, "vocabulary"),
         ({"IntegerLookup": {}}, "vocabulary"),
-        ({"TextVectorization": {}}, "vocabulary"),
+        ({"TextVectorization": {"output_sequence_length": 4}}, "vocabulary"),
         ({"Discretization": {}}, "bin_boundaries"),
     ],
 )

@@ -1114,6 +1114,9 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         ]
     else:
         out += [f"model = build_model({built})", "compile_model(model)"]
+    for layer, read in graph.adapted:  # the state of preprocessing layers: training rows only
+        x_in = f"x[{string(read)}]" if _named_inputs(data) else "x"
+        out.append(f"model.get_layer({string(layer)}).adapt({x_in})  # on the training split")
     if plan.steps_per_epoch:
         out.append(f"steps = {literal(plan.steps_per_epoch).flat()}")
     else:

@@ -1,5 +1,6 @@
-"""Preprocessing layers (keras/src/layers/preprocessing): Normalization, Rescaling,
-Resizing, CenterCrop and the random image augmentations (which keep their input's shape)."""
+"""Preprocessing layers (keras/src/layers/preprocessing): Normalization, the lookups and
+TextVectorization, Discretization, Rescaling, Resizing, CenterCrop and the random image
+augmentations (which keep their input's shape)."""
 
 from __future__ import annotations
 
@@ -60,6 +61,40 @@ def _normalization(a: Args, inputs: list[Shape]) -> LayerShapes:
     if a.get("mean") is not None or a.get("variance") is not None:
         return single(x, 0)
     return single(x, 2 * size + 1)
+
+
+@rule("StringLookup", "IntegerLookup", "TextVectorization", "Discretization")
+def _lookup(a: Args, inputs: list[Shape]) -> LayerShapes | None:
+    """StringLookup, IntegerLookup, TextVectorization and Discretization (no weights), as their
+    `compute_output_shape` goes. An encoded output's width is the vocabulary's size: known from
+    `max_tokens` with `pad_to_max_tokens`, or a vocabulary (or bins) in the spec; `None` where
+    adapt decides it, as Keras has it when the model is built before adapting. None (not
+    checked) for a vocabulary file and for Keras' batch-dropping scalar case."""
+    x, mode = one_input(a, inputs), a.get("output_mode", "int")
+    if a.kind == "TextVectorization" and mode == "int":
+        return single((a.get("output_sequence_length"),))
+    if mode == "int":
+        return single(x)
+    vocabulary, tokens = a.get("vocabulary"), a.get("max_tokens")
+    if a.kind == "Discretization":
+        bins = a.get("bin_boundaries")
+        depth = len(bins) + 1 if isinstance(bins, list) else a.get("num_bins")
+    elif a.flag("pad_to_max_tokens", False) and tokens is not None:
+        depth = tokens
+    elif isinstance(vocabulary, str) or (vocabulary is not None and a.get("mask_token")):
+        return None
+    else:  # the vocabulary plus one out-of-vocabulary index (TextVectorization has one)
+        oov = 1 if a.kind == "TextVectorization" else a.get("num_oov_indices", 1)
+        depth = None if vocabulary is None else len(vocabulary) + oov
+    if a.kind == "TextVectorization" and a.get("split", "whitespace") is not None:
+        x = (*x, None)  # the tokens of each string
+    elif a.kind == "TextVectorization" and not x:
+        x = (1,)
+    if mode == "one_hot":
+        return single((*x[:-1], depth) if x and x[-1] == 1 else (*x, depth))
+    if not x:
+        return None
+    return single((*x[1:], depth) if a.kind == "Discretization" else (*x[:-1], depth))
 
 
 @rule("Rescaling")

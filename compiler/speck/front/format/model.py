@@ -1,7 +1,8 @@
 """The `model:` section of a spec: a Sequential layer list or a functional graph.
 
 A layer is one line: `- Conv2D: {filters: 32, kernel_size: 3}`, optionally with `name`, `from`
-(what it reads; functional models) and `shares` (reuse another layer's weights). Layer types
+(what it reads; functional models), `shares` (reuse another layer's weights) and `adapt` (a
+preprocessing layer learns its state from the training split before fit). Layer types
 and their arguments are checked against the Keras catalog in `speck.validate`, not here, so
 that every layer Keras has is usable without a hand-written model.
 """
@@ -25,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-LAYER_ENTRY_KEYS = ("name", "from", "shares")
+LAYER_ENTRY_KEYS = ("name", "from", "shares", "adapt")
 """Keys of a layer entry besides its one layer-type key."""
 
 IDENTIFIER = r"[A-Za-z_][A-Za-z0-9_]*"
@@ -130,7 +131,7 @@ class InputSpec(StrictModel):
 
 
 class LayerSpec(StrictModel):
-    """One layer: `{LayerType: {arguments}}` plus optional `name`, `from` and `shares`."""
+    """One layer: `{LayerType: {arguments}}` plus optional `name`, `from`, `shares`, `adapt`."""
 
     kind: str = Field(description="The Keras layer class, e.g. Dense or Conv2D.")
     args: dict[str, Any] = Field(default_factory=dict)
@@ -142,6 +143,12 @@ class LayerSpec(StrictModel):
     )
     shares: Identifier | None = Field(
         None, description="Reuse the layer (and weights) of this earlier node; give no arguments."
+    )
+    adapt: bool = Field(
+        False,
+        strict=True,
+        description="Adapt this preprocessing layer (Normalization, StringLookup, IntegerLookup, "
+        "TextVectorization, Discretization) on the training split's inputs before fit.",
     )
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, defer_build=True)
@@ -188,7 +195,7 @@ class LayerSpec(StrictModel):
 
     @model_serializer(mode="plain")
     def _as_entry(self) -> dict[str, Any]:
-        """Written back as the spec writes it: `{name, Type: {arguments}, from, shares}`."""
+        """Written back as the spec writes it: `{name, Type: {arguments}, from, shares, adapt}`."""
         entry: dict[str, Any] = {}
         if self.name is not None:
             entry["name"] = self.name
@@ -198,6 +205,8 @@ class LayerSpec(StrictModel):
             entry["from"] = self.from_[0] if len(self.from_) == 1 else list(self.from_)
         if self.shares is not None:
             entry["shares"] = self.shares
+        if self.adapt:
+            entry["adapt"] = True
         return entry
 
 
