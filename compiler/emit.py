@@ -645,7 +645,7 @@ def callbacks_body(plan: TrainingPlan) -> list[Code]:
     for cb in plan.callbacks:
         for key in ("filename",) if cb.class_name == "CSVLogger" else ():
             value = cb.args.get(key)
-            if isinstance(value, str) and not os.path.isabs(value):
+            if isinstance(value, str) and not os.path.isabs(value) and os.path.dirname(value):
                 folder = call("os.path.dirname", [_under_run(value)])
                 made = call("os.makedirs", [folder], [("exist_ok", Atom("True"))])
                 lines.append(statement("", made))
@@ -1159,7 +1159,6 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         fit.append('verbose="auto" if sys.stdout.isatty() else 2')
     else:
         fit.append(f"verbose={literal(plan.verbose).flat()}")
-    fit.append("shuffle=False")
     out += ["fit_started = time.perf_counter()", "history = model.fit("]
     out += [f"    {arg}," for arg in fit]
     out += [")", "fit_seconds = time.perf_counter() - fit_started"]
@@ -1235,7 +1234,8 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         plot = [Atom("matrix"), Atom('out_dir / "confusion_matrix.png"'), title]
         if "class_names" in data.extras and not several:
             plot.append(Atom("class_names"))
-        out.append(statement("", call("plot_confusion_matrix", plot)))
+        drawn = "plot_confusion_matrices" if several else "plot_confusion_matrix"
+        out.append(statement("", call(drawn, plot)))
     rows = {s: _rows(data, arrays[s][0]) for s in data.splits}
     samples = _dict([(s, Atom(text)) for s, text in rows.items()])
     libraries = "(tf, keras, np)"

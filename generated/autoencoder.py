@@ -117,7 +117,6 @@ def run(
         validation_data=val_data,
         callbacks=callbacks,
         verbose="auto" if sys.stdout.isatty() else 2,
-        shuffle=False,
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}

@@ -96,7 +96,6 @@ def run(
         validation_data=val_data,
         callbacks=callbacks,
         verbose="auto" if sys.stdout.isatty() else 2,
-        shuffle=False,
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
@@ -188,24 +187,21 @@ def write_atomically(path: Path, write: Any) -> Path:
 
 
 def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:
-    """True (rows) against predicted class (columns, `names` if given); dict: a panel each."""
+    """True (rows) against predicted class (columns, `names` if given), with the counts."""
     from matplotlib.figure import Figure
 
-    panels = matrix if isinstance(matrix, dict) else {"": matrix}
-    sizes = [max(4.0, 0.45 * len(m) + 2) for m in panels.values()]
-    figure = Figure(figsize=(sum(sizes) + len(sizes), max(sizes)), layout="constrained")
-    axes = figure.subplots(1, len(panels), squeeze=False, width_ratios=sizes)[0]
-    for ax, (output, counts) in zip(axes, panels.items(), strict=True):
-        figure.colorbar(ax.imshow(counts, cmap="Blues"), ax=ax, shrink=0.8)
-        accuracy = f"accuracy {np.trace(counts) / max(1, counts.sum()):.3f}"
-        label = f"{output}: {accuracy}" if output else accuracy
-        ax.set(xlabel="predicted class", ylabel="true class", title=label)
-        if len(counts) <= 20:
-            ticks = dict(ticks=range(len(counts)), labels=names or range(len(counts)))
-            ax.set_xticks(**ticks), ax.set_yticks(**ticks)
-            for (i, j), count in np.ndenumerate(counts):
-                color = "white" if count > counts.max() / 2 else "black"
-                ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
+    size = max(4.0, 0.45 * len(matrix) + 2)
+    figure = Figure(figsize=(size + 1, size), layout="constrained")
+    ax = figure.subplots()
+    figure.colorbar(ax.imshow(matrix, cmap="Blues"), ax=ax, shrink=0.8)
+    accuracy = np.trace(matrix) / max(1, matrix.sum())
+    ax.set(xlabel="predicted class", ylabel="true class", title=f"accuracy {accuracy:.3f}")
+    if len(matrix) <= 20:
+        ticks = dict(ticks=range(len(matrix)), labels=names or range(len(matrix)))
+        ax.set_xticks(**ticks), ax.set_yticks(**ticks)
+        for (i, j), count in np.ndenumerate(matrix):
+            color = "white" if count > matrix.max() / 2 else "black"
+            ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
     figure.suptitle(title)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 

@@ -110,7 +110,6 @@ def run(
         validation_data=val_data,
         callbacks=callbacks,
         verbose="auto" if sys.stdout.isatty() else 2,
-        shuffle=False,
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
@@ -128,7 +127,7 @@ def run(
     matrix["even"] = tf.math.confusion_matrix(
         y_test["even"].reshape(-1), scores["even"].reshape(-1) > 0.5, 2
     ).numpy()
-    plot_confusion_matrix(matrix, out_dir / "confusion_matrix.png", f"{NAME}: test split")
+    plot_confusion_matrices(matrix, out_dir / "confusion_matrix.png", f"{NAME}: test split")
     metrics = {
         "name": NAME,
         "epochs": initial_epoch + len(history.epoch),
@@ -206,22 +205,19 @@ def metrics_by_output(names: list[str], final: dict[str, Any]) -> dict[str, Any]
     return outputs
 
 
-def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:
-    """True (rows) against predicted class (columns, `names` if given); dict: a panel each."""
+def plot_confusion_matrices(matrices: dict[str, Any], path: Path, title: str) -> Path:
+    """A panel per classifier output: true (rows) against predicted class (columns)."""
     from matplotlib.figure import Figure
 
-    panels = matrix if isinstance(matrix, dict) else {"": matrix}
-    sizes = [max(4.0, 0.45 * len(m) + 2) for m in panels.values()]
+    sizes = [max(4.0, 0.45 * len(m) + 2) for m in matrices.values()]
     figure = Figure(figsize=(sum(sizes) + len(sizes), max(sizes)), layout="constrained")
-    axes = figure.subplots(1, len(panels), squeeze=False, width_ratios=sizes)[0]
-    for ax, (output, counts) in zip(axes, panels.items(), strict=True):
+    axes = figure.subplots(1, len(sizes), squeeze=False, width_ratios=sizes)[0]
+    for ax, (output, counts) in zip(axes, matrices.items(), strict=True):
         figure.colorbar(ax.imshow(counts, cmap="Blues"), ax=ax, shrink=0.8)
         accuracy = f"accuracy {np.trace(counts) / max(1, counts.sum()):.3f}"
-        label = f"{output}: {accuracy}" if output else accuracy
-        ax.set(xlabel="predicted class", ylabel="true class", title=label)
+        ax.set(xlabel="predicted class", ylabel="true class", title=f"{output}: {accuracy}")
         if len(counts) <= 20:
-            ticks = dict(ticks=range(len(counts)), labels=names or range(len(counts)))
-            ax.set_xticks(**ticks), ax.set_yticks(**ticks)
+            ax.set_xticks(range(len(counts))), ax.set_yticks(range(len(counts)))
             for (i, j), count in np.ndenumerate(counts):
                 color = "white" if count > counts.max() / 2 else "black"
                 ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)

@@ -128,7 +128,6 @@ def run(
         validation_data=val_data,
         callbacks=callbacks,
         verbose="auto" if sys.stdout.isatty() else 2,
-        shuffle=False,
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
@@ -217,34 +216,33 @@ def write_atomically(path: Path, write: Any) -> Path:
 
 
 def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
-    """`callbacks` with their last, BackupAndRestore (model, optimizer, epoch), between one that
-    saves what those watching a metric count and one that puts it back after `epoch` epochs."""
+    """`callbacks` with what their last, BackupAndRestore, leaves out of an exact resume: the
+    counters and best weights of those watching a metric, after each epoch N in callbacks-N.npz
+    (one JSON text per callback, its best weights beside it), put back after `epoch` epochs."""
     import keras
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
     names = ("wait", "best", "cooldown_counter", "best_epoch", "stopped_epoch")
 
-    def save(done: int, logs: Any) -> None:  # callbacks-N.npz: their states after epoch N
-        states = [{k: getattr(cb, k) for k in names if hasattr(cb, k)} for cb in watching]
-        weights = [getattr(cb, "best_weights", None) or [] for cb in watching]
-        text = json.dumps([states, [len(w) for w in weights]], default=float)
-        arrays = [array for some in weights for array in some]
+    def save(done: int, logs: Any) -> None:
+        arrays = {}
+        for i, cb in enumerate(watching):
+            state = {k: v for k, v in vars(cb).items() if k in names}
+            arrays[str(i)] = json.dumps(state, default=float)  # numbers, None or infinity
+            arrays |= {f"{i}.{j}": w for j, w in enumerate(vars(cb).get("best_weights") or [])}
         backup.mkdir(parents=True, exist_ok=True)
-        path = backup / f"callbacks-{done + 1}.npz"
-        write_atomically(path, lambda tmp: np.savez(tmp, *arrays, states=text))
-        # keep epoch `done`'s: a run killed before the backup's save resumes from it
+        write_atomically(backup / f"callbacks-{done + 1}.npz", lambda tmp: np.savez(tmp, **arrays))
+        # epoch `done`'s stays: a run killed before the backup's save resumes from it
         (backup / f"callbacks-{done - 1}.npz").unlink(missing_ok=True)
 
     def restore(logs: Any) -> None:
         if (path := backup / f"callbacks-{epoch}.npz").exists():
             with np.load(path) as saved:
-                states, counts = json.loads(str(saved["states"]))
-                weights = [saved[f"arr_{i}"] for i in range(sum(counts))]
-            for cb, state, count in zip(watching, states, counts, strict=True):
-                vars(cb).update(state)
-                if count:  # EarlyStopping's best weights
-                    cb.best_weights, weights = weights[:count], weights[count:]
-        if any(getattr(cb, "stopped_epoch", 0) for cb in watching):  # it trains no further
+                for i, cb in enumerate(watching):
+                    vars(cb).update(json.loads(str(saved[str(i)])))
+                    if weights := [saved[k] for k in saved.files if k.startswith(f"{i}.")]:
+                        cb.best_weights = weights  # EarlyStopping's
+        if any(vars(cb).get("stopped_epoch") for cb in watching):  # it trains no further
             restorer.model._initial_epoch = restorer.params["epochs"]  # as BackupAndRestore does
 
     restorer = keras.callbacks.LambdaCallback(on_train_begin=restore)
