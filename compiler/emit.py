@@ -977,6 +977,7 @@ def program_parts(resolved: ResolvedSpec, script_dir: str | Path | None) -> dict
         "load_data_params": Code(load_data_params(data)),
         "load_data_body": _lines(load_data_body(data)),
         "callbacks_body": _lines(callbacks_body(plan)),
+        "callbacks_params": Code(callbacks_params(plan)),
         "run_body": _lines(run_body(graph, plan)),
         "figure_note": Code(
             {
@@ -1018,10 +1019,23 @@ def keep_states_lines(plan: TrainingPlan) -> list[str]:
         if cb.class_name in WATCHING
         or (cb.class_name == "ModelCheckpoint" and cb.args.get("save_best_only"))
     ]
-    made = "make_callbacks(out_dir, steps, resume)"
+    steps = ", steps" if _checkpoints_every(plan) else ""
+    made = f"make_callbacks(out_dir, resume{steps})"
     if not watching:
         return [f"callbacks = {made}"]
     return [f"callbacks = keep_callback_states({made}, backup, initial_epoch)"]
+
+
+def _checkpoints_every(plan: TrainingPlan) -> bool:
+    return any(CHECKPOINT_EVERY in cb.args for cb in plan.callbacks)
+
+
+def callbacks_params(plan: TrainingPlan) -> str:
+    """`make_callbacks`' parameters: the run folder, whether the run resumes, and the steps per
+    epoch when a checkpoint is saved every N epochs."""
+    return "out_dir: Path, resume: bool" + (
+        ", steps_per_epoch: int" if _checkpoints_every(plan) else ""
+    )
 
 
 def _restores_best(plan: TrainingPlan) -> bool:
@@ -1113,7 +1127,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         out += [f"model = build_model({built})", "compile_model(model)"]
     if plan.steps_per_epoch:
         out.append(f"steps = {literal(plan.steps_per_epoch).flat()}")
-    else:
+    elif _checkpoints_every(plan):
         out.append(f"steps = math.ceil({x_rows} / batch_size)  # per epoch")
     out += [
         f"if resume and {LOG}.exists():  # the log as far as the backup goes",
@@ -1121,36 +1135,33 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         f'    write_atomically({LOG[1:-1]}, lambda tmp: Path(tmp).write_text("".join(rows)))',
         *keep_states_lines(plan),
     ]
-    if any(CHECKPOINT_EVERY in cb.args for cb in plan.callbacks):
+    if _checkpoints_every(plan):
         out += [
             "for cb in callbacks:  # resumed, save after the same epochs as an uninterrupted run",
             "    if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance("
             "cb.save_freq, int):",
             "        cb._batches_seen_since_last_saving = initial_epoch * steps % cb.save_freq",
         ]
-    pipeline = [] if data.cache else ["cache=False"]
-    train_args = ["x", "y", "batch_size"]
-    if plan.shuffle:
-        train_args += ["shuffle=True", "seed=SEED"]
-        if data.shuffle_buffer is not None:
-            train_args.append(f"shuffle_buffer={literal(data.shuffle_buffer).flat()}")
-    out.append(f"train_data = make_dataset({', '.join(train_args + pipeline)})")
-    if plan.steps_per_epoch:
-        out.append("train_data = train_data.repeat()")
     if cluster:  # each worker takes its part of every global batch (the data are arrays)
         out += [
             "options = tf.data.Options()",
             "options.experimental_distribute.auto_shard_policy = "
             "tf.data.experimental.AutoShardPolicy.DATA",
-            "train_data = train_data.with_options(options)",
         ]
+    cached = [".cache()"] if data.cache else []
+    shared = [".with_options(options)"] if cluster else []
+    rows = list(cached)
+    if plan.shuffle:
+        buffer = x_rows if data.shuffle_buffer is None else literal(data.shuffle_buffer).flat()
+        rows.append(f".shuffle({buffer}, seed=SEED)")
+    repeat = [".repeat()"] if plan.steps_per_epoch else []
+    out += _dataset("train_data", "(x, y)", rows, [*repeat, *shared])
     fit = ["train_data", "epochs=epochs"]
     if plan.steps_per_epoch:
         fit.append("steps_per_epoch=steps")
     if data.validate_on is not None:
         x_val, y_val = arrays[data.validate_on]
-        made = f"make_dataset({', '.join([x_val, y_val, 'batch_size', *pipeline])})"
-        out.append(f"val_data = {made}" + (".with_options(options)" if cluster else ""))
+        out += _dataset("val_data", f"({x_val}, {y_val})", cached, shared)
         fit.append("validation_data=val_data")
         if plan.validation_freq != 1:
             fit.append(f"validation_freq={literal(plan.validation_freq).flat()}")
@@ -1176,8 +1187,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         x_s, y_s = arrays[split]
         if split not in datasets:
             datasets[split] = f"{split}_data"
-            made = f"make_dataset({x_s}, {y_s}, batch_size, cache=False)"
-            out.append(f"{split}_data = {made}" + (".with_options(options)" if cluster else ""))
+            out += _dataset(f"{split}_data", f"({x_s}, {y_s})", [], shared)
         value = f"model.evaluate({datasets[split]}, verbose=0, return_dict=True)"
         if split == data.validate_on and from_logs:
             value = f"val_logs or {value}"
@@ -1211,8 +1221,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         ]
     elif figure == "confusion_matrix":
         plots["confusion_matrix"] = "confusion_matrix.png"
-        shown_data = datasets.get(shown, f"make_dataset({x_f}, None, batch_size, cache=False)")
-        predict = f"model.predict({shown_data}, verbose=0)"
+        predict = f"model.predict({datasets[shown]}, verbose=0)"
         named = _named_targets(data)
         if several:
             outputs = literal(tuple(graph.output_names)).flat()
@@ -1292,6 +1301,23 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         out += ["if not chief:", "    shutil.rmtree(out_dir, ignore_errors=True)"]
     out += ["return metrics"]
     return [line if isinstance(line, Code) else _indented(line) for line in out]
+
+
+def _dataset(name: str, arrays: str, rows: list[str], after: list[str]) -> list[str]:
+    """`name = tf.data.Dataset.from_tensor_slices(arrays)` with the `rows` steps (cache,
+    shuffle), batched and prefetched, then the `after` steps; on two lines when one is too long."""
+    made = f"{name} = tf.data.Dataset.from_tensor_slices({arrays}){''.join(rows)}"
+    batched = "".join([".batch(batch_size).prefetch(tf.data.AUTOTUNE)", *after])
+    if len(f"    {made}{batched}") <= LINE_LENGTH:
+        return [made + batched]
+    if len(f"    {made}") <= LINE_LENGTH:
+        return [made, f"{name} = {name}{batched}"]
+    lines = [f"{name} = tf.data.Dataset.from_tensor_slices({arrays})"]
+    for step in [*rows, ".batch(batch_size)", ".prefetch(tf.data.AUTOTUNE)", *after]:
+        if len(f"    {lines[-1]}{step}") > LINE_LENGTH:
+            lines.append(f"{name} = {name}")
+        lines[-1] += step
+    return lines
 
 
 def _matrix(y: str, scores: str, kind: str, classes: str = "") -> Expr:

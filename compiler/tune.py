@@ -156,6 +156,7 @@ def make_hypermodel(search: Search, first: Any, program: Any, splits: Any) -> An
     import keras_tuner
 
     from speck.build import build_model, compile_model, make_object
+    from speck.runtime.data import make_dataset
 
     candidates = Candidates(search)
     data = first.plan.data
@@ -181,7 +182,7 @@ def make_hypermodel(search: Search, first: Any, program: Any, splits: Any) -> An
             options: dict[str, Any] = {"cache": data.cache}
             if plan.shuffle:
                 options.update(shuffle=True, seed=seed, shuffle_buffer=data.shuffle_buffer)
-            train = program.make_dataset(x, y, plan.batch_size, **options)
+            train = make_dataset(x, y, plan.batch_size, **options)
             fit: dict[str, Any] = {
                 "epochs": kwargs.get("epochs", plan.epochs),
                 "initial_epoch": kwargs.get("initial_epoch", 0),
@@ -193,7 +194,7 @@ def make_hypermodel(search: Search, first: Any, program: Any, splits: Any) -> An
                 fit["steps_per_epoch"] = plan.steps_per_epoch
             if data.validate_on is not None:
                 x_val, y_val = arrays(data.validate_on)
-                fit["validation_data"] = program.make_dataset(x_val, y_val, plan.batch_size)
+                fit["validation_data"] = make_dataset(x_val, y_val, plan.batch_size)
                 fit["validation_freq"] = plan.validation_freq
             own = [make_object(cb) for cb in plan.callbacks if cb.class_name not in FILE_CALLBACKS]
             started = time.perf_counter()

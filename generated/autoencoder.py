@@ -63,7 +63,7 @@ def compile_model(model: Any) -> None:
     )
 
 
-def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[Any]:
+def make_callbacks(out_dir: Path, resume: bool, steps_per_epoch: int) -> list[Any]:
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
@@ -104,12 +104,14 @@ def run(
     if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
-    callbacks = make_callbacks(out_dir, steps, resume)
+    callbacks = make_callbacks(out_dir, resume, steps)
     for cb in callbacks:  # resumed, save after the same epochs as an uninterrupted run
         if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance(cb.save_freq, int):
             cb._batches_seen_since_last_saving = initial_epoch * steps % cb.save_freq
-    train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
-    val_data = make_dataset(x_test, y_test, batch_size)
+    train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=SEED)
+    train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).cache()
+    val_data = val_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -175,18 +177,6 @@ def add_gaussian_noise(x: Any, stddev: float, rng: Any, mean: float = 0.0, clip:
     if clip is not None:
         noisy = np.clip(noisy, clip[0], clip[1])
     return noisy.astype(np.float32)
-
-
-def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    dataset = dataset.cache() if options.get("cache", True) else dataset
-    if options.get("shuffle"):
-        buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
-        dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def write_atomically(path: Path, write: Any) -> Path:

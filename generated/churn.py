@@ -7,7 +7,6 @@ history.csv, metrics.json, confusion_matrix.png). Needs TensorFlow, NumPy and ma
 import argparse
 import csv
 import json
-import math
 import os
 import shutil
 import sys
@@ -92,7 +91,7 @@ def compile_model(model: Any) -> None:
     model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
 
 
-def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[Any]:
+def make_callbacks(out_dir: Path, resume: bool) -> list[Any]:
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
@@ -122,13 +121,14 @@ def run(
     (x, y), (x_val, y_val), (x_test, y_test), features, class_names = load_data()
     model = build_model(features)
     compile_model(model)
-    steps = math.ceil(row_count(x) / batch_size)  # per epoch
     if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
-    callbacks = make_callbacks(out_dir, steps, resume)
-    train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
-    val_data = make_dataset(x_val, y_val, batch_size)
+    callbacks = make_callbacks(out_dir, resume)
+    train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(row_count(x), seed=SEED)
+    train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache()
+    val_data = val_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -139,7 +139,8 @@ def run(
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
-    test_data = make_dataset(x_test, y_test, batch_size, cache=False)
+    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test))
+    test_data = test_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     final = {
         "validation": val_logs or model.evaluate(val_data, verbose=0, return_dict=True),
         "test": model.evaluate(test_data, verbose=0, return_dict=True),

@@ -6,7 +6,6 @@ history.csv, metrics.json, confusion_matrix.png). Needs TensorFlow, NumPy and ma
 
 import argparse
 import json
-import math
 import os
 import shutil
 import sys
@@ -66,7 +65,7 @@ def compile_model(model: Any) -> None:
     )
 
 
-def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[Any]:
+def make_callbacks(out_dir: Path, resume: bool) -> list[Any]:
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
@@ -96,13 +95,14 @@ def run(
     (x, y), (x_val, y_val), (x_test, y_test), class_names = load_data()
     model = build_model()
     compile_model(model)
-    steps = math.ceil(len(x) / batch_size)  # per epoch
     if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
-    callbacks = make_callbacks(out_dir, steps, resume)
-    train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
-    val_data = make_dataset(x_val, y_val, batch_size)
+    callbacks = make_callbacks(out_dir, resume)
+    train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=SEED)
+    train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache()
+    val_data = val_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -113,7 +113,8 @@ def run(
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
-    test_data = make_dataset(x_test, y_test, batch_size, cache=False)
+    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test))
+    test_data = test_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     final = {
         "validation": val_logs or model.evaluate(val_data, verbose=0, return_dict=True),
         "test": model.evaluate(test_data, verbose=0, return_dict=True),
@@ -188,18 +189,6 @@ def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], .
     order = (rng if rng is not None else np.random.default_rng()).permutation(n)
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
     return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
-
-
-def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    dataset = dataset.cache() if options.get("cache", True) else dataset
-    if options.get("shuffle"):
-        buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
-        dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def write_atomically(path: Path, write: Any) -> Path:
