@@ -645,7 +645,7 @@ def callbacks_body(plan: TrainingPlan) -> list[Code]:
     for cb in plan.callbacks:
         for key in ("filename",) if cb.class_name == "CSVLogger" else ():
             value = cb.args.get(key)
-            if isinstance(value, str) and not os.path.isabs(value) and os.path.dirname(value):
+            if isinstance(value, str) and not os.path.isabs(value):
                 folder = call("os.path.dirname", [_under_run(value)])
                 made = call("os.makedirs", [folder], [("exist_ok", Atom("True"))])
                 lines.append(statement("", made))
@@ -1023,6 +1023,8 @@ def keep_states_lines(plan: TrainingPlan) -> list[str]:
     made = f"make_callbacks(out_dir, resume{steps})"
     if not watching:
         return [f"callbacks = {made}"]
+    if all(cb.class_name != "EarlyStopping" for cb in watching):  # no weights kept, no stop
+        return [f"callbacks = keep_counters({made}, backup, initial_epoch)"]
     return [f"callbacks = keep_callback_states({made}, backup, initial_epoch)"]
 
 
@@ -1155,13 +1157,14 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         buffer = x_rows if data.shuffle_buffer is None else literal(data.shuffle_buffer).flat()
         rows.append(f".shuffle({buffer}, seed=SEED)")
     repeat = [".repeat()"] if plan.steps_per_epoch else []
-    out += _dataset("train_data", "(x, y)", rows, [*repeat, *shared])
+    streamed = [".batch(batch_size)", ".prefetch(tf.data.AUTOTUNE)", *repeat, *shared]
+    out += _dataset("train_data", "(x, y)", [*rows, *streamed])
     fit = ["train_data", "epochs=epochs"]
     if plan.steps_per_epoch:
         fit.append("steps_per_epoch=steps")
     if data.validate_on is not None:
         x_val, y_val = arrays[data.validate_on]
-        out += _dataset("val_data", f"({x_val}, {y_val})", cached, shared)
+        out += _dataset("val_data", f"({x_val}, {y_val})", [*cached, ".batch(batch_size)", *shared])
         fit.append("validation_data=val_data")
         if plan.validation_freq != 1:
             fit.append(f"validation_freq={literal(plan.validation_freq).flat()}")
@@ -1187,7 +1190,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         x_s, y_s = arrays[split]
         if split not in datasets:
             datasets[split] = f"{split}_data"
-            out += _dataset(f"{split}_data", f"({x_s}, {y_s})", [], shared)
+            out += _dataset(f"{split}_data", f"({x_s}, {y_s})", [".batch(batch_size)", *shared])
         value = f"model.evaluate({datasets[split]}, verbose=0, return_dict=True)"
         if split == data.validate_on and from_logs:
             value = f"val_logs or {value}"
@@ -1303,17 +1306,11 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
     return [line if isinstance(line, Code) else _indented(line) for line in out]
 
 
-def _dataset(name: str, arrays: str, rows: list[str], after: list[str]) -> list[str]:
-    """`name = tf.data.Dataset.from_tensor_slices(arrays)` with the `rows` steps (cache,
-    shuffle), batched and prefetched, then the `after` steps; on two lines when one is too long."""
-    made = f"{name} = tf.data.Dataset.from_tensor_slices({arrays}){''.join(rows)}"
-    batched = "".join([".batch(batch_size).prefetch(tf.data.AUTOTUNE)", *after])
-    if len(f"    {made}{batched}") <= LINE_LENGTH:
-        return [made + batched]
-    if len(f"    {made}") <= LINE_LENGTH:
-        return [made, f"{name} = {name}{batched}"]
+def _dataset(name: str, arrays: str, steps: list[str]) -> list[str]:
+    """`name = tf.data.Dataset.from_tensor_slices(arrays)` and its `steps` (cache, shuffle, batch,
+    ...), continued on lines of their own (`name = name.step()`) where a line would be too long."""
     lines = [f"{name} = tf.data.Dataset.from_tensor_slices({arrays})"]
-    for step in [*rows, ".batch(batch_size)", ".prefetch(tf.data.AUTOTUNE)", *after]:
+    for step in steps:
         if len(f"    {lines[-1]}{step}") > LINE_LENGTH:
             lines.append(f"{name} = {name}")
         lines[-1] += step

@@ -30,7 +30,8 @@ def load_data() -> tuple[Any, ...]:
     (x, y), (x_test, y_test) = keras.datasets.cifar10.load_data()
     y, y_test = y.reshape(-1), y_test.reshape(-1)
     (x, y), (x_test, y_test) = keep_labels(x, y, [1]), keep_labels(x_test, y_test, [1])
-    x, x_test = scale(x, 1 / 255), scale(x_test, 1 / 255)
+    x = x.astype(np.float32) * np.float32(1 / 255)
+    x_test = x_test.astype(np.float32) * np.float32(1 / 255)
     x, y = add_gaussian_noise(x, 0.2, clip=(0.0, 1.0), rng=rng), x
     x_test, y_test = add_gaussian_noise(x_test, 0.2, clip=(0.0, 1.0), rng=rng), x_test
     return (x, y), (x_test, y_test)
@@ -110,8 +111,7 @@ def run(
             cb._batches_seen_since_last_saving = initial_epoch * steps % cb.save_freq
     train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=SEED)
     train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    val_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).cache()
-    val_data = val_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).cache().batch(batch_size)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -162,13 +162,6 @@ def keep_labels(x: Any, y: Any, labels: list[int]) -> tuple[Any, Any]:
     """Only the rows whose label is one of `labels` (`x` may be a dict of arrays)."""
     rows = np.isin(y, labels)
     return take_rows(x, rows), y[rows]
-
-
-def scale(x: Any, factor: float) -> Any:
-    """`x * factor` as float32; every array of a dict alike."""
-    if isinstance(x, dict):
-        return {name: scale(array, factor) for name, array in x.items()}
-    return x.astype(np.float32) * np.float32(factor)
 
 
 def add_gaussian_noise(x: Any, stddev: float, rng: Any, mean: float = 0.0, clip: Any = None) -> Any:

@@ -29,7 +29,7 @@ def load_data() -> tuple[Any, ...]:
     (x, y), (x_test, y_test) = keras.datasets.imdb.load_data(num_words=10000)
     x = pad_sequences(x, 200)
     x_test = pad_sequences(x_test, 200)
-    (x, y), (x_val, y_val) = split(x, y, 0.2, rng)
+    (x, y), (x_val, y_val) = split_arrays(x, y, 0.2, rng)
     return (x, y), (x_val, y_val), (x_test, y_test)
 
 
@@ -105,8 +105,7 @@ def run(
     callbacks = keep_callback_states(make_callbacks(out_dir, resume), backup, initial_epoch)
     train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=SEED)
     train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache()
-    val_data = val_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache().batch(batch_size)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -116,8 +115,7 @@ def run(
         verbose="auto" if sys.stdout.isatty() else 2,
     )
     fit_seconds = time.perf_counter() - fit_started
-    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test))
-    test_data = test_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(batch_size)
     final = {
         "validation": model.evaluate(val_data, verbose=0, return_dict=True),
         "test": model.evaluate(test_data, verbose=0, return_dict=True),
@@ -148,13 +146,6 @@ def run(
     return metrics
 
 
-def take_rows(arrays: Any, rows: Any) -> Any:
-    """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if isinstance(arrays, dict):
-        return {name: array[rows] for name, array in arrays.items()}
-    return None if arrays is None else arrays[rows]
-
-
 def pad_sequences(sequences: Any, length: int | None = None) -> np.ndarray:
     """Word-index sequences padded (or cut) at the front to `length` (default: the longest)."""
     import keras
@@ -162,13 +153,12 @@ def pad_sequences(sequences: Any, length: int | None = None) -> np.ndarray:
     return keras.utils.pad_sequences(list(sequences), maxlen=length)
 
 
-def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
-    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
-    n_held = min(max(1, round(n * fraction)), n - 1)
-    order = (rng if rng is not None else np.random.default_rng()).permutation(n)
+def split_arrays(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """`split` for one array of inputs and one of targets: the same rows, the same draws."""
+    n_held = min(max(1, round(len(x) * fraction)), len(x) - 1)
+    order = rng.permutation(len(x))
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
-    return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
+    return (x[rest], y[rest]), (x[held], y[held])
 
 
 def write_atomically(path: Path, write: Any) -> Path:
@@ -184,8 +174,8 @@ def write_atomically(path: Path, write: Any) -> Path:
 
 def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
     """`callbacks` with what their last, BackupAndRestore, leaves out of an exact resume: the
-    counters and best weights of those watching a metric, after each epoch N in callbacks-N.npz
-    (one JSON text per callback, its best weights beside it), put back after `epoch` epochs."""
+    counters and best weights of those watching a metric (a JSON text each, its weights beside
+    it) after each epoch N in callbacks-N.npz, and no more training once EarlyStopping stopped."""
     import keras
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
@@ -195,7 +185,7 @@ def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list
         arrays = {}
         for i, cb in enumerate(watching):
             state = {k: v for k, v in vars(cb).items() if k in names}
-            arrays[str(i)] = json.dumps(state, default=float)  # numbers, None or infinity
+            arrays[str(i)] = json.dumps(state)  # Python numbers (Keras' logs), None or infinity
             arrays |= {f"{i}.{j}": w for j, w in enumerate(vars(cb).get("best_weights") or [])}
         backup.mkdir(parents=True, exist_ok=True)
         write_atomically(backup / f"callbacks-{done + 1}.npz", lambda tmp: np.savez(tmp, **arrays))

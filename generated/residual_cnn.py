@@ -29,9 +29,9 @@ def load_data() -> tuple[Any, ...]:
     rng = np.random.default_rng(SEED)
     x, y = sklearn.datasets.load_digits(return_X_y=True)
     x = x.reshape((len(x), 8, 8, 1))
-    x = scale(x, 1 / 16)
-    (x, y), (x_test, y_test) = split(x, y, 0.15, rng)
-    (x, y), (x_val, y_val) = split(x, y, 0.15, rng)
+    x = x.astype(np.float32) * np.float32(1 / 16)
+    (x, y), (x_test, y_test) = split_arrays(x, y, 0.15, rng)
+    (x, y), (x_val, y_val) = split_arrays(x, y, 0.15, rng)
     return (x, y), (x_val, y_val), (x_test, y_test)
 
 
@@ -71,6 +71,7 @@ def make_callbacks(out_dir: Path, resume: bool) -> list[Any]:
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
+    os.makedirs(os.path.dirname(out_dir / "training_log.csv"), exist_ok=True)
     log = keras.callbacks.CSVLogger(str(out_dir / "history.csv"), append=resume)
     end = log.on_epoch_end  # history.csv counts epochs from 1, as fit's log does
     log.on_epoch_end = lambda epoch, logs=None: end(epoch + 1, logs)
@@ -105,11 +106,10 @@ def run(
     if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
-    callbacks = keep_callback_states(make_callbacks(out_dir, resume), backup, initial_epoch)
+    callbacks = keep_counters(make_callbacks(out_dir, resume), backup, initial_epoch)
     train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=SEED)
     train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache()
-    val_data = val_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache().batch(batch_size)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -120,8 +120,7 @@ def run(
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
-    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test))
-    test_data = test_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(batch_size)
     final = {
         "validation": val_logs or model.evaluate(val_data, verbose=0, return_dict=True),
         "test": model.evaluate(test_data, verbose=0, return_dict=True),
@@ -153,27 +152,12 @@ def run(
     return metrics
 
 
-def take_rows(arrays: Any, rows: Any) -> Any:
-    """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if isinstance(arrays, dict):
-        return {name: array[rows] for name, array in arrays.items()}
-    return None if arrays is None else arrays[rows]
-
-
-def scale(x: Any, factor: float) -> Any:
-    """`x * factor` as float32; every array of a dict alike."""
-    if isinstance(x, dict):
-        return {name: scale(array, factor) for name, array in x.items()}
-    return x.astype(np.float32) * np.float32(factor)
-
-
-def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
-    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
-    n_held = min(max(1, round(n * fraction)), n - 1)
-    order = (rng if rng is not None else np.random.default_rng()).permutation(n)
+def split_arrays(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """`split` for one array of inputs and one of targets: the same rows, the same draws."""
+    n_held = min(max(1, round(len(x) * fraction)), len(x) - 1)
+    order = rng.permutation(len(x))
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
-    return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
+    return (x[rest], y[rest]), (x[held], y[held])
 
 
 def write_atomically(path: Path, write: Any) -> Path:
@@ -187,39 +171,29 @@ def write_atomically(path: Path, write: Any) -> Path:
     return path
 
 
-def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
+def keep_counters(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
     """`callbacks` with what their last, BackupAndRestore, leaves out of an exact resume: the
-    counters and best weights of those watching a metric, after each epoch N in callbacks-N.npz
-    (one JSON text per callback, its best weights beside it), put back after `epoch` epochs."""
-    import keras
+    counters of those watching a metric, after each epoch N in callbacks-N.json."""
+    from keras.callbacks import LambdaCallback
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
-    names = ("wait", "best", "cooldown_counter", "best_epoch", "stopped_epoch")
+    names = ("wait", "best", "cooldown_counter")
 
     def save(done: int, logs: Any) -> None:
-        arrays = {}
-        for i, cb in enumerate(watching):
-            state = {k: v for k, v in vars(cb).items() if k in names}
-            arrays[str(i)] = json.dumps(state, default=float)  # numbers, None or infinity
-            arrays |= {f"{i}.{j}": w for j, w in enumerate(vars(cb).get("best_weights") or [])}
+        text = json.dumps([{k: v for k, v in vars(cb).items() if k in names} for cb in watching])
         backup.mkdir(parents=True, exist_ok=True)
-        write_atomically(backup / f"callbacks-{done + 1}.npz", lambda tmp: np.savez(tmp, **arrays))
+        path = backup / f"callbacks-{done + 1}.json"
+        write_atomically(path, lambda tmp: Path(tmp).write_text(text))
         # epoch `done`'s stays: a run killed before the backup's save resumes from it
-        (backup / f"callbacks-{done - 1}.npz").unlink(missing_ok=True)
+        (backup / f"callbacks-{done - 1}.json").unlink(missing_ok=True)
 
     def restore(logs: Any) -> None:
-        if (path := backup / f"callbacks-{epoch}.npz").exists():
-            with np.load(path) as saved:
-                for i, cb in enumerate(watching):
-                    vars(cb).update(json.loads(str(saved[str(i)])))
-                    if weights := [saved[k] for k in saved.files if k.startswith(f"{i}.")]:
-                        cb.best_weights = weights  # EarlyStopping's
-        if any(vars(cb).get("stopped_epoch") for cb in watching):  # it trains no further
-            restorer.model._initial_epoch = restorer.params["epochs"]  # as BackupAndRestore does
+        if (path := backup / f"callbacks-{epoch}.json").exists():
+            for cb, state in zip(watching, json.loads(path.read_text()), strict=True):
+                vars(cb).update(state)
 
-    restorer = keras.callbacks.LambdaCallback(on_train_begin=restore)
-    *others, last = callbacks  # BackupAndRestore, which make_callbacks puts last
-    return [*others, keras.callbacks.LambdaCallback(on_epoch_end=save), last, restorer]
+    *rest, last = callbacks  # BackupAndRestore, which make_callbacks puts last
+    return [*rest, LambdaCallback(on_epoch_end=save), last, LambdaCallback(on_train_begin=restore)]
 
 
 def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:

@@ -28,8 +28,9 @@ def load_data() -> tuple[Any, ...]:
     rng = np.random.default_rng(SEED)
     (x, y), (x_test, y_test) = keras.datasets.mnist.load_data()
     x, x_test = x.reshape((len(x), 784)), x_test.reshape((len(x_test), 784))
-    x, x_test = scale(x, 1 / 255), scale(x_test, 1 / 255)
-    (x, y), (x_val, y_val) = split(x, y, 0.1, rng)
+    x = x.astype(np.float32) * np.float32(1 / 255)
+    x_test = x_test.astype(np.float32) * np.float32(1 / 255)
+    (x, y), (x_val, y_val) = split_arrays(x, y, 0.1, rng)
     y, y_test, y_val = one_hot(y, 64), one_hot(y_test, 64), one_hot(y_val, 64)
     return (x, y), (x_val, y_val), (x_test, y_test)
 
@@ -101,8 +102,7 @@ def run(
     callbacks = keep_callback_states(make_callbacks(out_dir, resume), backup, initial_epoch)
     train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=SEED)
     train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache()
-    val_data = val_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache().batch(batch_size)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -113,8 +113,7 @@ def run(
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
-    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test))
-    test_data = test_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(batch_size)
     final = {
         "validation": val_logs or model.evaluate(val_data, verbose=0, return_dict=True),
         "test": model.evaluate(test_data, verbose=0, return_dict=True),
@@ -148,20 +147,6 @@ def run(
     return metrics
 
 
-def take_rows(arrays: Any, rows: Any) -> Any:
-    """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if isinstance(arrays, dict):
-        return {name: array[rows] for name, array in arrays.items()}
-    return None if arrays is None else arrays[rows]
-
-
-def scale(x: Any, factor: float) -> Any:
-    """`x * factor` as float32; every array of a dict alike."""
-    if isinstance(x, dict):
-        return {name: scale(array, factor) for name, array in x.items()}
-    return x.astype(np.float32) * np.float32(factor)
-
-
 def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
     """Class ids as rows of a float32 identity matrix."""
     y = np.asarray(y).reshape(-1).astype(np.int64)
@@ -170,13 +155,12 @@ def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
     return np.eye(num_classes, dtype=np.float32)[y]
 
 
-def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
-    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
-    n_held = min(max(1, round(n * fraction)), n - 1)
-    order = (rng if rng is not None else np.random.default_rng()).permutation(n)
+def split_arrays(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """`split` for one array of inputs and one of targets: the same rows, the same draws."""
+    n_held = min(max(1, round(len(x) * fraction)), len(x) - 1)
+    order = rng.permutation(len(x))
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
-    return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
+    return (x[rest], y[rest]), (x[held], y[held])
 
 
 def write_atomically(path: Path, write: Any) -> Path:
@@ -192,8 +176,8 @@ def write_atomically(path: Path, write: Any) -> Path:
 
 def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
     """`callbacks` with what their last, BackupAndRestore, leaves out of an exact resume: the
-    counters and best weights of those watching a metric, after each epoch N in callbacks-N.npz
-    (one JSON text per callback, its best weights beside it), put back after `epoch` epochs."""
+    counters and best weights of those watching a metric (a JSON text each, its weights beside
+    it) after each epoch N in callbacks-N.npz, and no more training once EarlyStopping stopped."""
     import keras
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
@@ -203,7 +187,7 @@ def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list
         arrays = {}
         for i, cb in enumerate(watching):
             state = {k: v for k, v in vars(cb).items() if k in names}
-            arrays[str(i)] = json.dumps(state, default=float)  # numbers, None or infinity
+            arrays[str(i)] = json.dumps(state)  # Python numbers (Keras' logs), None or infinity
             arrays |= {f"{i}.{j}": w for j, w in enumerate(vars(cb).get("best_weights") or [])}
         backup.mkdir(parents=True, exist_ok=True)
         write_atomically(backup / f"callbacks-{done + 1}.npz", lambda tmp: np.savez(tmp, **arrays))

@@ -101,8 +101,7 @@ def run(
     callbacks = make_callbacks(out_dir, resume)
     train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=SEED)
     train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache()
-    val_data = val_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache().batch(batch_size)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -113,8 +112,7 @@ def run(
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
-    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test))
-    test_data = test_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(batch_size)
     final = {
         "validation": val_logs or model.evaluate(val_data, verbose=0, return_dict=True),
         "test": model.evaluate(test_data, verbose=0, return_dict=True),

@@ -10,8 +10,8 @@ code calls; `speck train` runs that very program. The run folder a program fills
     reconstructions.png   image-to-image tasks: inputs, outputs and targets side by side
     confusion_matrix.png  classifiers: true vs predicted class (one panel per classifier output)
     backup/               until the run is finished: the state `--resume` continues from (the
-                          model, optimizer and epoch; callbacks-N.npz: the counters of the
-                          callbacks that watch a metric after epoch N)
+                          model, optimizer and epoch; callbacks-N.npz or .json: the counters
+                          of the callbacks that watch a metric after epoch N)
 
 Every function is top-level and keeps no state. TensorFlow, Keras and matplotlib are imported
 inside the functions that need them, so that a program answers `--help` without them.
@@ -41,8 +41,8 @@ def tpu_strategy() -> Any:
 
 def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
     """`callbacks` with what their last, BackupAndRestore, leaves out of an exact resume: the
-    counters and best weights of those watching a metric, after each epoch N in callbacks-N.npz
-    (one JSON text per callback, its best weights beside it), put back after `epoch` epochs."""
+    counters and best weights of those watching a metric (a JSON text each, its weights beside
+    it) after each epoch N in callbacks-N.npz, and no more training once EarlyStopping stopped."""
     import keras
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
@@ -52,7 +52,7 @@ def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list
         arrays = {}
         for i, cb in enumerate(watching):
             state = {k: v for k, v in vars(cb).items() if k in names}
-            arrays[str(i)] = json.dumps(state, default=float)  # numbers, None or infinity
+            arrays[str(i)] = json.dumps(state)  # Python numbers (Keras' logs), None or infinity
             arrays |= {f"{i}.{j}": w for j, w in enumerate(vars(cb).get("best_weights") or [])}
         backup.mkdir(parents=True, exist_ok=True)
         write_atomically(backup / f"callbacks-{done + 1}.npz", lambda tmp: np.savez(tmp, **arrays))
@@ -72,6 +72,31 @@ def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list
     restorer = keras.callbacks.LambdaCallback(on_train_begin=restore)
     *others, last = callbacks  # BackupAndRestore, which make_callbacks puts last
     return [*others, keras.callbacks.LambdaCallback(on_epoch_end=save), last, restorer]
+
+
+def keep_counters(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
+    """`callbacks` with what their last, BackupAndRestore, leaves out of an exact resume: the
+    counters of those watching a metric, after each epoch N in callbacks-N.json."""
+    from keras.callbacks import LambdaCallback
+
+    watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
+    names = ("wait", "best", "cooldown_counter")
+
+    def save(done: int, logs: Any) -> None:
+        text = json.dumps([{k: v for k, v in vars(cb).items() if k in names} for cb in watching])
+        backup.mkdir(parents=True, exist_ok=True)
+        path = backup / f"callbacks-{done + 1}.json"
+        write_atomically(path, lambda tmp: Path(tmp).write_text(text))
+        # epoch `done`'s stays: a run killed before the backup's save resumes from it
+        (backup / f"callbacks-{done - 1}.json").unlink(missing_ok=True)
+
+    def restore(logs: Any) -> None:
+        if (path := backup / f"callbacks-{epoch}.json").exists():
+            for cb, state in zip(watching, json.loads(path.read_text()), strict=True):
+                vars(cb).update(state)
+
+    *rest, last = callbacks  # BackupAndRestore, which make_callbacks puts last
+    return [*rest, LambdaCallback(on_epoch_end=save), last, LambdaCallback(on_train_begin=restore)]
 
 
 def epoch_timer(seconds: list[float]) -> Any:
