@@ -2,8 +2,9 @@
 
 Each trial trains the way `speck train` does: the data comes from the spec's own program (the
 one `speck emit` prints; its `load_data` runs once, and the runtime's `make_dataset` batches it
-as the program's `run` does), and the trial's model is the candidate spec (every space replaced by the trial's
-values) validated and resolved by the pipeline, then built and compiled by `speck.build`.
+as the program's `run` does), and the trial's model is the candidate spec (every space replaced
+by the trial's values) validated and resolved by the pipeline, then built and compiled by
+`speck.build`.
 The spec's callbacks that write no files (EarlyStopping, TerminateOnNaN, ...) take part in
 every trial; those that write files (TensorBoard, ModelCheckpoint, CSVLogger, BackupAndRestore)
 are left to `speck train` of the winner.

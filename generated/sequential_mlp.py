@@ -156,7 +156,7 @@ def one_hot(y: np.ndarray, num_classes: int) -> np.ndarray:
 
 
 def split_arrays(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
-    """`split` for one array of inputs and one of targets: the same rows, the same draws."""
+    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
     n_held = min(max(1, round(len(x) * fraction)), len(x) - 1)
     order = rng.permutation(len(x))
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
