@@ -30,7 +30,8 @@ def load_data() -> tuple[Any, ...]:
     (x, y), (x_test, y_test) = keras.datasets.cifar10.load_data()
     y, y_test = y.reshape(-1), y_test.reshape(-1)
     (x, y), (x_test, y_test) = keep_labels(x, y, [1]), keep_labels(x_test, y_test, [1])
-    x, x_test = scale(x, 1 / 255), scale(x_test, 1 / 255)
+    x = x.astype(np.float32) * np.float32(1 / 255)
+    x_test = x_test.astype(np.float32) * np.float32(1 / 255)
     x, y = add_gaussian_noise(x, 0.2, clip=(0.0, 1.0), rng=rng), x
     x_test, y_test = add_gaussian_noise(x_test, 0.2, clip=(0.0, 1.0), rng=rng), x_test
     return (x, y), (x_test, y_test)
@@ -63,7 +64,7 @@ def compile_model(model: Any) -> None:
     )
 
 
-def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[Any]:
+def make_callbacks(out_dir: Path, resume: bool, steps_per_epoch: int) -> list[Any]:
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
@@ -104,12 +105,13 @@ def run(
     if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
-    callbacks = make_callbacks(out_dir, steps, resume)
+    callbacks = make_callbacks(out_dir, resume, steps)
     for cb in callbacks:  # resumed, save after the same epochs as an uninterrupted run
         if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance(cb.save_freq, int):
             cb._batches_seen_since_last_saving = initial_epoch * steps % cb.save_freq
-    train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
-    val_data = make_dataset(x_test, y_test, batch_size)
+    train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=SEED)
+    train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).cache().batch(batch_size)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -117,7 +119,6 @@ def run(
         validation_data=val_data,
         callbacks=callbacks,
         verbose="auto" if sys.stdout.isatty() else 2,
-        shuffle=False,
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
@@ -163,31 +164,12 @@ def keep_labels(x: Any, y: Any, labels: list[int]) -> tuple[Any, Any]:
     return take_rows(x, rows), y[rows]
 
 
-def scale(x: Any, factor: float) -> Any:
-    """`x * factor` as float32; every array of a dict alike."""
-    if isinstance(x, dict):
-        return {name: scale(array, factor) for name, array in x.items()}
-    return x.astype(np.float32) * np.float32(factor)
-
-
 def add_gaussian_noise(x: Any, stddev: float, rng: Any, mean: float = 0.0, clip: Any = None) -> Any:
     """A noisy float32 copy of `x`, clipped to `clip` (unlike the tutorial's noisy test images)."""
     noisy = x + rng.normal(loc=mean, scale=stddev, size=x.shape)
     if clip is not None:
         noisy = np.clip(noisy, clip[0], clip[1])
     return noisy.astype(np.float32)
-
-
-def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    dataset = dataset.cache() if options.get("cache", True) else dataset
-    if options.get("shuffle"):
-        buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
-        dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
 
 
 def write_atomically(path: Path, write: Any) -> Path:

@@ -27,9 +27,9 @@ def load_data() -> tuple[Any, ...]:
 
     rng = np.random.default_rng(SEED)
     x, y = sklearn.datasets.load_digits(return_X_y=True)
-    x = scale(x, 1 / 16)
-    (x, y), (x_test, y_test) = split(x, y, 0.15, rng)
-    (x, y), (x_val, y_val) = split(x, y, 0.15, rng)
+    x = x.astype(np.float32) * np.float32(1 / 16)
+    (x, y), (x_test, y_test) = split_arrays(x, y, 0.15, rng)
+    (x, y), (x_val, y_val) = split_arrays(x, y, 0.15, rng)
     return (x, y), (x_val, y_val), (x_test, y_test)
 
 
@@ -94,27 +94,12 @@ def make_callbacks() -> list[Any]:
 
 
 # The helpers from here on are speck's runtime library, copied unchanged.
-def take_rows(arrays: Any, rows: Any) -> Any:
-    """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if isinstance(arrays, dict):
-        return {name: array[rows] for name, array in arrays.items()}
-    return None if arrays is None else arrays[rows]
-
-
-def scale(x: Any, factor: float) -> Any:
-    """`x * factor` as float32; every array of a dict alike."""
-    if isinstance(x, dict):
-        return {name: scale(array, factor) for name, array in x.items()}
-    return x.astype(np.float32) * np.float32(factor)
-
-
-def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+def split_arrays(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
-    n_held = min(max(1, round(n * fraction)), n - 1)
-    order = (rng if rng is not None else np.random.default_rng()).permutation(n)
+    n_held = min(max(1, round(len(x) * fraction)), len(x) - 1)
+    order = rng.permutation(len(x))
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
-    return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
+    return (x[rest], y[rest]), (x[held], y[held])
 
 
 def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:

@@ -6,7 +6,6 @@ history.csv, metrics.json, confusion_matrix.png). Needs TensorFlow, NumPy and ma
 
 import argparse
 import json
-import math
 import os
 import shutil
 import sys
@@ -30,7 +29,7 @@ def load_data() -> tuple[Any, ...]:
     (x, y), (x_test, y_test) = keras.datasets.imdb.load_data(num_words=10000)
     x = pad_sequences(x, 200)
     x_test = pad_sequences(x_test, 200)
-    (x, y), (x_val, y_val) = split(x, y, 0.2, rng)
+    (x, y), (x_val, y_val) = split_arrays(x, y, 0.2, rng)
     return (x, y), (x_val, y_val), (x_test, y_test)
 
 
@@ -64,7 +63,7 @@ def compile_model(model: Any) -> None:
     )
 
 
-def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[Any]:
+def make_callbacks(out_dir: Path, resume: bool) -> list[Any]:
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
@@ -100,13 +99,13 @@ def run(
     (x, y), (x_val, y_val), (x_test, y_test) = load_data()
     model = build_model()
     compile_model(model)
-    steps = math.ceil(len(x) / batch_size)  # per epoch
     if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
-    callbacks = keep_callback_states(make_callbacks(out_dir, steps, resume), backup, initial_epoch)
-    train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
-    val_data = make_dataset(x_val, y_val, batch_size)
+    callbacks = keep_callback_states(make_callbacks(out_dir, resume), backup, initial_epoch)
+    train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=SEED)
+    train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache().batch(batch_size)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -114,10 +113,9 @@ def run(
         validation_data=val_data,
         callbacks=callbacks,
         verbose="auto" if sys.stdout.isatty() else 2,
-        shuffle=False,
     )
     fit_seconds = time.perf_counter() - fit_started
-    test_data = make_dataset(x_test, y_test, batch_size, cache=False)
+    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(batch_size)
     final = {
         "validation": model.evaluate(val_data, verbose=0, return_dict=True),
         "test": model.evaluate(test_data, verbose=0, return_dict=True),
@@ -148,13 +146,6 @@ def run(
     return metrics
 
 
-def take_rows(arrays: Any, rows: Any) -> Any:
-    """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if isinstance(arrays, dict):
-        return {name: array[rows] for name, array in arrays.items()}
-    return None if arrays is None else arrays[rows]
-
-
 def pad_sequences(sequences: Any, length: int | None = None) -> np.ndarray:
     """Word-index sequences padded (or cut) at the front to `length` (default: the longest)."""
     import keras
@@ -162,25 +153,12 @@ def pad_sequences(sequences: Any, length: int | None = None) -> np.ndarray:
     return keras.utils.pad_sequences(list(sequences), maxlen=length)
 
 
-def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+def split_arrays(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
-    n_held = min(max(1, round(n * fraction)), n - 1)
-    order = (rng if rng is not None else np.random.default_rng()).permutation(n)
+    n_held = min(max(1, round(len(x) * fraction)), len(x) - 1)
+    order = rng.permutation(len(x))
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
-    return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
-
-
-def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    dataset = dataset.cache() if options.get("cache", True) else dataset
-    if options.get("shuffle"):
-        buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
-        dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return (x[rest], y[rest]), (x[held], y[held])
 
 
 def write_atomically(path: Path, write: Any) -> Path:
@@ -195,34 +173,33 @@ def write_atomically(path: Path, write: Any) -> Path:
 
 
 def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
-    """`callbacks` with their last, BackupAndRestore (model, optimizer, epoch), between one that
-    saves what those watching a metric count and one that puts it back after `epoch` epochs."""
+    """`callbacks` with what their last, BackupAndRestore, leaves out of an exact resume: the
+    counters and best weights of those watching a metric (a JSON text each, its weights beside
+    it) after each epoch N in callbacks-N.npz, and no more training once EarlyStopping stopped."""
     import keras
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
     names = ("wait", "best", "cooldown_counter", "best_epoch", "stopped_epoch")
 
-    def save(done: int, logs: Any) -> None:  # callbacks-N.npz: their states after epoch N
-        states = [{k: getattr(cb, k) for k in names if hasattr(cb, k)} for cb in watching]
-        weights = [getattr(cb, "best_weights", None) or [] for cb in watching]
-        text = json.dumps([states, [len(w) for w in weights]], default=float)
-        arrays = [array for some in weights for array in some]
+    def save(done: int, logs: Any) -> None:
+        arrays = {}
+        for i, cb in enumerate(watching):
+            state = {k: v for k, v in vars(cb).items() if k in names}
+            arrays[str(i)] = json.dumps(state)  # Python numbers (Keras' logs), None or infinity
+            arrays |= {f"{i}.{j}": w for j, w in enumerate(vars(cb).get("best_weights") or [])}
         backup.mkdir(parents=True, exist_ok=True)
-        path = backup / f"callbacks-{done + 1}.npz"
-        write_atomically(path, lambda tmp: np.savez(tmp, *arrays, states=text))
-        # keep epoch `done`'s: a run killed before the backup's save resumes from it
+        write_atomically(backup / f"callbacks-{done + 1}.npz", lambda tmp: np.savez(tmp, **arrays))
+        # epoch `done`'s stays: a run killed before the backup's save resumes from it
         (backup / f"callbacks-{done - 1}.npz").unlink(missing_ok=True)
 
     def restore(logs: Any) -> None:
         if (path := backup / f"callbacks-{epoch}.npz").exists():
             with np.load(path) as saved:
-                states, counts = json.loads(str(saved["states"]))
-                weights = [saved[f"arr_{i}"] for i in range(sum(counts))]
-            for cb, state, count in zip(watching, states, counts, strict=True):
-                vars(cb).update(state)
-                if count:  # EarlyStopping's best weights
-                    cb.best_weights, weights = weights[:count], weights[count:]
-        if any(getattr(cb, "stopped_epoch", 0) for cb in watching):  # it trains no further
+                for i, cb in enumerate(watching):
+                    vars(cb).update(json.loads(str(saved[str(i)])))
+                    if weights := [saved[k] for k in saved.files if k.startswith(f"{i}.")]:
+                        cb.best_weights = weights  # EarlyStopping's
+        if any(vars(cb).get("stopped_epoch") for cb in watching):  # it trains no further
             restorer.model._initial_epoch = restorer.params["epochs"]  # as BackupAndRestore does
 
     restorer = keras.callbacks.LambdaCallback(on_train_begin=restore)
@@ -231,24 +208,21 @@ def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list
 
 
 def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:
-    """True (rows) against predicted class (columns, `names` if given); dict: a panel each."""
+    """True (rows) against predicted class (columns, `names` if given), with the counts."""
     from matplotlib.figure import Figure
 
-    panels = matrix if isinstance(matrix, dict) else {"": matrix}
-    sizes = [max(4.0, 0.45 * len(m) + 2) for m in panels.values()]
-    figure = Figure(figsize=(sum(sizes) + len(sizes), max(sizes)), layout="constrained")
-    axes = figure.subplots(1, len(panels), squeeze=False, width_ratios=sizes)[0]
-    for ax, (output, counts) in zip(axes, panels.items(), strict=True):
-        figure.colorbar(ax.imshow(counts, cmap="Blues"), ax=ax, shrink=0.8)
-        accuracy = f"accuracy {np.trace(counts) / max(1, counts.sum()):.3f}"
-        label = f"{output}: {accuracy}" if output else accuracy
-        ax.set(xlabel="predicted class", ylabel="true class", title=label)
-        if len(counts) <= 20:
-            ticks = dict(ticks=range(len(counts)), labels=names or range(len(counts)))
-            ax.set_xticks(**ticks), ax.set_yticks(**ticks)
-            for (i, j), count in np.ndenumerate(counts):
-                color = "white" if count > counts.max() / 2 else "black"
-                ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
+    size = max(4.0, 0.45 * len(matrix) + 2)
+    figure = Figure(figsize=(size + 1, size), layout="constrained")
+    ax = figure.subplots()
+    figure.colorbar(ax.imshow(matrix, cmap="Blues"), ax=ax, shrink=0.8)
+    accuracy = np.trace(matrix) / max(1, matrix.sum())
+    ax.set(xlabel="predicted class", ylabel="true class", title=f"accuracy {accuracy:.3f}")
+    if len(matrix) <= 20:
+        ticks = dict(ticks=range(len(matrix)), labels=names or range(len(matrix)))
+        ax.set_xticks(**ticks), ax.set_yticks(**ticks)
+        for (i, j), count in np.ndenumerate(matrix):
+            color = "white" if count > matrix.max() / 2 else "black"
+            ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
     figure.suptitle(title)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 

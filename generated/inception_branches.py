@@ -7,7 +7,6 @@ Needs TensorFlow, NumPy, scikit-learn and matplotlib."""
 
 import argparse
 import json
-import math
 import os
 import shutil
 import sys
@@ -30,9 +29,9 @@ def load_data() -> tuple[Any, ...]:
     rng = np.random.default_rng(SEED)
     x, y = sklearn.datasets.load_digits(return_X_y=True)
     x = x.reshape((len(x), 8, 8, 1))
-    x = scale(x, 1 / 16)
-    (x, y), (x_test, y_test) = split(x, y, 0.15, rng)
-    (x, y), (x_val, y_val) = split(x, y, 0.15, rng)
+    x = x.astype(np.float32) * np.float32(1 / 16)
+    (x, y), (x_test, y_test) = split_arrays(x, y, 0.15, rng)
+    (x, y), (x_val, y_val) = split_arrays(x, y, 0.15, rng)
     return (x, y), (x_val, y_val), (x_test, y_test)
 
 
@@ -61,7 +60,7 @@ def compile_model(model: Any) -> None:
     model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
-def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[Any]:
+def make_callbacks(out_dir: Path, resume: bool) -> list[Any]:
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
@@ -91,13 +90,13 @@ def run(
     (x, y), (x_val, y_val), (x_test, y_test) = load_data()
     model = build_model()
     compile_model(model)
-    steps = math.ceil(len(x) / batch_size)  # per epoch
     if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
-    callbacks = make_callbacks(out_dir, steps, resume)
-    train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
-    val_data = make_dataset(x_val, y_val, batch_size)
+    callbacks = make_callbacks(out_dir, resume)
+    train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=SEED)
+    train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache().batch(batch_size)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -105,11 +104,10 @@ def run(
         validation_data=val_data,
         callbacks=callbacks,
         verbose="auto" if sys.stdout.isatty() else 2,
-        shuffle=False,
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
-    test_data = make_dataset(x_test, y_test, batch_size, cache=False)
+    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(batch_size)
     final = {
         "validation": val_logs or model.evaluate(val_data, verbose=0, return_dict=True),
         "test": model.evaluate(test_data, verbose=0, return_dict=True),
@@ -140,39 +138,12 @@ def run(
     return metrics
 
 
-def take_rows(arrays: Any, rows: Any) -> Any:
-    """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if isinstance(arrays, dict):
-        return {name: array[rows] for name, array in arrays.items()}
-    return None if arrays is None else arrays[rows]
-
-
-def scale(x: Any, factor: float) -> Any:
-    """`x * factor` as float32; every array of a dict alike."""
-    if isinstance(x, dict):
-        return {name: scale(array, factor) for name, array in x.items()}
-    return x.astype(np.float32) * np.float32(factor)
-
-
-def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+def split_arrays(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
-    n_held = min(max(1, round(n * fraction)), n - 1)
-    order = (rng if rng is not None else np.random.default_rng()).permutation(n)
+    n_held = min(max(1, round(len(x) * fraction)), len(x) - 1)
+    order = rng.permutation(len(x))
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
-    return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
-
-
-def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    dataset = dataset.cache() if options.get("cache", True) else dataset
-    if options.get("shuffle"):
-        buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
-        dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return (x[rest], y[rest]), (x[held], y[held])
 
 
 def write_atomically(path: Path, write: Any) -> Path:
@@ -187,24 +158,21 @@ def write_atomically(path: Path, write: Any) -> Path:
 
 
 def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:
-    """True (rows) against predicted class (columns, `names` if given); dict: a panel each."""
+    """True (rows) against predicted class (columns, `names` if given), with the counts."""
     from matplotlib.figure import Figure
 
-    panels = matrix if isinstance(matrix, dict) else {"": matrix}
-    sizes = [max(4.0, 0.45 * len(m) + 2) for m in panels.values()]
-    figure = Figure(figsize=(sum(sizes) + len(sizes), max(sizes)), layout="constrained")
-    axes = figure.subplots(1, len(panels), squeeze=False, width_ratios=sizes)[0]
-    for ax, (output, counts) in zip(axes, panels.items(), strict=True):
-        figure.colorbar(ax.imshow(counts, cmap="Blues"), ax=ax, shrink=0.8)
-        accuracy = f"accuracy {np.trace(counts) / max(1, counts.sum()):.3f}"
-        label = f"{output}: {accuracy}" if output else accuracy
-        ax.set(xlabel="predicted class", ylabel="true class", title=label)
-        if len(counts) <= 20:
-            ticks = dict(ticks=range(len(counts)), labels=names or range(len(counts)))
-            ax.set_xticks(**ticks), ax.set_yticks(**ticks)
-            for (i, j), count in np.ndenumerate(counts):
-                color = "white" if count > counts.max() / 2 else "black"
-                ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
+    size = max(4.0, 0.45 * len(matrix) + 2)
+    figure = Figure(figsize=(size + 1, size), layout="constrained")
+    ax = figure.subplots()
+    figure.colorbar(ax.imshow(matrix, cmap="Blues"), ax=ax, shrink=0.8)
+    accuracy = np.trace(matrix) / max(1, matrix.sum())
+    ax.set(xlabel="predicted class", ylabel="true class", title=f"accuracy {accuracy:.3f}")
+    if len(matrix) <= 20:
+        ticks = dict(ticks=range(len(matrix)), labels=names or range(len(matrix)))
+        ax.set_xticks(**ticks), ax.set_yticks(**ticks)
+        for (i, j), count in np.ndenumerate(matrix):
+            color = "white" if count > matrix.max() / 2 else "black"
+            ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
     figure.suptitle(title)
     return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 

@@ -34,9 +34,9 @@ def load_data() -> tuple[Any, ...]:
         patches += [photo[r : r + 32, c : c + 32] for r, c in zip(rows, cols, strict=True)]
     order = rng.permutation(2000)
     x, y = np.stack(patches)[order], np.repeat(np.arange(2), (1000, 1000))[order]
-    x = scale(x, 1 / 255)
-    (x, y), (x_test, y_test) = split(x, y, 0.1, rng)
-    (x, y), (x_val, y_val) = split(x, y, 0.1, rng)
+    x = x.astype(np.float32) * np.float32(1 / 255)
+    (x, y), (x_test, y_test) = split_arrays(x, y, 0.1, rng)
+    (x, y), (x_val, y_val) = split_arrays(x, y, 0.1, rng)
     x, y = add_gaussian_noise(x, 0.2, clip=(0.0, 1.0), rng=rng), x
     x_test, y_test = add_gaussian_noise(x_test, 0.2, clip=(0.0, 1.0), rng=rng), x_test
     x_val, y_val = add_gaussian_noise(x_val, 0.2, clip=(0.0, 1.0), rng=rng), x_val
@@ -72,7 +72,7 @@ def compile_model(model: Any) -> None:
     )
 
 
-def make_callbacks(out_dir: Path, steps_per_epoch: int, resume: bool) -> list[Any]:
+def make_callbacks(out_dir: Path, resume: bool, steps_per_epoch: int) -> list[Any]:
     """The spec's callbacks, then the run folder's: the epoch log, the state to resume from."""
     import keras
 
@@ -115,12 +115,13 @@ def run(
     if resume and (out_dir / "history.csv").exists():  # the log as far as the backup goes
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
-    callbacks = keep_callback_states(make_callbacks(out_dir, steps, resume), backup, initial_epoch)
+    callbacks = keep_counters(make_callbacks(out_dir, resume, steps), backup, initial_epoch)
     for cb in callbacks:  # resumed, save after the same epochs as an uninterrupted run
         if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance(cb.save_freq, int):
             cb._batches_seen_since_last_saving = initial_epoch * steps % cb.save_freq
-    train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
-    val_data = make_dataset(x_val, y_val, batch_size)
+    train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(x), seed=SEED)
+    train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache().batch(batch_size)
     fit_started = time.perf_counter()
     history = model.fit(
         train_data,
@@ -128,11 +129,10 @@ def run(
         validation_data=val_data,
         callbacks=callbacks,
         verbose="auto" if sys.stdout.isatty() else 2,
-        shuffle=False,
     )
     fit_seconds = time.perf_counter() - fit_started
     val_logs = {k[4:]: v[-1] for k, v in history.history.items() if k[:4] == "val_"}
-    test_data = make_dataset(x_test, y_test, batch_size, cache=False)
+    test_data = tf.data.Dataset.from_tensor_slices((x_test, y_test)).batch(batch_size)
     final = {
         "validation": val_logs or model.evaluate(val_data, verbose=0, return_dict=True),
         "test": model.evaluate(test_data, verbose=0, return_dict=True),
@@ -162,20 +162,6 @@ def run(
     return metrics
 
 
-def take_rows(arrays: Any, rows: Any) -> Any:
-    """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if isinstance(arrays, dict):
-        return {name: array[rows] for name, array in arrays.items()}
-    return None if arrays is None else arrays[rows]
-
-
-def scale(x: Any, factor: float) -> Any:
-    """`x * factor` as float32; every array of a dict alike."""
-    if isinstance(x, dict):
-        return {name: scale(array, factor) for name, array in x.items()}
-    return x.astype(np.float32) * np.float32(factor)
-
-
 def add_gaussian_noise(x: Any, stddev: float, rng: Any, mean: float = 0.0, clip: Any = None) -> Any:
     """A noisy float32 copy of `x`, clipped to `clip` (unlike the tutorial's noisy test images)."""
     noisy = x + rng.normal(loc=mean, scale=stddev, size=x.shape)
@@ -184,25 +170,12 @@ def add_gaussian_noise(x: Any, stddev: float, rng: Any, mean: float = 0.0, clip:
     return noisy.astype(np.float32)
 
 
-def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+def split_arrays(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
-    n_held = min(max(1, round(n * fraction)), n - 1)
-    order = (rng if rng is not None else np.random.default_rng()).permutation(n)
+    n_held = min(max(1, round(len(x) * fraction)), len(x) - 1)
+    order = rng.permutation(len(x))
     held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
-    return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
-
-
-def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    dataset = dataset.cache() if options.get("cache", True) else dataset
-    if options.get("shuffle"):
-        buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
-        dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return (x[rest], y[rest]), (x[held], y[held])
 
 
 def write_atomically(path: Path, write: Any) -> Path:
@@ -216,40 +189,29 @@ def write_atomically(path: Path, write: Any) -> Path:
     return path
 
 
-def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
-    """`callbacks` with their last, BackupAndRestore (model, optimizer, epoch), between one that
-    saves what those watching a metric count and one that puts it back after `epoch` epochs."""
-    import keras
+def keep_counters(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
+    """`callbacks` with what their last, BackupAndRestore, leaves out of an exact resume: the
+    counters of those watching a metric, after each epoch N in callbacks-N.json."""
+    from keras.callbacks import LambdaCallback
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
-    names = ("wait", "best", "cooldown_counter", "best_epoch", "stopped_epoch")
+    names = ("wait", "best", "cooldown_counter")
 
-    def save(done: int, logs: Any) -> None:  # callbacks-N.npz: their states after epoch N
-        states = [{k: getattr(cb, k) for k in names if hasattr(cb, k)} for cb in watching]
-        weights = [getattr(cb, "best_weights", None) or [] for cb in watching]
-        text = json.dumps([states, [len(w) for w in weights]], default=float)
-        arrays = [array for some in weights for array in some]
+    def save(done: int, logs: Any) -> None:
+        text = json.dumps([{k: v for k, v in vars(cb).items() if k in names} for cb in watching])
         backup.mkdir(parents=True, exist_ok=True)
-        path = backup / f"callbacks-{done + 1}.npz"
-        write_atomically(path, lambda tmp: np.savez(tmp, *arrays, states=text))
-        # keep epoch `done`'s: a run killed before the backup's save resumes from it
-        (backup / f"callbacks-{done - 1}.npz").unlink(missing_ok=True)
+        path = backup / f"callbacks-{done + 1}.json"
+        write_atomically(path, lambda tmp: Path(tmp).write_text(text))
+        # epoch `done`'s stays: a run killed before the backup's save resumes from it
+        (backup / f"callbacks-{done - 1}.json").unlink(missing_ok=True)
 
     def restore(logs: Any) -> None:
-        if (path := backup / f"callbacks-{epoch}.npz").exists():
-            with np.load(path) as saved:
-                states, counts = json.loads(str(saved["states"]))
-                weights = [saved[f"arr_{i}"] for i in range(sum(counts))]
-            for cb, state, count in zip(watching, states, counts, strict=True):
+        if (path := backup / f"callbacks-{epoch}.json").exists():
+            for cb, state in zip(watching, json.loads(path.read_text()), strict=True):
                 vars(cb).update(state)
-                if count:  # EarlyStopping's best weights
-                    cb.best_weights, weights = weights[:count], weights[count:]
-        if any(getattr(cb, "stopped_epoch", 0) for cb in watching):  # it trains no further
-            restorer.model._initial_epoch = restorer.params["epochs"]  # as BackupAndRestore does
 
-    restorer = keras.callbacks.LambdaCallback(on_train_begin=restore)
-    *others, last = callbacks  # BackupAndRestore, which make_callbacks puts last
-    return [*others, keras.callbacks.LambdaCallback(on_epoch_end=save), last, restorer]
+    *rest, last = callbacks  # BackupAndRestore, which make_callbacks puts last
+    return [*rest, LambdaCallback(on_epoch_end=save), last, LambdaCallback(on_train_begin=restore)]
 
 
 def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:

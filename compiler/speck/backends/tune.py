@@ -1,9 +1,10 @@
 """Back end 4, tune: a spec's search spaces searched with KerasTuner, into a run folder.
 
 Each trial trains the way `speck train` does: the data comes from the spec's own program (the
-one `speck emit` prints; its `load_data` runs once, its `make_dataset` makes every trial's
-datasets), and the trial's model is the candidate spec (every space replaced by the trial's
-values) validated and resolved by the pipeline, then built and compiled by `speck.build`.
+one `speck emit` prints; its `load_data` runs once, and the runtime's `make_dataset` batches it
+as the program's `run` does), and the trial's model is the candidate spec (every space replaced
+by the trial's values) validated and resolved by the pipeline, then built and compiled by
+`speck.build`.
 The spec's callbacks that write no files (EarlyStopping, TerminateOnNaN, ...) take part in
 every trial; those that write files (TensorBoard, ModelCheckpoint, CSVLogger, BackupAndRestore)
 are left to `speck train` of the winner.
@@ -156,6 +157,7 @@ def make_hypermodel(search: Search, first: Any, program: Any, splits: Any) -> An
     import keras_tuner
 
     from speck.backends.build import build_model, compile_model, make_object
+    from speck.backends.emit.runtime.data import make_dataset
 
     candidates = Candidates(search)
     data = first.plan.data
@@ -181,7 +183,7 @@ def make_hypermodel(search: Search, first: Any, program: Any, splits: Any) -> An
             options: dict[str, Any] = {"cache": data.cache}
             if plan.shuffle:
                 options.update(shuffle=True, seed=seed, shuffle_buffer=data.shuffle_buffer)
-            train = program.make_dataset(x, y, plan.batch_size, **options)
+            train = make_dataset(x, y, plan.batch_size, **options)
             fit: dict[str, Any] = {
                 "epochs": kwargs.get("epochs", plan.epochs),
                 "initial_epoch": kwargs.get("initial_epoch", 0),
@@ -193,7 +195,7 @@ def make_hypermodel(search: Search, first: Any, program: Any, splits: Any) -> An
                 fit["steps_per_epoch"] = plan.steps_per_epoch
             if data.validate_on is not None:
                 x_val, y_val = arrays(data.validate_on)
-                fit["validation_data"] = program.make_dataset(x_val, y_val, plan.batch_size)
+                fit["validation_data"] = make_dataset(x_val, y_val, plan.batch_size)
                 fit["validation_freq"] = plan.validation_freq
             own = [make_object(cb) for cb in plan.callbacks if cb.class_name not in FILE_CALLBACKS]
             started = time.perf_counter()

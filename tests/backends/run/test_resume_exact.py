@@ -2,7 +2,8 @@
 the same history.csv rows (losses and learning rate), ReduceLROnPlateau halving the rate after
 the same epochs, EarlyStopping stopping after the same epoch and restoring the same best
 weights. Keras' BackupAndRestore keeps the model, the optimizer and the epoch; the program
-keeps the watching callbacks' counters beside it (`keep_callback_states`).
+keeps the watching callbacks' counters beside it (`keep_callback_states`, or `keep_counters`
+where no EarlyStopping needs its best weights kept).
 
 The spec trains without shuffling and without dropout: a resumed run starts its random
 generators afresh, so shuffled batches or dropout masks after the resume would differ from the
@@ -48,7 +49,8 @@ def loaded(*args, **kwargs):
     import keras
 
     program = load_program(*args, **kwargs)
-    keep, write = program.keep_callback_states, program.write_atomically
+    name = "keep_callback_states" if hasattr(program, "keep_callback_states") else "keep_counters"
+    keep, write = getattr(program, name), program.write_atomically
 
     def write_or_die(path, fn):  # after = 0: killed when training is over, before any save
         if path.name == "model.keras" and not after:
@@ -66,7 +68,8 @@ def loaded(*args, **kwargs):
             made.insert(len(made) - 2, killer)
         return made
 
-    program.keep_callback_states, program.write_atomically = keep_then_die, write_or_die
+    setattr(program, name, keep_then_die)
+    program.write_atomically = write_or_die
     return program
 
 
@@ -75,9 +78,9 @@ train.train_spec(resolve_file(spec), out)
 """
 
 
-def spec() -> dict[str, Any]:
+def spec(early_stopping: bool = True) -> dict[str, Any]:
     never_better = 10**9  # no epoch improves on the first by this much
-    return {
+    made = {
         "speck": 1,
         "name": "exact",
         "seed": 3,
@@ -107,6 +110,9 @@ def spec() -> dict[str, Any]:
             },
         ],
     }
+    if not early_stopping:  # the program keeps the counters alone (`keep_counters`)
+        made["callbacks"] = made["callbacks"][:1]
+    return made
 
 
 def history(out: Path) -> list[dict[str, float]]:
@@ -144,7 +150,7 @@ def killed_and_resumed(
     backed_up = json.loads((out / "backup" / "training_metadata.json").read_text())["epoch"]
     assert backed_up == (after or 6) - (where == "before-backup")
     if drop_states:  # what a resume was before the program kept them
-        for path in (out / "backup").glob("callbacks-*.npz"):
+        for path in (out / "backup").glob("callbacks-*"):
             path.unlink()
     return train_spec(resolve_file(folder / "spec.yaml"), out, resume=True).metrics
 
@@ -219,3 +225,25 @@ def test_a_run_killed_after_it_stopped_early_trains_no_further(
     assert [int(row["epoch"]) for row in history(out)] == [1, 2, 3, 4, 5, 6]
     for split, values in uninterrupted["metrics"]["final"].items():
         assert metrics["final"][split] == pytest.approx(values, abs=1e-5)
+
+
+def test_counters_alone_resume_the_rate_schedule(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """ReduceLROnPlateau without EarlyStopping: its counters alone are kept (`keep_counters`),
+    and the resumed run halves the rate after the same epochs (3, 5 and 7) as an uninterrupted
+    one; with the counters started over it would halve after 5 and 7 only."""
+    from speck.backends.run.train import train_spec
+    from speck.pipeline import resolve_file
+
+    folder = tmp_path_factory.mktemp("plateau")
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(160, 4)).astype(np.float32)
+    np.savez(folder / "rows.npz", x=x, y=(x @ [0.5, -1.0, 2.0, 0.0]).astype(np.float32))
+    (folder / "spec.yaml").write_text(yaml.safe_dump(spec(early_stopping=False), sort_keys=False))
+    train_spec(resolve_file(folder / "spec.yaml"), folder / "uninterrupted")
+    want = history(folder / "uninterrupted")
+    assert halved_after(want) == [3, 5, 7]
+    killed_and_resumed(folder, folder / "resumed")
+    rows = history(folder / "resumed")
+    assert len(rows) == len(want) == 8
+    for got, expected in zip(rows, want, strict=True):
+        assert got == pytest.approx(expected, abs=1e-5)

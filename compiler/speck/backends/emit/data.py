@@ -27,6 +27,8 @@ ARRAYS = {"train": ("x", "y"), "validation": ("x_val", "y_val"), "test": ("x_tes
 """The variables that hold each split's inputs and targets."""
 
 RANDOM_STEPS = frozenset({"patches", "split", "denoise"})
+PLAIN_SOURCES = frozenset({"keras", "sklearn", "patches", "npz", "npy"})
+"""Sources that load one NumPy array of inputs and one of targets (npz and npy unless named)."""
 """The steps that draw from the program's one random generator."""
 
 
@@ -302,8 +304,11 @@ _WIDEN = "a.astype(np.float32) if a.dtype == np.float16 else a"  # as `widen`, f
 _FLATTEN = "a.reshape(-1) if a.shape[1:] == (1,) else a"  # as `flatten_labels`, for one array
 
 
-def step_lines(step: DataStep, named: frozenset[str] = frozenset()) -> list[Code]:
-    """The statements of one data step; `named` are the arrays that are dicts of named arrays."""
+def step_lines(
+    step: DataStep, named: frozenset[str] = frozenset(), plain: bool = False
+) -> list[Code]:
+    """The statements of one data step; `named` are the arrays that are dicts of named arrays;
+    `plain`: every array is one NumPy array (no table's columns, no named arrays)."""
     a, op = step.args, step.op
     if op in ("keras", "sklearn", "patches", "npz", "npy", "csv", "table", "images"):
         return _load(step)
@@ -354,6 +359,12 @@ def step_lines(step: DataStep, named: frozenset[str] = frozenset()) -> list[Code
         )
     if op == "scale":
         factor = _scale_expr(a["factor"], a["fraction"])
+        if plain:  # as `scale` does for one array
+            as_float = call("np.float32", [factor])
+            return _each(
+                [ARRAYS[s][0] for s in a["splits"]],
+                lambda n: BinOp(Atom(f"{n}.astype(np.float32)"), "*", as_float),
+            )
         return _each(
             [ARRAYS[s][0] for s in a["splits"]], lambda n: call("scale", [Atom(n), factor])
         )
@@ -361,10 +372,11 @@ def step_lines(step: DataStep, named: frozenset[str] = frozenset()) -> list[Code
         x, y = ARRAYS[a["held"]]
         fraction = literal(a["fraction"])
         if a["y"]:
+            held_out = "split_arrays" if plain else "split"  # plain: no dicts of arrays
             return [
                 _line(
                     f"(x, y), ({x}, {y}) = ",
-                    call("split", [Atom("x"), Atom("y"), fraction, Atom("rng")]),
+                    call(held_out, [Atom("x"), Atom("y"), fraction, Atom("rng")]),
                 )
             ]
         return [
@@ -443,8 +455,9 @@ def load_data_body(plan: DataPlan) -> list[Code]:
         )
         lines.insert(2 if imported else 0, Code("    rng = np.random.default_rng(SEED)"))
     named = named_arrays(plan.steps[0])
+    plain = plan.steps[0].op in PLAIN_SOURCES and not named
     for step in plan.steps[1:]:
-        lines += step_lines(step, named)
+        lines += step_lines(step, named, plain)
     lines.append(Code(f"    return {split_targets(plan)}"))
     return lines
 

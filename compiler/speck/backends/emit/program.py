@@ -980,6 +980,7 @@ def program_parts(resolved: ResolvedSpec, script_dir: str | Path | None) -> dict
         "load_data_params": Code(load_data_params(data)),
         "load_data_body": _lines(load_data_body(data)),
         "callbacks_body": _lines(callbacks_body(plan)),
+        "callbacks_params": Code(callbacks_params(plan)),
         "run_body": _lines(run_body(graph, plan)),
         "figure_note": Code(
             {
@@ -1021,10 +1022,25 @@ def keep_states_lines(plan: TrainingPlan) -> list[str]:
         if cb.class_name in WATCHING
         or (cb.class_name == "ModelCheckpoint" and cb.args.get("save_best_only"))
     ]
-    made = "make_callbacks(out_dir, steps, resume)"
+    steps = ", steps" if _checkpoints_every(plan) else ""
+    made = f"make_callbacks(out_dir, resume{steps})"
     if not watching:
         return [f"callbacks = {made}"]
+    if all(cb.class_name != "EarlyStopping" for cb in watching):  # no weights kept, no stop
+        return [f"callbacks = keep_counters({made}, backup, initial_epoch)"]
     return [f"callbacks = keep_callback_states({made}, backup, initial_epoch)"]
+
+
+def _checkpoints_every(plan: TrainingPlan) -> bool:
+    return any(CHECKPOINT_EVERY in cb.args for cb in plan.callbacks)
+
+
+def callbacks_params(plan: TrainingPlan) -> str:
+    """`make_callbacks`' parameters: the run folder, whether the run resumes, and the steps per
+    epoch when a checkpoint is saved every N epochs."""
+    return "out_dir: Path, resume: bool" + (
+        ", steps_per_epoch: int" if _checkpoints_every(plan) else ""
+    )
 
 
 def _restores_best(plan: TrainingPlan) -> bool:
@@ -1119,7 +1135,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         out.append(f"model.get_layer({string(layer)}).adapt({x_in})  # on the training split")
     if plan.steps_per_epoch:
         out.append(f"steps = {literal(plan.steps_per_epoch).flat()}")
-    else:
+    elif _checkpoints_every(plan):
         out.append(f"steps = math.ceil({x_rows} / batch_size)  # per epoch")
     out += [
         f"if resume and {LOG}.exists():  # the log as far as the backup goes",
@@ -1127,36 +1143,34 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         f'    write_atomically({LOG[1:-1]}, lambda tmp: Path(tmp).write_text("".join(rows)))',
         *keep_states_lines(plan),
     ]
-    if any(CHECKPOINT_EVERY in cb.args for cb in plan.callbacks):
+    if _checkpoints_every(plan):
         out += [
             "for cb in callbacks:  # resumed, save after the same epochs as an uninterrupted run",
             "    if isinstance(cb, keras.callbacks.ModelCheckpoint) and isinstance("
             "cb.save_freq, int):",
             "        cb._batches_seen_since_last_saving = initial_epoch * steps % cb.save_freq",
         ]
-    pipeline = [] if data.cache else ["cache=False"]
-    train_args = ["x", "y", "batch_size"]
-    if plan.shuffle:
-        train_args += ["shuffle=True", "seed=SEED"]
-        if data.shuffle_buffer is not None:
-            train_args.append(f"shuffle_buffer={literal(data.shuffle_buffer).flat()}")
-    out.append(f"train_data = make_dataset({', '.join(train_args + pipeline)})")
-    if plan.steps_per_epoch:
-        out.append("train_data = train_data.repeat()")
     if cluster:  # each worker takes its part of every global batch (the data are arrays)
         out += [
             "options = tf.data.Options()",
             "options.experimental_distribute.auto_shard_policy = "
             "tf.data.experimental.AutoShardPolicy.DATA",
-            "train_data = train_data.with_options(options)",
         ]
+    cached = [".cache()"] if data.cache else []
+    shared = [".with_options(options)"] if cluster else []
+    rows = list(cached)
+    if plan.shuffle:
+        buffer = x_rows if data.shuffle_buffer is None else literal(data.shuffle_buffer).flat()
+        rows.append(f".shuffle({buffer}, seed=SEED)")
+    repeat = [".repeat()"] if plan.steps_per_epoch else []
+    streamed = [".batch(batch_size)", ".prefetch(tf.data.AUTOTUNE)", *repeat, *shared]
+    out += _dataset("train_data", "(x, y)", [*rows, *streamed])
     fit = ["train_data", "epochs=epochs"]
     if plan.steps_per_epoch:
         fit.append("steps_per_epoch=steps")
     if data.validate_on is not None:
         x_val, y_val = arrays[data.validate_on]
-        made = f"make_dataset({', '.join([x_val, y_val, 'batch_size', *pipeline])})"
-        out.append(f"val_data = {made}" + (".with_options(options)" if cluster else ""))
+        out += _dataset("val_data", f"({x_val}, {y_val})", [*cached, ".batch(batch_size)", *shared])
         fit.append("validation_data=val_data")
         if plan.validation_freq != 1:
             fit.append(f"validation_freq={literal(plan.validation_freq).flat()}")
@@ -1165,7 +1179,6 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         fit.append('verbose="auto" if sys.stdout.isatty() else 2')
     else:
         fit.append(f"verbose={literal(plan.verbose).flat()}")
-    fit.append("shuffle=False")
     out += ["fit_started = time.perf_counter()", "history = model.fit("]
     out += [f"    {arg}," for arg in fit]
     out += [")", "fit_seconds = time.perf_counter() - fit_started"]
@@ -1183,8 +1196,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         x_s, y_s = arrays[split]
         if split not in datasets:
             datasets[split] = f"{split}_data"
-            made = f"make_dataset({x_s}, {y_s}, batch_size, cache=False)"
-            out.append(f"{split}_data = {made}" + (".with_options(options)" if cluster else ""))
+            out += _dataset(f"{split}_data", f"({x_s}, {y_s})", [".batch(batch_size)", *shared])
         value = f"model.evaluate({datasets[split]}, verbose=0, return_dict=True)"
         if split == data.validate_on and from_logs:
             value = f"val_logs or {value}"
@@ -1218,8 +1230,7 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         ]
     elif figure == "confusion_matrix":
         plots["confusion_matrix"] = "confusion_matrix.png"
-        shown_data = datasets.get(shown, f"make_dataset({x_f}, None, batch_size, cache=False)")
-        predict = f"model.predict({shown_data}, verbose=0)"
+        predict = f"model.predict({datasets[shown]}, verbose=0)"
         named = _named_targets(data)
         if several:
             outputs = literal(tuple(graph.output_names)).flat()
@@ -1241,7 +1252,8 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         plot = [Atom("matrix"), Atom('out_dir / "confusion_matrix.png"'), title]
         if "class_names" in data.extras and not several:
             plot.append(Atom("class_names"))
-        out.append(statement("", call("plot_confusion_matrix", plot)))
+        drawn = "plot_confusion_matrices" if several else "plot_confusion_matrix"
+        out.append(statement("", call(drawn, plot)))
     rows = {s: _rows(data, arrays[s][0]) for s in data.splits}
     samples = _dict([(s, Atom(text)) for s, text in rows.items()])
     libraries = "(tf, keras, np)"
@@ -1298,6 +1310,17 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         out += ["if not chief:", "    shutil.rmtree(out_dir, ignore_errors=True)"]
     out += ["return metrics"]
     return [line if isinstance(line, Code) else _indented(line) for line in out]
+
+
+def _dataset(name: str, arrays: str, steps: list[str]) -> list[str]:
+    """`name = tf.data.Dataset.from_tensor_slices(arrays)` and its `steps` (cache, shuffle, batch,
+    ...), continued on lines of their own (`name = name.step()`) where a line would be too long."""
+    lines = [f"{name} = tf.data.Dataset.from_tensor_slices({arrays})"]
+    for step in steps:
+        if len(f"    {lines[-1]}{step}") > LINE_LENGTH:
+            lines.append(f"{name} = {name}")
+        lines[-1] += step
+    return lines
 
 
 def _matrix(y: str, scores: str, kind: str, classes: str = "") -> Expr:

@@ -387,6 +387,15 @@ def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], .
 # --- the input pipeline ---------------------------------------------------------------------
 
 
+# `split` for one array of inputs and one of targets: the same draws, the same rows.
+def split_arrays(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
+    n_held = min(max(1, round(len(x) * fraction)), len(x) - 1)
+    order = rng.permutation(len(x))
+    held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
+    return (x[rest], y[rest]), (x[held], y[held])
+
+
 def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
     """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
     import tensorflow as tf

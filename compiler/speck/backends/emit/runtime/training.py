@@ -10,8 +10,8 @@ code calls; `speck train` runs that very program. The run folder a program fills
     reconstructions.png   image-to-image tasks: inputs, outputs and targets side by side
     confusion_matrix.png  classifiers: true vs predicted class (one panel per classifier output)
     backup/               until the run is finished: the state `--resume` continues from (the
-                          model, optimizer and epoch; callbacks-N.npz: the counters of the
-                          callbacks that watch a metric after epoch N)
+                          model, optimizer and epoch; callbacks-N.npz or .json: the counters
+                          of the callbacks that watch a metric after epoch N)
 
 Every function is top-level and keeps no state. TensorFlow, Keras and matplotlib are imported
 inside the functions that need them, so that a program answers `--help` without them.
@@ -40,39 +40,63 @@ def tpu_strategy() -> Any:
 
 
 def keep_callback_states(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
-    """`callbacks` with their last, BackupAndRestore (model, optimizer, epoch), between one that
-    saves what those watching a metric count and one that puts it back after `epoch` epochs."""
+    """`callbacks` with what their last, BackupAndRestore, leaves out of an exact resume: the
+    counters and best weights of those watching a metric (a JSON text each, its weights beside
+    it) after each epoch N in callbacks-N.npz, and no more training once EarlyStopping stopped."""
     import keras
 
     watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
     names = ("wait", "best", "cooldown_counter", "best_epoch", "stopped_epoch")
 
-    def save(done: int, logs: Any) -> None:  # callbacks-N.npz: their states after epoch N
-        states = [{k: getattr(cb, k) for k in names if hasattr(cb, k)} for cb in watching]
-        weights = [getattr(cb, "best_weights", None) or [] for cb in watching]
-        text = json.dumps([states, [len(w) for w in weights]], default=float)
-        arrays = [array for some in weights for array in some]
+    def save(done: int, logs: Any) -> None:
+        arrays = {}
+        for i, cb in enumerate(watching):
+            state = {k: v for k, v in vars(cb).items() if k in names}
+            arrays[str(i)] = json.dumps(state)  # Python numbers (Keras' logs), None or infinity
+            arrays |= {f"{i}.{j}": w for j, w in enumerate(vars(cb).get("best_weights") or [])}
         backup.mkdir(parents=True, exist_ok=True)
-        path = backup / f"callbacks-{done + 1}.npz"
-        write_atomically(path, lambda tmp: np.savez(tmp, *arrays, states=text))
-        # keep epoch `done`'s: a run killed before the backup's save resumes from it
+        write_atomically(backup / f"callbacks-{done + 1}.npz", lambda tmp: np.savez(tmp, **arrays))
+        # epoch `done`'s stays: a run killed before the backup's save resumes from it
         (backup / f"callbacks-{done - 1}.npz").unlink(missing_ok=True)
 
     def restore(logs: Any) -> None:
         if (path := backup / f"callbacks-{epoch}.npz").exists():
             with np.load(path) as saved:
-                states, counts = json.loads(str(saved["states"]))
-                weights = [saved[f"arr_{i}"] for i in range(sum(counts))]
-            for cb, state, count in zip(watching, states, counts, strict=True):
-                vars(cb).update(state)
-                if count:  # EarlyStopping's best weights
-                    cb.best_weights, weights = weights[:count], weights[count:]
-        if any(getattr(cb, "stopped_epoch", 0) for cb in watching):  # it trains no further
+                for i, cb in enumerate(watching):
+                    vars(cb).update(json.loads(str(saved[str(i)])))
+                    if weights := [saved[k] for k in saved.files if k.startswith(f"{i}.")]:
+                        cb.best_weights = weights  # EarlyStopping's
+        if any(vars(cb).get("stopped_epoch") for cb in watching):  # it trains no further
             restorer.model._initial_epoch = restorer.params["epochs"]  # as BackupAndRestore does
 
     restorer = keras.callbacks.LambdaCallback(on_train_begin=restore)
     *others, last = callbacks  # BackupAndRestore, which make_callbacks puts last
     return [*others, keras.callbacks.LambdaCallback(on_epoch_end=save), last, restorer]
+
+
+def keep_counters(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
+    """`callbacks` with what their last, BackupAndRestore, leaves out of an exact resume: the
+    counters of those watching a metric, after each epoch N in callbacks-N.json."""
+    from keras.callbacks import LambdaCallback
+
+    watching = [cb for cb in callbacks if hasattr(cb, "monitor_op")]
+    names = ("wait", "best", "cooldown_counter")
+
+    def save(done: int, logs: Any) -> None:
+        text = json.dumps([{k: v for k, v in vars(cb).items() if k in names} for cb in watching])
+        backup.mkdir(parents=True, exist_ok=True)
+        path = backup / f"callbacks-{done + 1}.json"
+        write_atomically(path, lambda tmp: Path(tmp).write_text(text))
+        # epoch `done`'s stays: a run killed before the backup's save resumes from it
+        (backup / f"callbacks-{done - 1}.json").unlink(missing_ok=True)
+
+    def restore(logs: Any) -> None:
+        if (path := backup / f"callbacks-{epoch}.json").exists():
+            for cb, state in zip(watching, json.loads(path.read_text()), strict=True):
+                vars(cb).update(state)
+
+    *rest, last = callbacks  # BackupAndRestore, which make_callbacks puts last
+    return [*rest, LambdaCallback(on_epoch_end=save), last, LambdaCallback(on_train_begin=restore)]
 
 
 def epoch_timer(seconds: list[float]) -> Any:
@@ -121,21 +145,38 @@ def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, ti
 
 
 def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:
-    """True (rows) against predicted class (columns, `names` if given); dict: a panel each."""
+    """True (rows) against predicted class (columns, `names` if given), with the counts."""
     from matplotlib.figure import Figure
 
-    panels = matrix if isinstance(matrix, dict) else {"": matrix}
-    sizes = [max(4.0, 0.45 * len(m) + 2) for m in panels.values()]
+    size = max(4.0, 0.45 * len(matrix) + 2)
+    figure = Figure(figsize=(size + 1, size), layout="constrained")
+    ax = figure.subplots()
+    figure.colorbar(ax.imshow(matrix, cmap="Blues"), ax=ax, shrink=0.8)
+    accuracy = np.trace(matrix) / max(1, matrix.sum())
+    ax.set(xlabel="predicted class", ylabel="true class", title=f"accuracy {accuracy:.3f}")
+    if len(matrix) <= 20:
+        ticks = dict(ticks=range(len(matrix)), labels=names or range(len(matrix)))
+        ax.set_xticks(**ticks), ax.set_yticks(**ticks)
+        for (i, j), count in np.ndenumerate(matrix):
+            color = "white" if count > matrix.max() / 2 else "black"
+            ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
+    figure.suptitle(title)
+    return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
+
+
+def plot_confusion_matrices(matrices: dict[str, Any], path: Path, title: str) -> Path:
+    """A panel per classifier output: true (rows) against predicted class (columns)."""
+    from matplotlib.figure import Figure
+
+    sizes = [max(4.0, 0.45 * len(m) + 2) for m in matrices.values()]
     figure = Figure(figsize=(sum(sizes) + len(sizes), max(sizes)), layout="constrained")
-    axes = figure.subplots(1, len(panels), squeeze=False, width_ratios=sizes)[0]
-    for ax, (output, counts) in zip(axes, panels.items(), strict=True):
+    axes = figure.subplots(1, len(sizes), squeeze=False, width_ratios=sizes)[0]
+    for ax, (output, counts) in zip(axes, matrices.items(), strict=True):
         figure.colorbar(ax.imshow(counts, cmap="Blues"), ax=ax, shrink=0.8)
         accuracy = f"accuracy {np.trace(counts) / max(1, counts.sum()):.3f}"
-        label = f"{output}: {accuracy}" if output else accuracy
-        ax.set(xlabel="predicted class", ylabel="true class", title=label)
+        ax.set(xlabel="predicted class", ylabel="true class", title=f"{output}: {accuracy}")
         if len(counts) <= 20:
-            ticks = dict(ticks=range(len(counts)), labels=names or range(len(counts)))
-            ax.set_xticks(**ticks), ax.set_yticks(**ticks)
+            ax.set_xticks(range(len(counts))), ax.set_yticks(range(len(counts)))
             for (i, j), count in np.ndenumerate(counts):
                 color = "white" if count > counts.max() / 2 else "black"
                 ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
