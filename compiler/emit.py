@@ -38,6 +38,7 @@ from speck.graph import (
     KerasObject,
     ModelGraph,
     Ref,
+    SpecFile,
     TrainingPlan,
 )
 from speck.render import (
@@ -822,6 +823,9 @@ def emit_script(
             ).flat()
         ),
         "runtime": [],
+        "constants": Code(
+            data_dir_line(folder, script_dir) if (folder := spec_folder(graph)) else ""
+        ),
         "build_params": Code("features: Any" if features else ""),
         "summary_args": Code(_summary_args(plan.data) if features else ""),
         "imports": Code(""),
@@ -951,6 +955,26 @@ def compile_lines(plan: TrainingPlan, graph: ModelGraph) -> list[Code]:
     )
 
 
+def data_dir_line(folder: str, script_dir: str | Path | None) -> Code:
+    """`DATA_DIR`: the spec's folder, from the script's, where relative data paths start."""
+    relative = os.path.relpath(folder, script_dir or Path.cwd())
+    return statement(
+        "DATA_DIR = ",
+        BinOp(Atom("Path(__file__).parent"), "/", literal(Path(relative).as_posix())),
+        indent=0,
+    )
+
+
+def spec_folder(graph: ModelGraph) -> str | None:
+    """The spec's folder, if a layer argument names a file there (a vocabulary file)."""
+    graphs = [graph, *graph.submodels.values()]
+    for layer in (n for g in graphs for n in g.layers):
+        found = next((v for v in layer.args.values() if isinstance(v, SpecFile)), None)
+        if found is not None:
+            return found.base
+    return None
+
+
 def program_parts(resolved: ResolvedSpec, script_dir: str | Path | None) -> dict[str, Code]:
     """The template's parts of a trainable spec: constants, `load_data`, compile, callbacks
     and `run`'s body."""
@@ -963,15 +987,9 @@ def program_parts(resolved: ResolvedSpec, script_dir: str | Path | None) -> dict
         statement("EPOCHS = ", literal(plan.epochs), indent=0),
         statement("BATCH_SIZE = ", literal(plan.batch_size), indent=0),
     ]
-    if data.data_dir is not None:
-        relative = os.path.relpath(data.data_dir, script_dir or Path.cwd())
-        constants.append(
-            statement(
-                "DATA_DIR = ",
-                BinOp(Atom("Path(__file__).parent"), "/", literal(Path(relative).as_posix())),
-                indent=0,
-            )
-        )
+    folder = data.data_dir or spec_folder(graph)
+    if folder is not None:
+        constants.append(data_dir_line(folder, script_dir))
     return {
         "constants": _lines(constants),
         "load_data_params": Code(load_data_params(data)),

@@ -11,6 +11,7 @@ the splits they make).
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -34,6 +35,28 @@ the renderer and the emitted program all read this)."""
 
 PATH_ARGS = frozenset(OUTPUT_PATH_ARGS.values())
 """Those arguments' names."""
+
+INPUT_PATH_ARGS = {
+    "IntegerLookup": "vocabulary",
+    "StringLookup": "vocabulary",
+    "TextVectorization": "vocabulary",
+}
+"""The layer arguments that may name a file Keras reads (a vocabulary file, one token a line),
+by layer: a relative path starts at the spec's folder, as data paths do."""
+
+
+class SpecFile(str):
+    """A file a layer argument names: the absolute path (what the string is, and what Keras
+    reads), and the path as the spec wrote it, relative to `base` (the spec's folder), which an
+    emitted program joins to its `DATA_DIR`."""
+
+    relative: str
+    base: str
+
+    def __new__(cls, relative: str, base: str) -> SpecFile:
+        made = super().__new__(cls, os.path.join(base, os.path.expanduser(relative)))
+        made.relative, made.base = relative, base
+        return made
 
 
 @dataclass(frozen=True)

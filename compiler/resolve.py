@@ -16,6 +16,7 @@ from typing import Any
 from speck.catalog import load_catalog, suggest
 from speck.diagnostics import Diagnostic, SpecError, SpecPath, did_you_mean, has_errors
 from speck.graph import (
+    INPUT_PATH_ARGS,
     OP_PREFIX,
     InputNode,
     KerasObject,
@@ -23,6 +24,7 @@ from speck.graph import (
     Location,
     ModelGraph,
     Ref,
+    SpecFile,
     TrainingPlan,
 )
 from speck.lower import lower_data
@@ -317,6 +319,10 @@ class _Resolver:
                 args = dict(args)  # plain values, passed as written
             else:
                 args = {k: convert_arg("layers", k, v) for k, v in args.items()}
+            path_arg = INPUT_PATH_ARGS.get(kind)
+            if isinstance(args.get(path_arg or ""), str):  # a file, from the spec's folder
+                folder = str(Path(self.validated.loaded.file).parent)
+                args = {**args, path_arg: SpecFile(args[path_arg], folder)}
             if kind in ("Bidirectional", "TimeDistributed") and isinstance(
                 args.get("layer"), KerasObject
             ):
@@ -497,8 +503,5 @@ def _style(model: SequentialModel | FunctionalModel) -> Any:
 
 
 def _typed_columns(data: Any) -> dict[str, Any] | None:
-    """The typed columns of a CSV source (its `FeatureSpace` features), if it has them."""
-    from speck.spec.data import CsvSource
-
-    source = getattr(data, "source", None)
-    return source.typed_columns if isinstance(source, CsvSource) else None
+    """The typed columns of a table source (its `FeatureSpace` features), if it has them."""
+    return getattr(getattr(data, "source", None), "typed_columns", None)

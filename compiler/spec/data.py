@@ -165,53 +165,6 @@ def _check_named_arrays(owner: str, **fields: Arrays | None) -> None:
             )
 
 
-class NpzSource(StrictModel):
-    """Arrays from one `.npz` archive, by key. A model with several inputs or outputs takes a
-    mapping from its input (or output) names to keys: `x: {image: image, profile: profile}`."""
-
-    npz: str = Field(description="Path of the .npz file, relative to the spec file.")
-    x: Arrays = Field(
-        "x", description="Key of the training inputs, or a mapping: model input name -> key."
-    )
-    y: Arrays = Field(
-        "y",
-        description="Key of the training targets, or a mapping: model output name -> key "
-        "(unused by reconstruct/denoise).",
-    )
-    x_test: Arrays | None = Field(
-        None, description="Key (or mapping, as x) of the test inputs, if the file has them."
-    )
-    y_test: Arrays | None = Field(None, description="Key (or mapping, as y) of the test targets.")
-
-    @model_validator(mode="after")
-    def _same_names(self) -> NpzSource:
-        _check_named_arrays("npz", x=self.x, y=self.y, x_test=self.x_test, y_test=self.y_test)
-        return self
-
-
-class NpyFiles(StrictModel):
-    """Paths of `.npy` files; each may instead be a mapping from model input (or output)
-    names to paths, for a model with several inputs or outputs."""
-
-    x: Arrays = Field(description="Path of the .npy file of training inputs (or a mapping).")
-    y: Arrays | None = Field(
-        None, description="Path of the .npy file of training targets (or a mapping)."
-    )
-    x_test: Arrays | None = Field(None, description="Path of the .npy file of test inputs.")
-    y_test: Arrays | None = Field(None, description="Path of the .npy file of test targets.")
-
-    @model_validator(mode="after")
-    def _same_names(self) -> NpyFiles:
-        _check_named_arrays("npy", x=self.x, y=self.y, x_test=self.x_test, y_test=self.y_test)
-        return self
-
-
-class NpySource(StrictModel):
-    """Arrays from separate `.npy` files."""
-
-    npy: NpyFiles = Field(description="Paths of the .npy files, relative to the spec file.")
-
-
 COLUMN_KINDS = (
     "float",
     "float_normalized",
@@ -318,17 +271,11 @@ class MissingRule(StrictModel):
         return self
 
 
-class CsvSource(StrictModel):
-    """A CSV file with a header row. Without `columns`, the features are numbers; with
-    `columns`, each column has a kind (`keras.utils.FeatureSpace`'s feature types, or `text`),
-    and the model takes raw rows: the preprocessing, adapted on the training split, is part of
-    the model."""
+class TypedTable(StrictModel):
+    """What a table's columns are: each column (a CSV column, or an npz archive's array of
+    that name) has a kind (`keras.utils.FeatureSpace`'s feature types, or `text`), and the
+    model takes raw rows: the preprocessing, adapted on the training split, is part of it."""
 
-    csv: str = Field(description="Path of the CSV file, relative to the spec file.")
-    label: str | None = Field(None, description="Column of the targets (text labels become ids).")
-    features: list[str] | None = Field(
-        None, min_length=1, description="Columns of the inputs; default: all but the label."
-    )
     columns: dict[str, Any] | None = Field(
         None,
         min_length=1,
@@ -357,8 +304,6 @@ class CsvSource(StrictModel):
         description="Per column: mean, median, most_frequent, drop, {fill: value}, "
         "or {impute: ..., indicator: true}. Without a rule an empty cell is an error.",
     )
-    test_csv: str | None = Field(None, description="A second CSV with the same columns, as test.")
-    delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator.")
 
     @field_validator("columns")
     @classmethod
@@ -370,22 +315,24 @@ class CsvSource(StrictModel):
                 raise ValueError(f"column {name!r}: {err}") from None
         return value
 
-    @model_validator(mode="after")
-    def _columns_fit(self) -> CsvSource:
-        columns = self.typed_columns
-        if columns is not None and self.features is not None:
-            raise ValueError("columns already name the features; remove features")
-        if columns is not None and self.label in columns:
-            raise ValueError(f"the label {self.label!r} is a column of the inputs too")
+    @property
+    def label_column(self) -> str | None:
+        """The column (or array) of the labels."""
+        return None
+
+    def _check_table(self) -> None:
+        columns, label = self.typed_columns, self.label_column
+        if columns is not None and label in columns:
+            raise ValueError(f"the label {label!r} is a column of the inputs too")
         if self.classes is not None:
-            if self.label is None:
+            if label is None:
                 raise ValueError("classes name the label's values; name the label column")
             if len(set(self.classes)) != len(self.classes):
                 raise ValueError(f"classes are listed twice: {self.classes}")
         for name, rule in (self.missing or {}).items():
             if columns is None:
                 raise ValueError("missing-value rules need typed columns (columns: ...)")
-            if name == self.label:
+            if name == label:
                 if rule.impute != "drop":
                     raise ValueError(f"rows without a label can only be dropped ({name}: drop)")
                 continue
@@ -401,14 +348,101 @@ class CsvSource(StrictModel):
                 )
             if rule.fill is not None and (raw == "string") != isinstance(rule.fill, str):
                 raise ValueError(f"{name} is a {columns[name][0]} column; fill it with a {raw}")
-        return self
 
     @property
     def typed_columns(self) -> dict[str, tuple[str, dict[str, Any]]] | None:
-        """Each column's kind and options, in spec order (None: untyped numeric features)."""
+        """Each column's kind and options, in spec order (None: no typed columns)."""
         if self.columns is None:
             return None
         return {name: _column(value) for name, value in self.columns.items()}
+
+
+class NpzSource(TypedTable):
+    """Arrays from one `.npz` archive, by key. A model with several inputs or outputs takes a
+    mapping from its input (or output) names to keys: `x: {image: image, profile: profile}`.
+    With `columns`, the archive is a table: each named array is a column, `y` the labels."""
+
+    npz: str = Field(description="Path of the .npz file, relative to the spec file.")
+    x: Arrays = Field(
+        "x", description="Key of the training inputs, or a mapping: model input name -> key."
+    )
+    y: Arrays = Field(
+        "y",
+        description="Key of the training targets, or a mapping: model output name -> key "
+        "(unused by reconstruct/denoise).",
+    )
+    x_test: Arrays | None = Field(
+        None, description="Key (or mapping, as x) of the test inputs, if the file has them."
+    )
+    y_test: Arrays | None = Field(None, description="Key (or mapping, as y) of the test targets.")
+
+    @model_validator(mode="after")
+    def _same_names(self) -> NpzSource:
+        _check_named_arrays("npz", x=self.x, y=self.y, x_test=self.x_test, y_test=self.y_test)
+        if self.columns is not None:
+            if self.x != "x" or self.x_test is not None or self.y_test is not None:
+                raise ValueError(
+                    "with columns, each of the archive's arrays named in columns is a column "
+                    "and y the labels; remove x, x_test and y_test (hold out test rows with "
+                    "test: {split: 0.2})"
+                )
+            if not isinstance(self.y, str):
+                raise ValueError("with columns, y is the key of one array of labels")
+        self._check_table()
+        return self
+
+    @property
+    def label_column(self) -> str | None:
+        return self.y if self.columns is not None and isinstance(self.y, str) else None
+
+
+class NpyFiles(StrictModel):
+    """Paths of `.npy` files; each may instead be a mapping from model input (or output)
+    names to paths, for a model with several inputs or outputs."""
+
+    x: Arrays = Field(description="Path of the .npy file of training inputs (or a mapping).")
+    y: Arrays | None = Field(
+        None, description="Path of the .npy file of training targets (or a mapping)."
+    )
+    x_test: Arrays | None = Field(None, description="Path of the .npy file of test inputs.")
+    y_test: Arrays | None = Field(None, description="Path of the .npy file of test targets.")
+
+    @model_validator(mode="after")
+    def _same_names(self) -> NpyFiles:
+        _check_named_arrays("npy", x=self.x, y=self.y, x_test=self.x_test, y_test=self.y_test)
+        return self
+
+
+class NpySource(StrictModel):
+    """Arrays from separate `.npy` files."""
+
+    npy: NpyFiles = Field(description="Paths of the .npy files, relative to the spec file.")
+
+
+class CsvSource(TypedTable):
+    """A CSV file with a header row. Without `columns`, the features are numbers; with
+    `columns`, each column has a kind (`keras.utils.FeatureSpace`'s feature types, or `text`),
+    and the model takes raw rows: the preprocessing, adapted on the training split, is part of
+    the model."""
+
+    csv: str = Field(description="Path of the CSV file, relative to the spec file.")
+    label: str | None = Field(None, description="Column of the targets (text labels become ids).")
+    features: list[str] | None = Field(
+        None, min_length=1, description="Columns of the inputs; default: all but the label."
+    )
+    test_csv: str | None = Field(None, description="A second CSV with the same columns, as test.")
+    delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator.")
+
+    @model_validator(mode="after")
+    def _columns_fit(self) -> CsvSource:
+        if self.columns is not None and self.features is not None:
+            raise ValueError("columns already name the features; remove features")
+        self._check_table()
+        return self
+
+    @property
+    def label_column(self) -> str | None:
+        return self.label
 
 
 class ImagesSource(StrictModel):
@@ -832,7 +866,7 @@ def named_targets(data: DataSpec) -> list[str] | None:
 def source_classes(data: DataSpec) -> int | None:
     """The number of label classes the source has, if known."""
     source = data.source
-    if isinstance(source, CsvSource) and source.classes is not None:
+    if isinstance(source, TypedTable) and source.classes is not None:
         return len(source.classes)
     if not isinstance(source, str):
         return None
