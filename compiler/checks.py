@@ -564,7 +564,8 @@ def table_columns(self: _Checker) -> None:
             "write a Sequential model without `input:`",
         )
     if not isinstance(source, CsvSource):
-        _npz_columns(self, source, typed)
+        if typed is not None:  # an npz table
+            _npz_columns(self, source, typed)
         return
     sample = _sample_csv(Path(self.resolved.file).parent / source.csv, source.delimiter)
     if sample is None:
@@ -613,13 +614,13 @@ def table_columns(self: _Checker) -> None:
             )
 
 
-def _npz_columns(self: _Checker, source: NpzSource, typed: dict[str, Any] | None) -> None:
+def _npz_columns(self: _Checker, source: NpzSource, typed: dict[str, Any]) -> None:
     """An npz table's arrays, by their headers alone: each column there, one value a row, and
     numbers where its kind reads numbers (a file that is not there is the pre-flight's)."""
     from speck.datacheck import DataFileProblem, check_npz, check_npz_column
 
     path = Path(self.resolved.file).parent / source.npz
-    if typed is None or not path.is_file():
+    if not path.is_file():
         return
     label = [source.label_column] if source.label_column else []
     try:

@@ -30,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from speck.build import POSITIONAL_INPUT_LAYERS, not_allowed
-from speck.emit_data import ARRAYS, load_data_body, load_data_params, split_targets
+from speck.emit_data import ARRAYS, encoded_row, load_data_body, load_data_params, split_targets
 from speck.graph import (
     OP_PREFIX,
     OUTPUT_PATH_ARGS,
@@ -428,13 +428,13 @@ def build_body(
     names: Names,
     custom: dict[str, str] | None = None,
     result: str = "return ",
-    features: bool = False,
+    features: Expr | None = None,
 ) -> list[Code]:
     """The statements of `build_model()`: Sequential as one list, functional node by node.
     `custom` maps custom layer type names to the names their classes are imported as; the
-    model goes to `result` (`return `, or `model = `). With `features` (an adapted
-    `keras.utils.FeatureSpace`, the data's typed columns) the model takes the raw columns and
-    starts with their encoding, instead of its one input."""
+    model goes to `result` (`return `, or `model = `). With `features` (the encoding of the
+    data's typed columns by an adapted `keras.utils.FeatureSpace`, `encoded_row`) the model
+    takes the raw columns and starts with their encoding, instead of its one input."""
     lines, model = model_code(graph, graph.name, names, custom, features)
     return [*lines, statement(result, model)]
 
@@ -444,7 +444,7 @@ def model_code(
     name: str,
     names: Names,
     custom: dict[str, str] | None = None,
-    features: bool = False,
+    features: Expr | None = None,
 ) -> tuple[list[Code], Expr]:
     """The statements that make a model's parts, and the expression of the model named `name`.
     A model used as a layer (`models:`) is made first, into a variable named after its node."""
@@ -462,7 +462,7 @@ def model_code(
         ]
         listed = Bracket("", "[", tuple(Item(e) for e in stack), "]")
         if features:
-            encoded = Atom("features.get_encoded_features()")
+            encoded = features
             layers_model = call("keras.Sequential", [listed], [("name", literal(f"{name}_layers"))])
             applied = Chain(layers_model, Bracket("", "(", (Item(encoded),), ")", is_args=True))
             inputs = Atom("dict(features.get_inputs())")
@@ -481,7 +481,7 @@ def model_code(
     lines += [
         statement(f"{var[n.name]} = ", input_expr(n.shape, n.dtype, n.name))
         if not features
-        else Code(f"    {var[n.name]} = features.get_encoded_features()")
+        else statement(f"{var[n.name]} = ", features)
         for n in graph.inputs
     ]
     read = reaches_outputs(graph)
@@ -784,7 +784,7 @@ def emit_script(
         custom_imports.append(
             Import(module, class_name, None if custom[kind] == class_name else custom[kind])
         )
-    features = plan.data is not None and "features" in plan.data.extras
+    features = encoded_row(plan.data)
     mixed = graph.precision != "float32"
     model, policy = (names.claim("model"), names.claim("policy")) if mixed else ("", "")
     build = build_body(graph, names, custom, f"{model} = " if mixed else "return ", features)

@@ -168,15 +168,13 @@ def _columns(a: dict[str, Any], table: str, split: str, indent: int) -> list[Cod
         missing = [("missing", Atom("True"))] if name in a["allowed"] else []
         columns[name] = _Raw(call("column", args, missing))
     lines.append(line(f"x{split} = ", _ordered(columns)))
-    if a["label"] is not None:
-        labels = call("column", [Atom(table), literal(a["label"])])
-        if split:
-            classes: list[Expr] = [Atom("class_names")]
-        else:
-            classes = [literal(list(a["classes"]))] if a["classes"] is not None else []
-        names = "_" if split else "class_names"
-        lines.append(line(f"y{split}, {names} = ", call("class_ids", [labels, *classes])))
-    return lines
+    if a["label"] is None:
+        return lines
+    labels = call("column", [Atom(table), literal(a["label"])])
+    if split:  # the training file's classes
+        return [*lines, line("y_test, _ = ", call("label_column", [labels, Atom("class_names")]))]
+    classes = [literal(list(a["classes"]))] if a["classes"] is not None else []
+    return [*lines, line("y, class_names = ", call("label_column", [labels, *classes]))]
 
 
 STATISTIC = {"mean": "np.nanmean", "median": "np.nanmedian", "most_frequent": "most_frequent"}
@@ -226,19 +224,39 @@ def _feature(kind: str, options: dict[str, Any]) -> Expr:
         return call(
             "keras.utils.FeatureSpace.feature", [literal("string"), layer, literal("float")]
         )
+    if "embedding" in options:  # its index, which `embedded_columns` embeds in the model
+        options = {**{k: v for k, v in options.items() if k != "embedding"}, "output_mode": "int"}
     if not options:
         return literal(kind)
     kwargs = [(k, literal(v)) for k, v in sorted(options.items())]
     return call(f"keras.utils.FeatureSpace.{identifier(kind)}", kwargs=kwargs)
 
 
+def embeddings(plan: DataPlan | None) -> dict[str, int]:
+    """The typed columns that the model embeds: name -> size of the `Embedding`."""
+    step = next((s for s in plan.steps if s.op == "features"), None) if plan else None
+    columns = step.args["columns"] if step is not None else {}
+    return {n: o["embedding"] for n, (_, o) in columns.items() if "embedding" in o}
+
+
+def encoded_row(plan: DataPlan | None) -> Expr | None:
+    """What a model over typed columns starts from: the adapted `FeatureSpace`'s encoding, with
+    the embedded columns' indices through their `Embedding`s (None: no typed columns)."""
+    if plan is None or "features" not in plan.extras:
+        return None
+    sizes = embeddings(plan)
+    if not sizes:
+        return Atom("features.get_encoded_features()")
+    return call("embedded_columns", [Atom("features"), _ordered(dict(sorted(sizes.items())))])
+
+
 def _features(a: dict[str, Any]) -> list[Code]:
     columns = {
         name: _Raw(_feature(kind, options)) for name, (kind, options) in a["columns"].items()
     }
-    space = call(
-        "keras.utils.FeatureSpace", [_ordered(columns)], [("output_mode", literal("concat"))]
-    )
+    embedded = any("embedding" in options for _, options in a["columns"].values())
+    mode = literal("dict" if embedded else "concat")  # dict: the model embeds some columns
+    space = call("keras.utils.FeatureSpace", [_ordered(columns)], [("output_mode", mode)])
     adapt = call("features.adapt", [Atom("x")])
     texts = [name for name, (kind, _) in a["columns"].items() if kind == "text"]
     whole = [  # TextVectorization shapes a (batch, 1) input's output wrongly: (batch, 1, tokens)

@@ -38,7 +38,7 @@ def load_data() -> tuple[Any, ...]:
         "support_calls": column(table, "support_calls", np.int32),
         "tenure_months": column(table, "tenure_months", np.float32),
     }
-    y, class_names = class_ids(column(table, "churned"), ["stayed", "left"])
+    y, class_names = label_column(column(table, "churned"), ["stayed", "left"])
     (x, y), (x_test, y_test) = split(x, y, 0.2, rng)
     (x, y), (x_val, y_val) = split(x, y, 0.1, rng)
     # Empty cells are filled with statistics of the training split (x) alone.
@@ -205,20 +205,20 @@ def column(table: Any, name: str, dtype: Any = str, missing: bool = False) -> np
         raise ValueError(f"column {name!r} holds text, not numbers ({err})") from None
 
 
-def class_ids(labels: np.ndarray, classes: list[str] | None = None) -> tuple[Any, Any]:
-    """A label column as `(y, class_names)`: numbers as they are (no names), text as ids in the
-    order of `classes` (default: the labels, sorted)."""
-    try:
-        numbers = None if classes else labels.astype(np.float64)
-    except ValueError:
-        numbers = None  # text
-    if numbers is not None:
-        return numbers.astype(np.int64 if np.all(numbers % 1 == 0) else np.float32), None
-    classes = list(classes or sorted(set(labels.tolist())))
-    unknown = sorted(set(labels.tolist()) - set(classes))
+def label_column(cells: np.ndarray, class_names: list[str] | None = None) -> tuple[Any, Any]:
+    """A label column as `(y, class_names)`: text as class ids in the order of `class_names`
+    (default: the labels, sorted), numbers as they are (without names)."""
+    if class_names is None:
+        try:
+            numbers = cells.astype(np.float64)
+        except ValueError:  # text
+            class_names = sorted(set(cells.tolist()))
+        else:
+            return numbers.astype(np.int64 if np.all(numbers % 1 == 0) else np.float32), None
+    unknown = sorted(set(cells.tolist()) - set(class_names))
     if unknown:
-        raise ValueError(f"labels {unknown} are not among the classes {classes}")
-    return np.array([classes.index(v) for v in labels.tolist()]), classes
+        raise ValueError(f"labels {unknown} are not among the classes {class_names}")
+    return np.array([class_names.index(label) for label in cells.tolist()]), class_names
 
 
 def fill_empty(cells: np.ndarray, value: Any) -> np.ndarray:
@@ -244,7 +244,7 @@ def take_rows(arrays: Any, rows: Any) -> Any:
 
 def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = row_count(x)
+    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     held = np.zeros(n, dtype=bool)
     held[rng.permutation(n)[: min(max(1, round(n * fraction)), n - 1)]] = True
     return (take_rows(x, ~held), take_rows(y, ~held)), (take_rows(x, held), take_rows(y, held))

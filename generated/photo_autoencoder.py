@@ -162,13 +162,6 @@ def run(
     return metrics
 
 
-def row_count(arrays: Any) -> int:
-    """The number of rows of an array, or of the arrays of a dict (they all have as many)."""
-    if isinstance(arrays, dict):
-        return len(next(iter(arrays.values())))
-    return len(arrays)
-
-
 def take_rows(arrays: Any, rows: Any) -> Any:
     """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
     if isinstance(arrays, dict):
@@ -193,7 +186,7 @@ def add_gaussian_noise(x: Any, stddev: float, rng: Any, mean: float = 0.0, clip:
 
 def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = row_count(x)
+    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     held = np.zeros(n, dtype=bool)
     held[rng.permutation(n)[: min(max(1, round(n * fraction)), n - 1)]] = True
     return (take_rows(x, ~held), take_rows(y, ~held)), (take_rows(x, held), take_rows(y, held))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,13 @@ from test_data import prepare_data
 from typer.testing import CliRunner
 
 from speck.cli import app
-from speck.runtime.data import class_ids, column, drop_empty, fill_empty, read_csv
+from speck.runtime.data import (
+    column,
+    drop_empty,
+    fill_empty,
+    label_column,
+    read_csv,
+)
 from speck.spec.data import DataSpec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -106,20 +113,20 @@ def test_empty_cells_are_an_error_naming_column_and_count(tmp_path: Path) -> Non
     assert column(table, "plan", missing=True).tolist()[2] == ""
     kept = drop_empty(table, ["score"])  # the row without a score is gone
     assert len(kept["label"]) == 5 and not np.isnan(column(kept, "score", np.float32)).any()
-    y, names = class_ids(column(kept, "label"))
+    y, names = label_column(column(kept, "label"))
     assert names == ["no", "yes"] and y.tolist() == [0, 1, 0, 0, 1]
     assert column(kept, "score", np.int32).dtype == np.int32
 
 
 def test_classes_fix_the_label_order_and_refuse_others(tmp_path: Path) -> None:
     table = read_csv(str(write(tmp_path, "t.csv", TABLE)))
-    y, names = class_ids(table["label"], ["yes", "no"])
+    y, names = label_column(table["label"], ["yes", "no"])
     assert names == ["yes", "no"] and y.tolist() == [1, 0, 1, 0, 1, 0]
     with pytest.raises(ValueError, match=r"labels \['yes'\] are not among the classes"):
-        class_ids(table["label"], ["no", "maybe"])
+        label_column(table["label"], ["no", "maybe"])
     with pytest.raises(ValueError, match="column 'city' holds text"):
         column(table, "city", np.float32)
-    y, names = class_ids(np.array(["1", "0", "1"]))  # numbers stay numbers, without names
+    y, names = label_column(np.array(["1", "0", "1"]))  # numbers stay numbers, without names
     assert names is None and y.dtype == np.int64 and y.tolist() == [1, 0, 1]
 
 
@@ -478,3 +485,50 @@ def test_a_vocabulary_file_reaches_the_built_layer(tmp_path: Path) -> None:
     (tmp_path / "words.txt").write_text("red\ngreen\n")
     model = build_model(resolve_file(str(lookup_spec(tmp_path, "words.txt"))).graph)
     assert model.layers[0].get_vocabulary() == ["[UNK]", "red", "green"]
+
+
+# --- embedding a categorical column: FeatureSpace's index into an Embedding ----------------
+
+
+def test_embedding_is_for_categorical_columns() -> None:
+    spec = DataSpec.model_validate(
+        {"source": source(columns={"city": {"string_categorical": {"embedding": 4}}})}
+    )
+    assert spec.source.typed_columns == {"city": ("string_categorical", {"embedding": 4})}  # type: ignore[union-attr]
+    for column_, message in [
+        ({"float_normalized": {"embedding": 4}}, "embedding is for categorical columns"),
+        ({"string_categorical": {"output_mode": "int"}}, "{string_categorical: {embedding: 8}}"),
+        ({"integer_categorical": {"embedding": 0}}, "embedding is a size >= 1"),
+    ]:
+        with pytest.raises(ValidationError, match=re.escape(message)):
+            DataSpec.model_validate({"source": source(columns={"city": column_})})
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_an_embedded_column_trains_and_predicts_from_raw_rows(tmp_path: Path) -> None:
+    import keras
+
+    rng = np.random.default_rng(0)
+    cities = [f"c{i}" for i in range(12)]
+    lines = ["age,city,label"] + [
+        f"{rng.normal(40, 9):.2f},{c},{'yes' if cities.index(c) % 2 else 'no'}"
+        for c in rng.choice(cities, 300)
+    ]
+    write(tmp_path, "t.csv", "\n".join(lines) + "\n")
+    columns = {"age": "float_normalized", "city": {"string_categorical": {"embedding": 3}}}
+    data = {"source": source(columns=columns), "test": {"split": 0.2}}
+    path = spec_with(tmp_path, data, DENSE)
+    script = tmp_path / "t.py"
+    assert CliRunner().invoke(app, ["emit", str(path), "-o", str(script)]).exit_code == 0
+    text = script.read_text()
+    assert 'string_categorical(output_mode="int")' in text and 'output_mode="dict"' in text
+    assert 'embedded_columns(features, {"city": 3})' in text
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    model = keras.models.load_model(out / "model.keras")
+    embedding = model.get_layer("city_embedding")
+    assert embedding.input_dim == 13 and embedding.output_dim == 3  # 12 cities and [UNK]
+    rows = {"age": np.array([30.0, 50.0]), "city": np.array(["c1", "elsewhere"], dtype=object)}
+    assert model.predict(rows, verbose=0).shape == (2, 1)

@@ -249,20 +249,20 @@ def drop_empty(table: Any, names: list[str]) -> dict[str, np.ndarray]:
     return {name: cells[keep] for name, cells in table.items()}
 
 
-def class_ids(labels: np.ndarray, classes: list[str] | None = None) -> tuple[Any, Any]:
-    """A label column as `(y, class_names)`: numbers as they are (no names), text as ids in the
-    order of `classes` (default: the labels, sorted)."""
-    try:
-        numbers = None if classes else labels.astype(np.float64)
-    except ValueError:
-        numbers = None  # text
-    if numbers is not None:
-        return numbers.astype(np.int64 if np.all(numbers % 1 == 0) else np.float32), None
-    classes = list(classes or sorted(set(labels.tolist())))
-    unknown = sorted(set(labels.tolist()) - set(classes))
+def label_column(cells: np.ndarray, class_names: list[str] | None = None) -> tuple[Any, Any]:
+    """A label column as `(y, class_names)`: text as class ids in the order of `class_names`
+    (default: the labels, sorted), numbers as they are (without names)."""
+    if class_names is None:
+        try:
+            numbers = cells.astype(np.float64)
+        except ValueError:  # text
+            class_names = sorted(set(cells.tolist()))
+        else:
+            return numbers.astype(np.int64 if np.all(numbers % 1 == 0) else np.float32), None
+    unknown = sorted(set(cells.tolist()) - set(class_names))
     if unknown:
-        raise ValueError(f"labels {unknown} are not among the classes {classes}")
-    return np.array([classes.index(v) for v in labels.tolist()]), classes
+        raise ValueError(f"labels {unknown} are not among the classes {class_names}")
+    return np.array([class_names.index(label) for label in cells.tolist()]), class_names
 
 
 def most_frequent(cells: np.ndarray) -> Any:
@@ -277,6 +277,20 @@ def fill_empty(cells: np.ndarray, value: Any) -> np.ndarray:
     if cells.dtype.kind == "U":
         return np.where(cells == "", value, cells)
     return np.where(np.isnan(cells), value, cells).astype(np.float32)
+
+
+def embedded_columns(features: Any, sizes: dict[str, int]) -> Any:
+    """One row from a `FeatureSpace` of dict output: each column's encoding in its (sorted)
+    order, where a column of `sizes` (name -> size) gives the index a learned `Embedding` reads."""
+    from keras import layers
+
+    encoded = features.get_encoded_features()
+    for name, size in sizes.items():
+        index = features.preprocessors[name]  # a lookup (its vocabulary) or a hashing (bins)
+        count = index.vocabulary_size() if hasattr(index, "vocabulary_size") else index.num_bins
+        embedded = layers.Embedding(count, size, name=f"{name}_embedding")(encoded[name])
+        encoded[name] = layers.Flatten(name=f"{name}_embedded")(embedded)
+    return layers.Concatenate(name="encoded_columns")(list(encoded.values()))
 
 
 # --- transforms ------------------------------------------------------------------------------
@@ -387,7 +401,7 @@ def add_gaussian_noise(x: Any, stddev: float, rng: Any, mean: float = 0.0, clip:
 
 def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = row_count(x)
+    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     held = np.zeros(n, dtype=bool)
     held[rng.permutation(n)[: min(max(1, round(n * fraction)), n - 1)]] = True
     return (take_rows(x, ~held), take_rows(y, ~held)), (take_rows(x, held), take_rows(y, held))

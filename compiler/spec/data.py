@@ -184,13 +184,17 @@ COLUMN_OPTIONS: dict[str, dict[str, Any]] = {
     "float_normalized": {},
     "float_rescaled": {"scale": float, "offset": float},
     "float_discretized": {"num_bins": int, "bin_boundaries": list},
-    "integer_categorical": {"max_tokens": int, "num_oov_indices": int},
-    "string_categorical": {"max_tokens": int, "num_oov_indices": int},
-    "integer_hashed": {"num_bins": int},
-    "string_hashed": {"num_bins": int},
+    "integer_categorical": {"max_tokens": int, "num_oov_indices": int, "embedding": int},
+    "string_categorical": {"max_tokens": int, "num_oov_indices": int, "embedding": int},
+    "integer_hashed": {"num_bins": int, "embedding": int},
+    "string_hashed": {"num_bins": int, "embedding": int},
     "text": {"max_tokens": int, "output_mode": ("multi_hot", "count", "tf_idf"), "ngrams": int},
 }
-"""The arguments each kind takes (those of its `FeatureSpace` constructor or layer)."""
+"""The arguments each kind takes (those of its `FeatureSpace` constructor or layer), and
+`embedding`: a categorical column's size of a learned `Embedding` of its index, instead of
+one-hot."""
+
+EMBEDDED_KINDS = tuple(kind for kind, options in COLUMN_OPTIONS.items() if "embedding" in options)
 
 NEEDS_BINS = ("float_discretized", "integer_hashed", "string_hashed")
 """Kinds whose `FeatureSpace` constructor requires `num_bins`."""
@@ -228,6 +232,17 @@ def _column(value: Any) -> tuple[str, dict[str, Any]]:
         raise ValueError(f"unknown column kind {kind!r}{hint}; kinds: {', '.join(COLUMN_KINDS)}")
     allowed = COLUMN_OPTIONS[kind]
     for key, val in options.items():
+        if key == "output_mode" and kind in EMBEDDED_KINDS:
+            raise ValueError(
+                f"{kind} is one-hot encoded, or embedded with embedding: <size>; its integer "
+                f"indices alone (output_mode) cannot join the other columns. Write "
+                f"{{{kind}: {{embedding: 8}}}} for an Embedding of the indices"
+            )
+        if key == "embedding" and key not in allowed:
+            raise ValueError(
+                f"embedding is for categorical columns ({', '.join(EMBEDDED_KINDS)}); "
+                f"{kind} gives no index to embed"
+            )
         if key not in allowed:
             known = ", ".join(allowed) or "none"
             raise ValueError(f"{kind} takes no option {key!r}; its options: {known}")
@@ -243,6 +258,8 @@ def _column(value: Any) -> tuple[str, dict[str, Any]]:
             isinstance(val, list) and all(isinstance(v, int | float) for v in val)
         ):
             raise ValueError(f"{kind} {key} is a list of numbers. Received: {val!r}")
+    if options.get("embedding") == 0:
+        raise ValueError(f"{kind} embedding is a size >= 1. Received: 0")
     if kind in NEEDS_BINS and "num_bins" not in options:
         raise ValueError(f"{kind} needs num_bins, e.g. {{{kind}: {{num_bins: 10}}}}")
     return kind, dict(options)
