@@ -171,10 +171,13 @@ def _columns(a: dict[str, Any], table: str, split: str, indent: int) -> list[Cod
     if a["label"] is None:
         return lines
     labels = call("column", [Atom(table), literal(a["label"])])
-    if split:  # the training file's classes
+    if a["classes"] is not None:  # text labels, ids in the spec's order
+        if not split:
+            lines.append(line("class_names = ", literal(list(a["classes"]))))
+        return [*lines, line(f"y{split} = ", call("class_ids", [labels, Atom("class_names")]))]
+    if split:  # as the training file's labels: numbers, or ids of its classes
         return [*lines, line("y_test, _ = ", call("label_column", [labels, Atom("class_names")]))]
-    classes = [literal(list(a["classes"]))] if a["classes"] is not None else []
-    return [*lines, line("y, class_names = ", call("label_column", [labels, *classes]))]
+    return [*lines, line("y, class_names = ", call("label_column", [labels]))]
 
 
 STATISTIC = {"mean": "np.nanmean", "median": "np.nanmedian", "most_frequent": "most_frequent"}

@@ -38,7 +38,8 @@ def load_data() -> tuple[Any, ...]:
         "support_calls": column(table, "support_calls", np.int32),
         "tenure_months": column(table, "tenure_months", np.float32),
     }
-    y, class_names = label_column(column(table, "churned"), ["stayed", "left"])
+    class_names = ["stayed", "left"]
+    y = class_ids(column(table, "churned"), class_names)
     (x, y), (x_test, y_test) = split(x, y, 0.2, rng)
     (x, y), (x_val, y_val) = split(x, y, 0.1, rng)
     # Empty cells are filled with statistics of the training split (x) alone.
@@ -182,15 +183,11 @@ def read_csv(path: str, delimiter: str = ",") -> dict[str, np.ndarray]:
     return {n: np.array([(r[n] or "").strip() for r in rows], str) for n in reader.fieldnames or []}
 
 
-def is_empty(cells: np.ndarray) -> np.ndarray:
-    """Which cells of a column are empty: "", "nan" or "NaN" among text, NaN among numbers."""
-    return np.isin(cells, ["", "nan", "NaN"]) if cells.dtype.kind == "U" else np.isnan(cells)
-
-
 def column(table: Any, name: str, dtype: Any = str, missing: bool = False) -> np.ndarray:
     """A table's column as text (`str`) or numbers (`np.float32`, `np.int32`). An empty cell is
     an error, unless `missing` allows it: it stays "" (text) or NaN (numbers)."""
-    cells, empty = table[name], is_empty(table[name])
+    cells = table[name]  # text cells (a CSV file's) or numbers (an npz archive's)
+    empty = np.isin(cells, ["", "nan", "NaN"]) if cells.dtype.kind == "U" else np.isnan(cells)
     if empty.any() and not missing:
         raise ValueError(
             f"column {name!r} has {empty.sum()} empty cells; say what to do in the spec's "
@@ -205,20 +202,12 @@ def column(table: Any, name: str, dtype: Any = str, missing: bool = False) -> np
         raise ValueError(f"column {name!r} holds text, not numbers ({err})") from None
 
 
-def label_column(cells: np.ndarray, class_names: list[str] | None = None) -> tuple[Any, Any]:
-    """A label column as `(y, class_names)`: text as class ids in the order of `class_names`
-    (default: the labels, sorted), numbers as they are (without names)."""
-    if class_names is None:
-        try:
-            numbers = cells.astype(np.float64)
-        except ValueError:  # text
-            class_names = sorted(set(cells.tolist()))
-        else:
-            return numbers.astype(np.int64 if np.all(numbers % 1 == 0) else np.float32), None
-    unknown = sorted(set(cells.tolist()) - set(class_names))
+def class_ids(labels: np.ndarray, class_names: list[str]) -> np.ndarray:
+    """Text labels as class ids: their places in `class_names`."""
+    unknown = sorted(set(labels.tolist()) - set(class_names))
     if unknown:
         raise ValueError(f"labels {unknown} are not among the classes {class_names}")
-    return np.array([class_names.index(label) for label in cells.tolist()]), class_names
+    return np.array([class_names.index(label) for label in labels.tolist()])
 
 
 def fill_empty(cells: np.ndarray, value: Any) -> np.ndarray:

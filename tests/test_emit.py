@@ -795,14 +795,14 @@ OVER_BUDGET = {
     "photo_autoencoder": 288,
     "residual_cnn": 280,
     "sequential_mlp": 280,
-    "churn": 315,
-    "review_sentiment": 296,
+    "churn": 304,
+    "review_sentiment": 297,
 }
 """Scripts still over the 250-line goal, with the most lines they may have until they meet it:
 programs with ReduceLROnPlateau or EarlyStopping carry about 35 lines that keep their counters
 and best weights for an exact resume (`keep_callback_states`); the typed table
 programs (churn, review_sentiment) read and fill their columns in load_data, with the helpers
-that reads (read_csv, column, label_column, fill_empty)."""
+that reads (read_csv, column, class_ids or label_column, fill_empty)."""
 
 
 def test_generated_scripts_are_short() -> None:

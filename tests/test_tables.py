@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 
 from speck.cli import app
 from speck.runtime.data import (
+    class_ids,
     column,
     drop_empty,
     fill_empty,
@@ -120,10 +121,11 @@ def test_empty_cells_are_an_error_naming_column_and_count(tmp_path: Path) -> Non
 
 def test_classes_fix_the_label_order_and_refuse_others(tmp_path: Path) -> None:
     table = read_csv(str(write(tmp_path, "t.csv", TABLE)))
-    y, names = label_column(table["label"], ["yes", "no"])
-    assert names == ["yes", "no"] and y.tolist() == [1, 0, 1, 0, 1, 0]
+    assert class_ids(table["label"], ["yes", "no"]).tolist() == [1, 0, 1, 0, 1, 0]
+    y, names = label_column(table["label"][:2], ["yes", "no"])  # a test file's, say
+    assert names == ["yes", "no"] and y.tolist() == [1, 0]
     with pytest.raises(ValueError, match=r"labels \['yes'\] are not among the classes"):
-        label_column(table["label"], ["no", "maybe"])
+        class_ids(table["label"], ["no", "maybe"])
     with pytest.raises(ValueError, match="column 'city' holds text"):
         column(table, "city", np.float32)
     y, names = label_column(np.array(["1", "0", "1"]))  # numbers stay numbers, without names

@@ -220,15 +220,11 @@ def read_csv(path: str, delimiter: str = ",") -> dict[str, np.ndarray]:
     return {n: np.array([(r[n] or "").strip() for r in rows], str) for n in reader.fieldnames or []}
 
 
-def is_empty(cells: np.ndarray) -> np.ndarray:
-    """Which cells of a column are empty: "", "nan" or "NaN" among text, NaN among numbers."""
-    return np.isin(cells, ["", "nan", "NaN"]) if cells.dtype.kind == "U" else np.isnan(cells)
-
-
 def column(table: Any, name: str, dtype: Any = str, missing: bool = False) -> np.ndarray:
     """A table's column as text (`str`) or numbers (`np.float32`, `np.int32`). An empty cell is
     an error, unless `missing` allows it: it stays "" (text) or NaN (numbers)."""
-    cells, empty = table[name], is_empty(table[name])
+    cells = table[name]  # text cells (a CSV file's) or numbers (an npz archive's)
+    empty = np.isin(cells, ["", "nan", "NaN"]) if cells.dtype.kind == "U" else np.isnan(cells)
     if empty.any() and not missing:
         raise ValueError(
             f"column {name!r} has {empty.sum()} empty cells; say what to do in the spec's "
@@ -245,8 +241,16 @@ def column(table: Any, name: str, dtype: Any = str, missing: bool = False) -> np
 
 def drop_empty(table: Any, names: list[str]) -> dict[str, np.ndarray]:
     """The table without the rows that have an empty cell in a column of `names`."""
-    keep = ~np.any([is_empty(table[name]) for name in names], axis=0)
+    keep = np.all([column(table, name, missing=True) != "" for name in names], axis=0)
     return {name: cells[keep] for name, cells in table.items()}
+
+
+def class_ids(labels: np.ndarray, class_names: list[str]) -> np.ndarray:
+    """Text labels as class ids: their places in `class_names`."""
+    unknown = sorted(set(labels.tolist()) - set(class_names))
+    if unknown:
+        raise ValueError(f"labels {unknown} are not among the classes {class_names}")
+    return np.array([class_names.index(label) for label in labels.tolist()])
 
 
 def label_column(cells: np.ndarray, class_names: list[str] | None = None) -> tuple[Any, Any]:
@@ -259,10 +263,7 @@ def label_column(cells: np.ndarray, class_names: list[str] | None = None) -> tup
             class_names = sorted(set(cells.tolist()))
         else:
             return numbers.astype(np.int64 if np.all(numbers % 1 == 0) else np.float32), None
-    unknown = sorted(set(cells.tolist()) - set(class_names))
-    if unknown:
-        raise ValueError(f"labels {unknown} are not among the classes {class_names}")
-    return np.array([class_names.index(label) for label in cells.tolist()]), class_names
+    return class_ids(cells, class_names), class_names
 
 
 def most_frequent(cells: np.ndarray) -> Any:
