@@ -10,12 +10,15 @@ from __future__ import annotations
 import csv
 import json
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from test_data import prepare_data
 from typer.testing import CliRunner
@@ -130,6 +133,21 @@ def test_classes_fix_the_label_order_and_refuse_others(tmp_path: Path) -> None:
         column(table, "city", np.float32)
     y, names = label_column(np.array(["1", "0", "1"]))  # numbers stay numbers, without names
     assert names is None and y.dtype == np.int64 and y.tolist() == [1, 0, 1]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.none() | st.floats(-1e6, 1e6, width=32, allow_nan=False), max_size=30))
+def test_a_csv_column_reads_back_its_numbers_and_counts_its_gaps(cells: list[Any]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        lines = ["a,b"] + [f"{'' if v is None else repr(v)},1" for v in cells]
+        table = read_csv(str(write(Path(folder), "t.csv", "\n".join(lines) + "\n")))
+    read = column(table, "a", np.float32, missing=True)
+    assert np.isnan(read).tolist() == [v is None for v in cells]
+    assert read[~np.isnan(read)].tolist() == [v for v in cells if v is not None]
+    gaps = sum(v is None for v in cells)
+    if gaps:
+        with pytest.raises(ValueError, match=f"column 'a' has {gaps} empty cells"):
+            column(table, "a", np.float32)
 
 
 def test_an_npz_array_of_numbers_is_a_column_too() -> None:
