@@ -552,3 +552,28 @@ def test_an_embedded_column_trains_and_predicts_from_raw_rows(tmp_path: Path) ->
     assert embedding.input_dim == 13 and embedding.output_dim == 3  # 12 cities and [UNK]
     rows = {"age": np.array([30.0, 50.0]), "city": np.array(["c1", "elsewhere"], dtype=object)}
     assert model.predict(rows, verbose=0).shape == (2, 1)
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_predict_takes_a_tables_raw_rows_and_names_classes(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    spec = str(ROOT / "specs" / "churn.yaml")
+    trained = CliRunner().invoke(app, ["train", spec, "--set", "fit.epochs=1", "--out", str(run)])
+    assert trained.exit_code == 0, trained.output
+    with open(ROOT / "specs" / "data" / "churn.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["monthly_charges"]][:5]
+    rows[0]["internet"] = ""  # filled with the spec's value, "unknown"
+    header = list(rows[0])
+    lines = [",".join(header)] + [",".join(r[h] for h in header) for r in rows]
+    new = write(tmp_path, "new.csv", "\n".join(lines) + "\n")
+    out = tmp_path / "p.csv"
+    result = CliRunner().invoke(app, ["predict", str(run), str(new), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    predicted = list(csv.reader(out.open()))
+    assert len(predicted) == 6 and {r[1] for r in predicted[1:]} <= {"stayed", "left"}
+    rows[1]["monthly_charges"] = ""  # its rule is the training median, which the run lacks
+    lines = [",".join(header)] + [",".join(r[h] for h in header) for r in rows]
+    write(tmp_path, "new.csv", "\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["predict", str(run), str(new), "--out", str(out), "--force"])
+    assert result.exit_code == 2 and "column 'monthly_charges' has 1 empty cells" in result.output
