@@ -28,9 +28,9 @@ def load_data() -> tuple[Any, ...]:
     import keras
 
     rng = np.random.default_rng(SEED)
-    x, y, class_names = load_table(
-        str(DATA_DIR / "data/reviews.csv"), {"review": "string"}, label="sentiment"
-    )
+    table = read_csv(str(DATA_DIR / "data/reviews.csv"))
+    x = {"review": column(table, "review")}
+    y, class_names = label_column(column(table, "sentiment"))
     (x, y), (x_test, y_test) = split(x, y, 0.2, rng)
     (x, y), (x_val, y_val) = split(x, y, 0.1, rng)
     features = keras.utils.FeatureSpace(
@@ -46,7 +46,7 @@ def load_data() -> tuple[Any, ...]:
     # A text column is one string a row.
     features.inputs["review"] = keras.Input(shape=(), dtype="string", name="review")
     # Every statistic and vocabulary is learned from the training split only.
-    features.adapt(make_dataset(x, batch_size=256, cache=False))
+    features.adapt(x)
     return (x, y), (x_val, y_val), (x_test, y_test), features, class_names
 
 
@@ -158,49 +158,52 @@ def run(
     return metrics
 
 
-def load_table(
-    path: str, columns: dict[str, str], label: str | None = None, **options: Any
-) -> tuple[dict[str, np.ndarray], Any, list[str] | None]:
-    """Typed columns of a CSV file with a header row: `(x, y, class_names)`; `x` maps each
-    column (`columns`: name -> float, int or string) to its values. An empty cell is an error
-    unless its column is `allowed` (NaN or "" then, for `impute`) or in `drop` (rows left out).
-    Text labels become ids in the order of `classes` (default: sorted)."""
+def read_csv(path: str, delimiter: str = ",") -> dict[str, np.ndarray]:
+    """A CSV file with a header row as a table: each column's cells, as text, by name."""
     with open(path, encoding="utf-8-sig", newline="") as f:
-        rows = list(csv.DictReader(f, delimiter=options.get("delimiter", ",")))
-    names = [*columns, *([label] if label else [])]
-    cells = {n: np.array([(r.get(n) or "").strip() for r in rows], dtype=str) for n in names}
-    empty = {n: np.isin(cells[n], ["", "nan", "NaN"]) for n in names}
-    keep = np.ones(len(rows), dtype=bool) & ~np.any([empty[n] for n in options.get("drop", [])], 0)
-    for name in names:
-        if rows and name not in rows[0]:
-            raise KeyError(f"{path} has no column {name!r}; its columns are {list(rows[0])}")
-        if empty[name][keep].any() and name not in options.get("allowed", []):
-            raise ValueError(
-                f"{path}: column {name!r} has {np.sum(empty[name][keep])} empty cells; say what "
-                f"to do in the spec's source: missing: {{{name}: median, most_frequent or drop}}"
-            )
-    x = {n: np.where(empty[n], "", cells[n])[keep] for n in sorted(columns)}
-    for name in (n for n in x if columns[n] != "string"):
-        try:
-            x[name] = np.where(x[name] == "", "nan", x[name]).astype(np.float32)
-        except ValueError as err:
-            raise ValueError(f"{path}: column {name!r} holds text, not numbers ({err})") from None
-        if columns[name] == "int" and not np.isnan(x[name]).any():
-            x[name] = x[name].astype(np.int32)
-    if label is None:
-        return x, None, None
-    labels, classes = cells[label][keep], options.get("classes")
-    try:
-        numbers = labels.astype(np.float64)
-    except ValueError:
-        numbers = None
-    if classes is None and numbers is not None:
-        return x, numbers.astype(np.int64 if (numbers % 1 == 0).all() else np.float32), None
-    classes = list(classes or sorted(set(labels.tolist())))
-    unknown = sorted(set(labels.tolist()) - set(classes))
+        reader = csv.DictReader(f, delimiter=delimiter)
+        rows = list(reader)
+    return {n: np.array([(r[n] or "").strip() for r in rows], str) for n in reader.fieldnames or []}
+
+
+def column(table: Any, name: str, dtype: Any = str, missing: bool = False) -> np.ndarray:
+    """A table's column as text (`str`) or numbers (`np.float32`, `np.int32`). An empty cell is
+    an error, unless `missing` allows it: it stays "" (text) or NaN (numbers)."""
+    cells = table[name]  # text cells (a CSV file's) or numbers (an npz archive's)
+    empty = np.isin(cells, ["", "nan", "NaN"]) if cells.dtype.kind == "U" else np.isnan(cells)
+    if empty.any() and not missing:
+        raise ValueError(
+            f"column {name!r} has {empty.sum()} empty cells; say what to do in the spec's "
+            f"source: missing: {{{name}: median, most_frequent or drop}}"
+        )
+    if dtype is str:
+        return np.where(empty, "", cells.astype(str))
+    try:  # text cells are read as numbers here
+        numbers = np.where(empty, "nan", cells) if cells.dtype.kind == "U" else cells
+        return numbers.astype(np.float32).astype(dtype)
+    except ValueError as err:
+        raise ValueError(f"column {name!r} holds text, not numbers ({err})") from None
+
+
+def class_ids(labels: np.ndarray, class_names: list[str]) -> np.ndarray:
+    """Text labels as class ids: their places in `class_names`."""
+    unknown = sorted(set(labels.tolist()) - set(class_names))
     if unknown:
-        raise ValueError(f"{path}: labels {unknown} are not among the classes {classes}")
-    return x, np.array([classes.index(v) for v in labels]), classes
+        raise ValueError(f"labels {unknown} are not among the classes {class_names}")
+    return np.array([class_names.index(label) for label in labels.tolist()])
+
+
+def label_column(cells: np.ndarray, class_names: list[str] | None = None) -> tuple[Any, Any]:
+    """A label column as `(y, class_names)`: text as class ids in the order of `class_names`
+    (default: the labels, sorted), numbers as they are (without names)."""
+    if class_names is None:
+        try:
+            numbers = cells.astype(np.float64)
+        except ValueError:  # text
+            class_names = sorted(set(cells.tolist()))
+        else:
+            return numbers.astype(np.int64 if np.all(numbers % 1 == 0) else np.float32), None
+    return class_ids(cells, class_names), class_names
 
 
 def row_count(arrays: Any) -> int:
@@ -220,22 +223,9 @@ def take_rows(arrays: Any, rows: Any) -> Any:
 def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
-    n_held = min(max(1, round(n * fraction)), n - 1)
-    order = (rng if rng is not None else np.random.default_rng()).permutation(n)
-    held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
-    return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
-
-
-def make_dataset(x: Any, y: Any = None, batch_size: int = 32, **options: Any) -> Any:
-    """A `tf.data` pipeline over arrays (or dicts of them): cached, shuffled if asked, batched."""
-    import tensorflow as tf
-
-    dataset = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y))
-    dataset = dataset.cache() if options.get("cache", True) else dataset
-    if options.get("shuffle"):
-        buffer = options.get("shuffle_buffer") or int(dataset.cardinality())
-        dataset = dataset.shuffle(buffer, seed=options.get("seed"), reshuffle_each_iteration=True)
-    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    held = np.zeros(n, dtype=bool)
+    held[rng.permutation(n)[: min(max(1, round(n * fraction)), n - 1)]] = True
+    return (take_rows(x, ~held), take_rows(y, ~held)), (take_rows(x, held), take_rows(y, held))
 
 
 def write_atomically(path: Path, write: Any) -> Path:

@@ -24,8 +24,14 @@ DATA_DIR = Path(__file__).parent / "../specs"
 
 def load_data() -> tuple[Any, ...]:
     """The spec's `data:` section, step by step: (inputs, targets) of each split."""
+    import keras
+
     rng = np.random.default_rng(SEED)
-    x, y, class_names = load_image_folder(str(DATA_DIR / "data/shapes"), (32, 32), "rgb")
+    images = keras.utils.image_dataset_from_directory(
+        str(DATA_DIR / "data/shapes"), batch_size=None, image_size=(32, 32), shuffle=False
+    )
+    x, y = map(np.stack, zip(*images.as_numpy_iterator(), strict=True))
+    class_names = images.class_names
     (x, y), (x_test, y_test) = split(x, y, 0.2, rng)
     (x, y), (x_val, y_val) = split(x, y, 0.1, rng)
     return (x, y), (x_val, y_val), (x_test, y_test), class_names
@@ -146,33 +152,6 @@ def run(
     return metrics
 
 
-def load_image_folder(
-    directory: str,
-    image_size: tuple[int, int] = (256, 256),
-    color_mode: str = "rgb",
-    class_names: list[str] | None = None,
-) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Every image under `directory/<class>/` resized, in memory: `(x, y, class_names)`."""
-    import keras
-
-    if not os.path.isdir(directory):
-        raise ValueError(f"{directory} is not a folder of class subfolders of images")
-
-    dataset = keras.utils.image_dataset_from_directory(
-        directory,
-        labels="inferred",
-        label_mode="int",
-        class_names=class_names,
-        color_mode=color_mode,
-        batch_size=None,
-        image_size=tuple(image_size),
-        shuffle=False,
-        verbose=False,
-    )
-    images, labels = zip(*dataset.as_numpy_iterator(), strict=True)
-    return np.stack(images), np.array(labels, dtype=np.int64), list(dataset.class_names)
-
-
 def take_rows(arrays: Any, rows: Any) -> Any:
     """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
     if isinstance(arrays, dict):
@@ -183,10 +162,9 @@ def take_rows(arrays: Any, rows: Any) -> Any:
 def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
     """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
     n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
-    n_held = min(max(1, round(n * fraction)), n - 1)
-    order = (rng if rng is not None else np.random.default_rng()).permutation(n)
-    held, rest = np.sort(order[:n_held]), np.sort(order[n_held:])
-    return (take_rows(x, rest), take_rows(y, rest)), (take_rows(x, held), take_rows(y, held))
+    held = np.zeros(n, dtype=bool)
+    held[rng.permutation(n)[: min(max(1, round(n * fraction)), n - 1)]] = True
+    return (take_rows(x, ~held), take_rows(y, ~held)), (take_rows(x, held), take_rows(y, held))
 
 
 def write_atomically(path: Path, write: Any) -> Path:

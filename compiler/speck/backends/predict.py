@@ -11,7 +11,10 @@ apply to new inputs; a step predict does not know is refused, never skipped.
     INPUT   .npy           one array: the rows of the model's one input
             .npz           one array, or one per model input named by the input's name
             .csv           a header row; the run's feature columns (a training CSV's label
-                           column is left out), else every column
+                           column is left out), else every column; a typed table's raw
+                           columns (also as .npz arrays), with its `fill` rules and
+                           indicators applied (an empty cell whose rule is a statistic of the
+                           training split, which the run does not keep, is refused)
             a folder       images (any depth, sorted by path), sized as the run's images were
     --out   .npy           the model's raw outputs, one array
             .npz           the raw outputs by output name (a model with several outputs)
@@ -38,10 +41,11 @@ PREPROCESSING_FILE = "preprocessing.json"
 """What a program that standardizes its inputs saves in the run folder for predict."""
 INPUT_SUFFIXES = (".npy", ".npz", ".csv")
 OUTPUT_SUFFIXES = (".npy", ".npz", ".csv")
-INPUT_STEPS = ("widen", "pad", "reshape", "scale", "standardize")
+INPUT_STEPS = ("widen", "pad", "reshape", "scale", "standardize", "impute")
 """Data steps that change the model's inputs, and so are applied to new ones."""
 OTHER_STEPS = (
-    *("keras", "sklearn", "patches", "npz", "npy", "csv", "images"),  # loading the data
+    *("keras", "sklearn", "patches", "npz", "npy", "csv", "images", "table"),  # loading
+    "features",  # a table's encoding, which the saved model holds
     *("flatten_columns", "flatten_labels", "one_hot", "reconstruct"),  # targets only
     *("keep", "limit", "split", "rename", "drop"),  # which rows train, validate, test
     "denoise",  # noise added to training inputs; new inputs come as they are
@@ -126,7 +130,10 @@ def read_inputs(path: Path, resolved: Any) -> Inputs:
         )
     from speck.backends.emit.runtime.data import load_npy
 
+    load = resolved.plan.data.steps[0]
     try:
+        if load.op == "table":
+            return _table(path, suffix, load.args)
         if suffix == ".npy":
             x, _ = load_npy(str(path))
         elif suffix == ".npz":
@@ -144,6 +151,51 @@ def read_inputs(path: Path, resolved: Any) -> Inputs:
         raise PredictError(f"{path} holds a single value, not rows of inputs")
     rows = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
     return Inputs(x, [str(i) for i in range(rows)])
+
+
+def _table(path: Path, suffix: str, a: dict[str, Any]) -> Inputs:
+    """A typed table's raw columns, read as the program reads them (the label, if there, left
+    out); empty cells stay empty ("" or NaN) for the run's missing-value rules."""
+    import numpy as np
+
+    from speck.backends.emit.runtime.data import column, read_csv
+
+    if suffix == ".npy":
+        raise PredictError(f"{path}: the model takes a table's columns; give a .csv or .npz")
+    if suffix == ".csv":
+        table: Any = read_csv(str(path), a["delimiter"])
+    else:
+        table = dict(np.load(path, allow_pickle=False))
+    dtypes = {"float": np.float32, "int": np.float32, "string": str}  # ints: NaN until filled
+    x = {name: column(table, name, dtypes[kind], True) for name, kind in a["columns"].items()}
+    x = {n: v.astype(object) if v.dtype.kind == "U" else v for n, v in x.items()}
+    return Inputs(x, [str(i) for i in range(len(next(iter(x.values()))))])
+
+
+def _filled(x: dict[str, Any], a: dict[str, Any], source: Path) -> dict[str, Any]:
+    """New rows with the run's missing-value rules applied: a `fill` value, a 0/1 indicator
+    column; an empty cell whose rule is a statistic of the training split (which the run does
+    not keep) or that has no rule is refused. Integer columns become integers."""
+    import numpy as np
+
+    from speck.backends.emit.runtime.data import fill_empty
+
+    out = dict(x)
+    for name, cells in x.items():
+        empty = cells == "" if cells.dtype == object else np.isnan(cells)
+        how, fill, indicator, kind = a["rules"].get(name, (None, None, False, None))
+        if empty.any() and how != "fill":
+            rule = f"its rule is the training split's {how}" if how else "it has no missing rule"
+            raise PredictError(
+                f"{source}: column {name!r} has {int(empty.sum())} empty cells and {rule}, "
+                "which predict cannot repeat; fill them in"
+            )
+        if indicator:
+            out[f"{name}_missing"] = empty.astype(np.float32)
+        if how == "fill":
+            out[name] = fill_empty(cells.astype(str) if kind == "string" else cells, fill)
+            out[name] = out[name].astype(object) if kind == "string" else out[name]
+    return out
 
 
 def _npz(path: Path, names: list[str]) -> Any:
@@ -246,10 +298,20 @@ def prepare(inputs: Inputs, resolved: Any, run_dir: Path, source: Path) -> Input
             elif step.op == "standardize":
                 mean, std = training_statistics(run_dir)
                 x = runtime.standardize(x, mean, std)
+            elif step.op == "impute":
+                x = _filled(x, a, source)
         except ValueError as exc:
             raise PredictError(
                 f"{source}: the run's {step.op} step cannot take it: {exc}"
             ) from None
+    load = resolved.plan.data.steps[0]
+    if load.op == "table":  # raw columns, one value a row, into the model's own encoding
+        if not any(step.op == "impute" for step in resolved.plan.data.steps):
+            x = _filled(x, {"rules": {}}, source)  # no rules: no empty cell
+        ints = [name for name, kind in load.args["columns"].items() if kind == "int"]
+        return Inputs(
+            {n: v.astype("int32") if n in ints else v for n, v in x.items()}, inputs.names
+        )
     check_shapes(x, graph, source)
     return Inputs(x, inputs.names)
 

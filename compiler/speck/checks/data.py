@@ -35,9 +35,11 @@ BINARY = re.compile(rb"[\x00-\x08\x0e-\x1a\x1c-\x1f\x7f]")
 class DataFileProblem(ValueError):
     """A data file cannot be read as the spec says; the message says what is wrong."""
 
-    def __init__(self, message: str, suggestion: str | None = None) -> None:
+    def __init__(
+        self, message: str, suggestion: str | None = None, at: SpecPath | None = None
+    ) -> None:
         super().__init__(message)
-        self.suggestion = suggestion
+        self.suggestion, self.at = suggestion, at
 
 
 def check_data_files(resolved: Any) -> list[Diagnostic]:
@@ -53,8 +55,9 @@ def check_data_files(resolved: Any) -> list[Diagnostic]:
         try:
             check(_full_path(base, value))
         except DataFileProblem as exc:
-            where = resolved.validated.source.locate(spec_path)
-            problems.append(Diagnostic(str(exc), spec_path, where, suggestion=exc.suggestion))
+            at = exc.at or spec_path  # where the problem is: the path, or a column's kind
+            where = resolved.validated.source.locate(at)
+            problems.append(Diagnostic(str(exc), at, where, suggestion=exc.suggestion))
     return problems
 
 
@@ -76,7 +79,12 @@ def _full_path(base: Path, value: str) -> str:
 def _checks(source: Any, labelled: bool) -> Iterator[tuple[SpecPath, Any]]:
     """(spec path of a file's path, the check of that file) for each file the source reads."""
     root: SpecPath = ("data", "source")
-    if isinstance(source, NpzSource):
+    if isinstance(source, NpzSource) and source.typed_columns is not None:
+        label = [source.label_column] if labelled and source.label_column else []
+        yield (*root, "npz"), lambda path: check_npz(path, [*source.typed_columns, *label])
+        for name, (kind, _) in source.typed_columns.items():
+            yield (*root, "npz"), lambda path, n=name, k=kind: check_npz_column(path, n, k)
+    elif isinstance(source, NpzSource):
         keys = [source.x, *([source.y] if labelled else [])]
         if source.x_test is not None:
             keys.append(source.x_test)
@@ -204,6 +212,29 @@ def check_npz(path: str, keys: list[str]) -> None:
                     array_header(f, f"{path} array {key!r}")
             except (zipfile.BadZipFile, OSError, RuntimeError) as exc:
                 raise DataFileProblem(f"{path} array {key!r} cannot be read: {exc}") from None
+
+
+def check_npz_column(path: str, name: str, kind: str) -> None:
+    """An archive's array read as a column of `kind`: one value a row, numbers for a numeric
+    kind (an archive `check_npz` refused is not read again)."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open(f"{name}.npy") as f:
+            shape, dtype = array_header(f, f"{path} array {name!r}")
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError, DataFileProblem):
+        return
+    if len(shape) != 1:
+        raise DataFileProblem(
+            f"{path} array {name!r} has shape {list(shape)}; a column has one value a row",
+            f"save {name!r} as a 1-D array",
+            ("data", "source", "columns", name),
+        )
+    if kind.startswith(("float", "integer")) and dtype.kind in "USb":
+        raise DataFileProblem(
+            f"{path} array {name!r} holds {'text' if dtype.kind != 'b' else 'booleans'} "
+            f"(dtype {dtype}), but {kind} reads numbers",
+            "declare it string_categorical (a category) or text (words)",
+            ("data", "source", "columns", name),
+        )
 
 
 # --- CSV -------------------------------------------------------------------------------------

@@ -10,9 +10,11 @@ compiled model will log. Every finding points at the spec line to change.
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 from speck.catalog.lookup import suggest
 from speck.checks.shapes import NodeShape, format_shape, infer_graph
@@ -21,11 +23,13 @@ from speck.front.format.data import (
     CsvSource,
     ImagesSource,
     NpySource,
+    NpzSource,
+    TypedTable,
     known_source_shapes,
     named_inputs,
     named_targets,
 )
-from speck.ir.graph import KerasObject, LayerNode, ModelGraph, Shape, TrainingPlan
+from speck.ir.graph import KerasObject, LayerNode, ModelGraph, Shape, SpecFile, TrainingPlan
 from speck.ir.resolve import ResolvedSpec, snake_case
 
 __all__ = ["NodeShape", "check", "monitored_metrics"]
@@ -57,6 +61,7 @@ def check(resolved: ResolvedSpec) -> tuple[dict[str, NodeShape], list[Diagnostic
     checker.training(shapes)
     adaptable_layers(checker, shapes)
     table_columns(checker)
+    layer_files(checker)
     return shapes, checker.out
 
 
@@ -543,7 +548,7 @@ def table_columns(self: _Checker) -> None:
     input; a column read as numbers holds numbers in the file's first rows (header and
     `SAMPLE_ROWS` rows read, no more)."""
     data = self.spec.data
-    if data is None or not isinstance(data.source, CsvSource):
+    if data is None or not isinstance(data.source, TypedTable):
         return
     source, root = data.source, ("data", "source")
     typed = source.typed_columns
@@ -558,6 +563,10 @@ def table_columns(self: _Checker) -> None:
             "encoding (a FeatureSpace), whose width the vocabularies decide",
             "write a Sequential model without `input:`",
         )
+    if not isinstance(source, CsvSource):
+        if typed is not None:  # an npz table
+            _npz_columns(self, source, typed)
+        return
     sample = _sample_csv(Path(self.resolved.file).parent / source.csv, source.delimiter)
     if sample is None:
         return
@@ -603,6 +612,38 @@ def table_columns(self: _Checker) -> None:
                 "declare it string_categorical (a category) or text (words)",
                 at="value",
             )
+
+
+def _npz_columns(self: _Checker, source: NpzSource, typed: dict[str, Any]) -> None:
+    """An npz table's arrays, by their headers alone: each column there, one value a row, and
+    numbers where its kind reads numbers (a file that is not there is the pre-flight's)."""
+    from speck.checks.data import DataFileProblem, check_npz, check_npz_column
+
+    path = Path(self.resolved.file).parent / source.npz
+    if not path.is_file():
+        return
+    label = [source.label_column] if source.label_column else []
+    try:
+        check_npz(str(path), [*typed, *label])
+        for name, (kind, _) in typed.items():
+            check_npz_column(str(path), name, kind)
+    except DataFileProblem as exc:
+        self.add(exc.at or ("data", "source", "npz"), str(exc), exc.suggestion)
+
+
+def layer_files(self: _Checker) -> None:
+    """A file a layer argument names (a vocabulary file) is there to read, from the spec's
+    folder; speck only reads it (Keras does, when the layer is made)."""
+    for node in self.graph.layers:
+        for arg, value in node.args.items():
+            if isinstance(value, SpecFile) and not os.path.isfile(value):
+                self.add(
+                    self.layer_path(node.name, arg),
+                    f"there is no file {value.relative!r} (from the spec's folder: {value})",
+                    "paths are relative to the spec file's folder; name a vocabulary file, one "
+                    "token a line",
+                    at="value",
+                )
 
 
 def adaptable_layers(self: _Checker, shapes: dict[str, NodeShape]) -> None:

@@ -11,6 +11,7 @@ the splits they make).
 from __future__ import annotations
 
 import functools
+import os
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -40,6 +41,28 @@ PATH_ARGS = frozenset(OUTPUT_PATH_ARGS.values())
 BACKUP_DIR = "backup"
 """The folder, inside the run folder, where a run keeps the state `--resume` continues from
 when the spec has no BackupAndRestore of its own (`TrainingPlan.backup_dir`)."""
+INPUT_PATH_ARGS = {
+    "IntegerLookup": "vocabulary",
+    "StringLookup": "vocabulary",
+    "TextVectorization": "vocabulary",
+}
+"""The layer arguments that may name a file Keras reads (a vocabulary file, one token a line),
+by layer: a relative path starts at the spec's folder, as data paths do."""
+
+
+class SpecFile(str):
+    """A file a layer argument names: the absolute path (what the string is, and what Keras
+    reads), and the path as the spec wrote it, relative to `base` (the spec's folder), which an
+    emitted program joins to its `DATA_DIR`."""
+
+    relative: str
+    base: str
+
+    def __new__(cls, relative: str, base: str) -> SpecFile:
+        made = super().__new__(cls, os.path.join(base, os.path.expanduser(relative)))
+        made.relative, made.base = relative, base
+        return made
+
 
 CHECKPOINT_EVERY = "every_epochs"
 """speck's own ModelCheckpoint argument: save every N epochs (Keras 3 has no `period`). A

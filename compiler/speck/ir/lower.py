@@ -25,6 +25,7 @@ from speck.front.format.data import (
     NpySource,
     NpzSource,
     SplitSpec,
+    TypedTable,
     has_test_split,
     ratio_parts,
 )
@@ -58,7 +59,7 @@ def lower_data(
     train_arrays = ["x", "y"] if has_y else ["x"]
     test_arrays = ["x_test", "y_test"] if has_y else ["x_test"]
     loaded = [*train_arrays, *test_arrays] if has_test else list(train_arrays)
-    table = isinstance(source, CsvSource) and source.typed_columns is not None
+    table = isinstance(source, TypedTable) and source.typed_columns is not None
     images = isinstance(source, ImagesSource)  # float32 images and flat int64 labels already
     if reads_files and not table and not images:
         steps.append(DataStep("widen", {"arrays": tuple(loaded)}))
@@ -114,7 +115,7 @@ def lower_data(
 
     extras: list[str] = []
     if table:
-        assert isinstance(source, CsvSource)
+        assert isinstance(source, TypedTable)
         typed = source.typed_columns or {}
         rules = {
             name: (rule.impute or "fill", rule.fill, rule.indicator, RAW_DTYPE[typed[name][0]])
@@ -125,7 +126,7 @@ def lower_data(
             steps.append(DataStep("impute", {"rules": rules, "splits": tuple(order)}))
         steps.append(DataStep("features", {"columns": _feature_columns(source)}))
         extras.append("features")
-    if labelled and isinstance(source, CsvSource | ImagesSource):
+    if labelled and (table or isinstance(source, CsvSource | ImagesSource)):
         extras.append("class_names")
     if data.standardize:
         steps.append(DataStep("standardize", {"splits": tuple(order)}))
@@ -158,7 +159,7 @@ def lower_data(
     )
 
 
-def _feature_columns(source: CsvSource) -> dict[str, tuple[str, dict[str, Any]]]:
+def _feature_columns(source: TypedTable) -> dict[str, tuple[str, dict[str, Any]]]:
     """The `FeatureSpace` features by name (the order `FeatureSpace` concatenates them in):
     each typed column, and a `float` 0/1 column `<name>_missing` after each column whose
     missing-value rule asks for an indicator."""
@@ -181,6 +182,23 @@ def _load_step(data: DataSpec, labelled: bool) -> DataStep:
         if name == "sample_patches":
             return DataStep("patches", {"options": dict(data.options)})
         return DataStep("sklearn", {"name": name})
+    if isinstance(source, TypedTable) and source.typed_columns is not None:
+        missing = source.missing or {}
+        csv = isinstance(source, CsvSource)
+        return DataStep(
+            "table",
+            {
+                "format": "csv" if csv else "npz",
+                "path": source.csv if csv else source.npz,
+                "label": source.label_column if labelled else None,
+                "columns": {n: RAW_DTYPE[k] for n, (k, _) in sorted(source.typed_columns.items())},
+                "classes": source.classes,
+                "allowed": tuple(sorted(n for n, r in missing.items() if r.impute != "drop")),
+                "drop": tuple(sorted(n for n, r in missing.items() if r.impute == "drop")),
+                "delimiter": source.delimiter if csv else ",",
+                "test_path": source.test_csv if csv else None,
+            },
+        )
     if isinstance(source, NpzSource):
         return DataStep(
             "npz",
@@ -201,21 +219,6 @@ def _load_step(data: DataSpec, labelled: bool) -> DataStep:
                 "y": files.y if labelled else None,
                 "x_test": files.x_test,
                 "y_test": files.y_test if labelled else None,
-            },
-        )
-    if isinstance(source, CsvSource) and source.typed_columns is not None:
-        missing = source.missing or {}
-        return DataStep(
-            "table",
-            {
-                "path": source.csv,
-                "label": source.label if labelled else None,
-                "columns": {n: RAW_DTYPE[k] for n, (k, _) in sorted(source.typed_columns.items())},
-                "classes": source.classes,
-                "allowed": tuple(sorted(n for n, r in missing.items() if r.impute != "drop")),
-                "drop": tuple(sorted(n for n, r in missing.items() if r.impute == "drop")),
-                "delimiter": source.delimiter,
-                "test_path": source.test_csv,
             },
         )
     if isinstance(source, CsvSource):

@@ -20,6 +20,7 @@ from speck.front.format.model import parse_reference
 from speck.front.validate import ACTIVATION_ARGS, ValidatedSpec, object_category
 from speck.ir.graph import (
     BACKUP_DIR,
+    INPUT_PATH_ARGS,
     OP_PREFIX,
     WRAPPED_LAYER_ARGS,
     WRAPPED_LAYERS,
@@ -28,6 +29,7 @@ from speck.ir.graph import (
     LayerNode,
     ModelGraph,
     Ref,
+    SpecFile,
     TrainingPlan,
 )
 from speck.ir.lower import lower_data
@@ -319,6 +321,10 @@ class _Resolver:
                 args = dict(args)  # plain values, passed as written
             else:
                 args = {k: convert_arg("layers", k, v) for k, v in args.items()}
+            path_arg = INPUT_PATH_ARGS.get(kind)
+            if isinstance(args.get(path_arg or ""), str):  # a file, from the spec's folder
+                folder = str(Path(self.validated.loaded.file).parent)
+                args = {**args, path_arg: SpecFile(args[path_arg], folder)}
             if kind in WRAPPED_LAYERS and isinstance(args.get("layer"), KerasObject):
                 args = {**args, "layer": named_inner(args["layer"], name)}
             node = LayerNode(name, kind, args, refs, None, self.loc(path), layer.adapt)
@@ -497,8 +503,5 @@ def _style(model: SequentialModel | FunctionalModel) -> Any:
 
 
 def _typed_columns(data: Any) -> dict[str, Any] | None:
-    """The typed columns of a CSV source (its `FeatureSpace` features), if it has them."""
-    from speck.front.format.data import CsvSource
-
-    source = getattr(data, "source", None)
-    return source.typed_columns if isinstance(source, CsvSource) else None
+    """The typed columns of a table source (its `FeatureSpace` features), if it has them."""
+    return getattr(getattr(data, "source", None), "typed_columns", None)

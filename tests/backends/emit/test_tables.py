@@ -9,17 +9,28 @@ from __future__ import annotations
 
 import csv
 import json
+import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pydantic import ValidationError
 from test_data import prepare_data
 from typer.testing import CliRunner
 
-from speck.backends.emit.runtime.data import impute, load_table
+from speck.backends.emit.runtime.data import (
+    class_ids,
+    column,
+    drop_empty,
+    fill_empty,
+    label_column,
+    read_csv,
+)
 from speck.cli import app
 from speck.front.format.data import DataSpec
 
@@ -99,43 +110,91 @@ def test_short_and_long_column_forms() -> None:
 
 
 def test_empty_cells_are_an_error_naming_column_and_count(tmp_path: Path) -> None:
-    path = write(tmp_path, "t.csv", TABLE)
-    columns = {"age": "float", "city": "string", "plan": "string", "score": "float"}
+    table = read_csv(str(write(tmp_path, "t.csv", TABLE)))
     with pytest.raises(ValueError, match=r"column 'age' has 1 empty cells.*missing: \{age:"):
-        load_table(str(path), columns, "label")
-    allowed = ["age", "plan"]
-    with pytest.raises(ValueError, match="column 'score' has 1 empty cells"):
-        load_table(str(path), columns, "label", allowed=allowed)
-    x, y, names = load_table(str(path), columns, "label", allowed=allowed, drop=["score"])
-    assert len(y) == 5 and not np.isnan(x["score"]).any()  # the row without a score is gone
-    assert np.isnan(x["age"]).sum() == 1 and (x["plan"] == "").sum() == 1
+        column(table, "age", np.float32)
+    assert np.isnan(column(table, "age", np.float32, missing=True)).sum() == 1
+    assert column(table, "plan", missing=True).tolist()[2] == ""
+    kept = drop_empty(table, ["score"])  # the row without a score is gone
+    assert len(kept["label"]) == 5 and not np.isnan(column(kept, "score", np.float32)).any()
+    y, names = label_column(column(kept, "label"))
     assert names == ["no", "yes"] and y.tolist() == [0, 1, 0, 0, 1]
-    assert list(x) == sorted(columns)  # the order a FeatureSpace's inputs have
+    assert column(kept, "score", np.int32).dtype == np.int32
 
 
 def test_classes_fix_the_label_order_and_refuse_others(tmp_path: Path) -> None:
-    path = write(tmp_path, "t.csv", TABLE)
-    _, y, names = load_table(str(path), {"city": "string"}, "label", classes=["yes", "no"])
-    assert names == ["yes", "no"] and y.tolist() == [1, 0, 1, 0, 1, 0]
+    table = read_csv(str(write(tmp_path, "t.csv", TABLE)))
+    assert class_ids(table["label"], ["yes", "no"]).tolist() == [1, 0, 1, 0, 1, 0]
+    y, names = label_column(table["label"][:2], ["yes", "no"])  # a test file's, say
+    assert names == ["yes", "no"] and y.tolist() == [1, 0]
     with pytest.raises(ValueError, match=r"labels \['yes'\] are not among the classes"):
-        load_table(str(path), {"city": "string"}, "label", classes=["no", "maybe"])
+        class_ids(table["label"], ["no", "maybe"])
     with pytest.raises(ValueError, match="column 'city' holds text"):
-        load_table(str(path), {"city": "float"}, "label")
+        column(table, "city", np.float32)
+    y, names = label_column(np.array(["1", "0", "1"]))  # numbers stay numbers, without names
+    assert names is None and y.dtype == np.int64 and y.tolist() == [1, 0, 1]
 
 
-def test_imputing_uses_the_first_split_only() -> None:
-    train = {
-        "a": np.array([1.0, np.nan, 3.0, 10.0], np.float32),
-        "c": np.array(["x", "", "x", "y"]),
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.none() | st.floats(-1e6, 1e6, width=32, allow_nan=False), max_size=30))
+def test_a_csv_column_reads_back_its_numbers_and_counts_its_gaps(cells: list[Any]) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        lines = ["a,b"] + [f"{'' if v is None else repr(v)},1" for v in cells]
+        table = read_csv(str(write(Path(folder), "t.csv", "\n".join(lines) + "\n")))
+    read = column(table, "a", np.float32, missing=True)
+    assert np.isnan(read).tolist() == [v is None for v in cells]
+    assert read[~np.isnan(read)].tolist() == [v for v in cells if v is not None]
+    gaps = sum(v is None for v in cells)
+    if gaps:
+        with pytest.raises(ValueError, match=f"column 'a' has {gaps} empty cells"):
+            column(table, "a", np.float32)
+
+
+def test_an_npz_array_of_numbers_is_a_column_too() -> None:
+    table = {"a": np.array([1.5, np.nan, 2.0]), "n": np.array([3, 4, 5]), "s": np.array(["x", ""])}
+    assert column(table, "a", np.float32, missing=True)[[0, 2]].tolist() == [1.5, 2.0]
+    assert column(table, "n", np.int32).tolist() == [3, 4, 5]
+    assert column(table, "n").tolist() == ["3", "4", "5"]  # an integer array read as categories
+    with pytest.raises(ValueError, match="column 'a' has 1 empty cells"):
+        column(table, "a", np.float32)
+    with pytest.raises(ValueError, match="column 's' has 1 empty cells"):
+        column(table, "s")
+
+
+def test_filling_keeps_each_column_kind() -> None:
+    assert fill_empty(np.array([1.0, np.nan], np.float32), 3.0).tolist() == [1.0, 3.0]
+    assert fill_empty(np.array(["a", ""]), "unknown").tolist() == ["a", "unknown"]
+
+
+@pytest.mark.tf
+def test_filling_uses_the_training_split_only(tmp_path: Path) -> None:
+    rows = ["a,c,n,label"] + [
+        f"{'' if i % 4 == 0 else i},{'' if i % 5 == 0 else 'xy'[i % 3 == 0]},"
+        f"{'' if i % 6 == 0 else i % 3},{i % 2}"
+        for i in range(60)
+    ]
+    write(tmp_path, "t.csv", "\n".join(rows) + "\n")
+    section = {
+        "source": {
+            "csv": "t.csv",
+            "label": "label",
+            "columns": {"a": "float", "c": "string_categorical", "n": "integer_categorical"},
+            "missing": {
+                "a": {"impute": "mean", "indicator": True},
+                "c": "most_frequent",
+                "n": {"impute": "most_frequent"},
+            },
+        },
+        "test": {"split": 0.5},
     }
-    test = {"a": np.array([np.nan, 1000.0], np.float32), "c": np.array(["", "z"])}
-    rules = {"a": ("median", None, True, "float"), "c": ("most_frequent", None, False, "string")}
-    filled_train, filled_test = impute(rules, train, test)
-    assert filled_train["a"].tolist() == [1.0, 3.0, 3.0, 10.0]  # median of 1, 3, 10
-    assert filled_test["a"].tolist() == [3.0, 1000.0]  # the training median, not the test's
-    assert filled_test["a_missing"].tolist() == [1.0, 0.0]
-    assert filled_test["c"].tolist() == ["x", "z"]
-    assert list(filled_test) == ["a", "a_missing", "c"]
+    splits = prepare_data(section, seed=2, base_dir=str(tmp_path))
+    train, test = splits.x_train, splits.x_test
+    present = train["a"][train["a_missing"] == 0]
+    filled = test["a"][test["a_missing"] == 1]
+    mean = np.nanmean(present)  # of the training rows that have a value
+    assert len(filled) and np.all(filled == mean) and len(present) < 30
+    assert train["n"].dtype == np.int32 and test["n"].dtype == np.int32
+    assert "" not in train["c"].tolist() and "" not in test["c"].tolist()
 
 
 # --- no leakage: the FeatureSpace learns from the training split alone ---------------------
@@ -335,3 +394,186 @@ def test_nan_in_array_files_and_untyped_csv_stops_the_load(tmp_path: Path) -> No
     path = write(tmp_path, "n.csv", "a,b,label\n1,nan,0\n2,3,1\n")
     with pytest.raises(ValueError, match="column 'b' has 1 NaN cells"):
         load_csv(str(path), "label")
+
+
+# --- an npz archive as a table: each named array a column -----------------------------------
+
+
+def churn_like_npz(folder: Path) -> Path:
+    rng = np.random.default_rng(0)
+    age = rng.normal(40, 10, 80)
+    age[::9] = np.nan
+    np.savez(
+        folder / "t.npz",
+        age=age,
+        city=np.array(["a", "b", "c", ""] * 20),
+        calls=np.arange(80) % 4,
+        y=np.array(["no", "yes"] * 40),
+    )
+    return folder / "t.npz"
+
+
+NPZ_SOURCE = {
+    "npz": "t.npz",
+    "columns": {
+        "age": "float_normalized",
+        "city": "string_categorical",
+        "calls": "integer_categorical",
+    },
+    "classes": ["no", "yes"],
+    "missing": {"age": {"impute": "median", "indicator": True}, "city": {"fill": "?"}},
+}
+
+
+def test_npz_columns_are_checked_like_a_tables() -> None:
+    with pytest.raises(ValidationError, match="remove x, x_test and y_test"):
+        DataSpec.model_validate({"source": {**NPZ_SOURCE, "x_test": "xt"}})
+    with pytest.raises(ValidationError, match="its mean means nothing"):
+        DataSpec.model_validate({"source": {**NPZ_SOURCE, "missing": {"city": "mean"}}})
+    with pytest.raises(ValidationError, match="is a column of the inputs too"):
+        DataSpec.model_validate({"source": {**NPZ_SOURCE, "y": "age"}})
+
+
+@pytest.mark.tf
+def test_npz_columns_adapt_on_the_training_split(tmp_path: Path) -> None:
+    churn_like_npz(tmp_path)
+    section = {"source": NPZ_SOURCE, "test": {"split": 0.25}, "validation": {"split": 0.2}}
+    splits = prepare_data(section, seed=4, base_dir=str(tmp_path))
+    train, test = splits.x_train, splits.x_test
+    assert sorted(train) == ["age", "age_missing", "calls", "city"]
+    assert train["calls"].dtype == np.int32 and not np.isnan(test["age"]).any()
+    present = train["age"][train["age_missing"] == 0]
+    assert np.all(test["age"][test["age_missing"] == 1] == np.float32(np.median(present)))
+    assert "?" in train["city"].tolist() and "" not in test["city"].tolist()
+    normalization = splits.extras["features"].preprocessors["age"]
+    assert np.allclose(np.ravel(normalization.mean), train["age"].mean(), rtol=1e-5)
+    assert splits.extras["class_names"] == ["no", "yes"] and set(splits.y_train) == {0, 1}
+
+
+def test_validate_reads_an_npz_columns_kinds(tmp_path: Path) -> None:
+    churn_like_npz(tmp_path)
+    source = {**NPZ_SOURCE, "columns": {**NPZ_SOURCE["columns"], "city": "float"}}
+    source["missing"] = {"city": "median"}
+    path = spec_with(tmp_path, {"source": source}, DENSE)
+    code, out = validate(path)
+    assert code == 2, out
+    assert f"{path}:{line_of(path, 'city: float')}:" in out and "array 'city' holds text" in out
+    assert "declare it string_categorical" in out
+    source = {**NPZ_SOURCE, "columns": {"town": "float"}, "missing": None}
+    path = spec_with(tmp_path, {"source": source}, DENSE)
+    code, out = validate(path)
+    assert code == 2 and "has no array 'town'" in out
+    assert validate(spec_with(tmp_path, {"source": NPZ_SOURCE}, DENSE))[0] == 0
+
+
+# --- a layer argument that names a file: from the spec's folder, read only ------------------
+
+
+def lookup_spec(folder: Path, vocabulary: str) -> Path:
+    layer = {"StringLookup": {"vocabulary": vocabulary, "output_mode": "one_hot"}}
+    model = {"input": {"shape": [1], "dtype": "string"}, "layers": [layer]}
+    return write(folder, "s.yaml", yaml.safe_dump({"speck": 1, "name": "v", "model": model}))
+
+
+def test_a_vocabulary_file_is_found_from_the_spec_folder(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    path = lookup_spec(tmp_path / "sub", "words.txt")
+    code, out = validate(path)
+    assert code == 2 and f"{path}:{line_of(path, 'vocabulary')}:" in out, out
+    assert "there is no file 'words.txt'" in out and "relative to the spec file's folder" in out
+    (tmp_path / "sub" / "words.txt").write_text("red\ngreen\n")
+    assert validate(path)[0] == 0
+
+
+def test_an_emitted_vocabulary_path_starts_at_the_spec_folder(tmp_path: Path) -> None:
+    (tmp_path / "specs").mkdir()
+    (tmp_path / "specs" / "words.txt").write_text("red\ngreen\n")
+    path = lookup_spec(tmp_path / "specs", "words.txt")
+    out = tmp_path / "scripts" / "v.py"
+    result = CliRunner().invoke(app, ["emit", str(path), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert 'DATA_DIR = Path(__file__).parent / "../specs"' in text
+    assert 'vocabulary=str(DATA_DIR / "words.txt")' in text and str(tmp_path) not in text
+
+
+@pytest.mark.tf
+def test_a_vocabulary_file_reaches_the_built_layer(tmp_path: Path) -> None:
+    from speck.backends.build import build_model
+    from speck.pipeline import resolve_file
+
+    (tmp_path / "words.txt").write_text("red\ngreen\n")
+    model = build_model(resolve_file(str(lookup_spec(tmp_path, "words.txt"))).graph)
+    assert model.layers[0].get_vocabulary() == ["[UNK]", "red", "green"]
+
+
+# --- embedding a categorical column: FeatureSpace's index into an Embedding ----------------
+
+
+def test_embedding_is_for_categorical_columns() -> None:
+    spec = DataSpec.model_validate(
+        {"source": source(columns={"city": {"string_categorical": {"embedding": 4}}})}
+    )
+    assert spec.source.typed_columns == {"city": ("string_categorical", {"embedding": 4})}  # type: ignore[union-attr]
+    for column_, message in [
+        ({"float_normalized": {"embedding": 4}}, "embedding is for categorical columns"),
+        ({"string_categorical": {"output_mode": "int"}}, "{string_categorical: {embedding: 8}}"),
+        ({"integer_categorical": {"embedding": 0}}, "embedding is a size >= 1"),
+    ]:
+        with pytest.raises(ValidationError, match=re.escape(message)):
+            DataSpec.model_validate({"source": source(columns={"city": column_})})
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_an_embedded_column_trains_and_predicts_from_raw_rows(tmp_path: Path) -> None:
+    import keras
+
+    rng = np.random.default_rng(0)
+    cities = [f"c{i}" for i in range(12)]
+    lines = ["age,city,label"] + [
+        f"{rng.normal(40, 9):.2f},{c},{'yes' if cities.index(c) % 2 else 'no'}"
+        for c in rng.choice(cities, 300)
+    ]
+    write(tmp_path, "t.csv", "\n".join(lines) + "\n")
+    columns = {"age": "float_normalized", "city": {"string_categorical": {"embedding": 3}}}
+    data = {"source": source(columns=columns), "test": {"split": 0.2}}
+    path = spec_with(tmp_path, data, DENSE)
+    script = tmp_path / "t.py"
+    assert CliRunner().invoke(app, ["emit", str(path), "-o", str(script)]).exit_code == 0
+    text = script.read_text()
+    assert 'string_categorical(output_mode="int")' in text and 'output_mode="dict"' in text
+    assert 'embedded_columns(features, {"city": 3})' in text
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["train", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    model = keras.models.load_model(out / "model.keras")
+    embedding = model.get_layer("city_embedding")
+    assert embedding.input_dim == 13 and embedding.output_dim == 3  # 12 cities and [UNK]
+    rows = {"age": np.array([30.0, 50.0]), "city": np.array(["c1", "elsewhere"], dtype=object)}
+    assert model.predict(rows, verbose=0).shape == (2, 1)
+
+
+@pytest.mark.tf
+@pytest.mark.slow
+def test_predict_takes_a_tables_raw_rows_and_names_classes(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    spec = str(ROOT / "specs" / "churn.yaml")
+    trained = CliRunner().invoke(app, ["train", spec, "--set", "fit.epochs=1", "--out", str(run)])
+    assert trained.exit_code == 0, trained.output
+    with open(ROOT / "specs" / "data" / "churn.csv", newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["monthly_charges"]][:5]
+    rows[0]["internet"] = ""  # filled with the spec's value, "unknown"
+    header = list(rows[0])
+    lines = [",".join(header)] + [",".join(r[h] for h in header) for r in rows]
+    new = write(tmp_path, "new.csv", "\n".join(lines) + "\n")
+    out = tmp_path / "p.csv"
+    result = CliRunner().invoke(app, ["predict", str(run), str(new), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    predicted = list(csv.reader(out.open()))
+    assert len(predicted) == 6 and {r[1] for r in predicted[1:]} <= {"stayed", "left"}
+    rows[1]["monthly_charges"] = ""  # its rule is the training median, which the run lacks
+    lines = [",".join(header)] + [",".join(r[h] for h in header) for r in rows]
+    write(tmp_path, "new.csv", "\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["predict", str(run), str(new), "--out", str(out), "--force"])
+    assert result.exit_code == 2 and "column 'monthly_charges' has 1 empty cells" in result.output

@@ -117,33 +117,113 @@ def _load(step: DataStep) -> list[Code]:
             lines.append(_line(f"x_test, {y_test}, _ = ", loaded))
         return lines
     assert op == "images"
-    args = [_path(a["path"]), literal(tuple(a["image_size"])), literal(a["color_mode"])]
-    lines = [_line("x, y, class_names = ", call("load_image_folder", args))]
-    if a["test_path"] is not None:
-        test_args = [_path(a["test_path"]), *args[1:], Atom("class_names")]
-        lines.append(_line("x_test, y_test, _ = ", call("load_image_folder", test_args)))
+    return _images(a)
+
+
+def _images(a: dict[str, Any]) -> list[Code]:
+    """Keras' `image_dataset_from_directory` of the folder (and of the test folder, with the
+    training folder's classes), one image at a time, gathered into arrays."""
+    kwargs = [("batch_size", Atom("None")), ("image_size", literal(tuple(a["image_size"])))]
+    if a["color_mode"] != "rgb":
+        kwargs.append(("color_mode", literal(a["color_mode"])))
+    kwargs.append(("shuffle", Atom("False")))
+    lines = [Code("    import keras"), Code("")]
+    for split, path in (("", a["path"]), ("test_", a["test_path"])):
+        if path is None:
+            continue
+        more = [("class_names", Atom("class_names"))] if split else []
+        found = call("keras.utils.image_dataset_from_directory", [_path(path)], kwargs + more)
+        lines += [
+            _line(f"{split}images = ", found),
+            Code(
+                f"    x{'_test' if split else ''}, y{'_test' if split else ''} = "
+                f"map(np.stack, zip(*{split}images.as_numpy_iterator(), strict=True))"
+            ),
+        ]
+        if not split:
+            lines.append(Code("    class_names = images.class_names"))
     return lines
 
 
 def _table(a: dict[str, Any]) -> list[Code]:
-    """`load_table` of the training file (and of the test file, with the training classes)."""
-    args = [_path(a["path"]), literal(a["columns"], sort_keys=False)]
-    kwargs = [("label", literal(a["label"]))] if a["label"] is not None else []
-    if a["classes"] is not None:
-        kwargs.append(("classes", literal(list(a["classes"]))))
-    for key in ("allowed", "drop"):
-        if a[key]:
-            kwargs.append((key, literal(list(a[key]))))
-    if a["delimiter"] != ",":
-        kwargs.append(("delimiter", literal(a["delimiter"])))
-    y_name, names = ("y", "class_names") if a["label"] is not None else ("_", "_")
-    lines = [_line(f"x, {y_name}, {names} = ", call("load_table", args, kwargs))]
+    """A table's typed columns, each an array: from a CSV file's text cells or an npz archive's
+    arrays (and from the test file, with the training file's classes)."""
+    if a["format"] == "npz":
+        archive = call("np.load", [_path(a["path"])], [("allow_pickle", Atom("False"))])
+        return [_line("with ", archive, " as table:"), *_columns(a, "table", "", 2)]
+    args = [literal(a["delimiter"])] if a["delimiter"] != "," else []
+    lines = [_line("table = ", call("read_csv", [_path(a["path"]), *args]))]
+    lines += _columns(a, "table", "", 1)
     if a["test_path"] is not None:
-        test_kwargs = [(k, v) for k, v in kwargs if k != "classes"]
-        if a["label"] is not None:
-            test_kwargs.insert(1, ("classes", Atom("class_names")))
-        loaded = call("load_table", [_path(a["test_path"]), args[1]], test_kwargs)
-        lines.append(_line(f"x_test, {'y_test' if a['label'] else '_'}, _ = ", loaded))
+        lines.append(_line("test_table = ", call("read_csv", [_path(a["test_path"]), *args])))
+        lines += _columns(a, "test_table", "_test", 1)
+    return lines
+
+
+def _columns(a: dict[str, Any], table: str, split: str, indent: int) -> list[Code]:
+    """`x` (or `x_test`): each column of `table` as its kind reads it; `y` the label's ids."""
+
+    def line(target: str, expr: Expr) -> Code:
+        return Code("\n".join(expr.lines(indent, target)))
+
+    lines = []
+    if a["drop"]:
+        lines.append(
+            line(f"{table} = ", call("drop_empty", [Atom(table), literal(list(a["drop"]))]))
+        )
+    dtypes = {"float": "np.float32", "int": "np.int32"}
+    columns = {}
+    for name, kind in a["columns"].items():
+        args: list[Expr] = [Atom(table), literal(name)]
+        if kind != "string":
+            args.append(Atom("np.float32" if name in a["allowed"] else dtypes[kind]))
+        missing = [("missing", Atom("True"))] if name in a["allowed"] else []
+        columns[name] = _Raw(call("column", args, missing))
+    lines.append(line(f"x{split} = ", _ordered(columns)))
+    if a["label"] is None:
+        return lines
+    labels = call("column", [Atom(table), literal(a["label"])])
+    if a["classes"] is not None:  # text labels, ids in the spec's order
+        if not split:
+            lines.append(line("class_names = ", literal(list(a["classes"]))))
+        return [*lines, line(f"y{split} = ", call("class_ids", [labels, Atom("class_names")]))]
+    if split:  # as the training file's labels: numbers, or ids of its classes
+        return [*lines, line("y_test, _ = ", call("label_column", [labels, Atom("class_names")]))]
+    return [*lines, line("y, class_names = ", call("label_column", [labels]))]
+
+
+STATISTIC = {"mean": "np.nanmean", "median": "np.nanmedian", "most_frequent": "most_frequent"}
+
+
+def _fill(rules: dict[str, Any], splits: list[str]) -> list[Code]:
+    """Empty cells filled with a statistic of the training split `x` (or a given value), the
+    same in every split, after a 0/1 column `<name>_missing` where a rule asks for one."""
+    fills = {
+        name: _Raw(
+            literal(fill)
+            if how == "fill"
+            else call(STATISTIC[how], [Atom(f"x[{literal(name).flat()}]")])
+        )
+        for name, (how, fill, _, _) in rules.items()
+    }
+    lines = [
+        Code("    # Empty cells are filled with statistics of the training split (x) alone."),
+        _line("fills = ", _ordered(fills)),
+        Code(f"    for rows in ({', '.join(splits)}):"),
+    ]
+    for name, (_, _, indicator, kind) in rules.items():
+        cells = Atom(f"rows[{literal(name).flat()}]")
+        if indicator:
+            empty = (
+                call("np.equal", [cells, literal("")])
+                if kind == "string"
+                else call("np.isnan", [cells])
+            )
+            target = f"rows[{literal(name + '_missing').flat()}] = "
+            lines.append(Code("\n".join(empty.lines(2, target, ".astype(np.float32)"))))
+        filled = call("fill_empty", [cells, Atom(f"fills[{literal(name).flat()}]")])
+        suffix = ".astype(np.int32)" if kind == "int" else ""
+        lines.append(Code("\n".join(filled.lines(2, f"{cells.flat()} = ", suffix))))
     return lines
 
 
@@ -159,29 +239,40 @@ def _feature(kind: str, options: dict[str, Any]) -> Expr:
         return call(
             "keras.utils.FeatureSpace.feature", [literal("string"), layer, literal("float")]
         )
+    if "embedding" in options:  # its index, which `embedded_columns` embeds in the model
+        options = {**{k: v for k, v in options.items() if k != "embedding"}, "output_mode": "int"}
     if not options:
         return literal(kind)
     kwargs = [(k, literal(v)) for k, v in sorted(options.items())]
     return call(f"keras.utils.FeatureSpace.{identifier(kind)}", kwargs=kwargs)
 
 
+def embeddings(plan: DataPlan | None) -> dict[str, int]:
+    """The typed columns that the model embeds: name -> size of the `Embedding`."""
+    step = next((s for s in plan.steps if s.op == "features"), None) if plan else None
+    columns = step.args["columns"] if step is not None else {}
+    return {n: o["embedding"] for n, (_, o) in columns.items() if "embedding" in o}
+
+
+def encoded_row(plan: DataPlan | None) -> Expr | None:
+    """What a model over typed columns starts from: the adapted `FeatureSpace`'s encoding, with
+    the embedded columns' indices through their `Embedding`s (None: no typed columns)."""
+    if plan is None or "features" not in plan.extras:
+        return None
+    sizes = embeddings(plan)
+    if not sizes:
+        return Atom("features.get_encoded_features()")
+    return call("embedded_columns", [Atom("features"), _ordered(dict(sorted(sizes.items())))])
+
+
 def _features(a: dict[str, Any]) -> list[Code]:
     columns = {
         name: _Raw(_feature(kind, options)) for name, (kind, options) in a["columns"].items()
     }
-    space = call(
-        "keras.utils.FeatureSpace", [_ordered(columns)], [("output_mode", literal("concat"))]
-    )
-    adapt = call(
-        "features.adapt",
-        [
-            call(
-                "make_dataset",
-                [Atom("x")],
-                [("batch_size", literal(256)), ("cache", Atom("False"))],
-            )
-        ],
-    )
+    embedded = any("embedding" in options for _, options in a["columns"].values())
+    mode = literal("dict" if embedded else "concat")  # dict: the model embeds some columns
+    space = call("keras.utils.FeatureSpace", [_ordered(columns)], [("output_mode", mode)])
+    adapt = call("features.adapt", [Atom("x")])
     texts = [name for name, (kind, _) in a["columns"].items() if kind == "text"]
     whole = [  # TextVectorization shapes a (batch, 1) input's output wrongly: (batch, 1, tokens)
         _line(
@@ -393,14 +484,7 @@ def step_lines(
     if op == "drop":
         return []
     if op == "impute":
-        rules = _ordered({k: _Raw(literal(tuple(v))) for k, v in a["rules"].items()})
-        splits = [ARRAYS[s][0] for s in a["splits"]]
-        filled = call("impute", [Atom("missing"), *map(Atom, splits)])
-        return [
-            _line("missing = ", rules),
-            Code("    # Empty cells are filled with statistics of the training split (x) alone."),
-            _line(f"{', '.join(splits)} = ", filled),
-        ]
+        return _fill(a["rules"], [ARRAYS[s][0] for s in a["splits"]])
     if op == "features":
         return _features(a)
     if op == "standardize":

@@ -31,7 +31,13 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from speck.backends.build import POSITIONAL_INPUT_LAYERS, not_allowed
-from speck.backends.emit.data import ARRAYS, load_data_body, load_data_params, split_targets
+from speck.backends.emit.data import (
+    ARRAYS,
+    encoded_row,
+    load_data_body,
+    load_data_params,
+    split_targets,
+)
 from speck.backends.emit.render import (
     LINE_LENGTH,
     Atom,
@@ -57,6 +63,7 @@ from speck.ir.graph import (
     KerasObject,
     ModelGraph,
     Ref,
+    SpecFile,
     TrainingPlan,
 )
 
@@ -430,13 +437,13 @@ def build_body(
     names: Names,
     custom: dict[str, str] | None = None,
     result: str = "return ",
-    features: bool = False,
+    features: Expr | None = None,
 ) -> list[Code]:
     """The statements of `build_model()`: Sequential as one list, functional node by node.
     `custom` maps custom layer type names to the names their classes are imported as; the
-    model goes to `result` (`return `, or `model = `). With `features` (an adapted
-    `keras.utils.FeatureSpace`, the data's typed columns) the model takes the raw columns and
-    starts with their encoding, instead of its one input."""
+    model goes to `result` (`return `, or `model = `). With `features` (the encoding of the
+    data's typed columns by an adapted `keras.utils.FeatureSpace`, `encoded_row`) the model
+    takes the raw columns and starts with their encoding, instead of its one input."""
     lines, model = model_code(graph, graph.name, names, custom, features)
     return [*lines, statement(result, model)]
 
@@ -446,7 +453,7 @@ def model_code(
     name: str,
     names: Names,
     custom: dict[str, str] | None = None,
-    features: bool = False,
+    features: Expr | None = None,
 ) -> tuple[list[Code], Expr]:
     """The statements that make a model's parts, and the expression of the model named `name`.
     A model used as a layer (`models:`) is made first, into a variable named after its node."""
@@ -464,7 +471,7 @@ def model_code(
         ]
         listed = Bracket("", "[", tuple(Item(e) for e in stack), "]")
         if features:
-            encoded = Atom("features.get_encoded_features()")
+            encoded = features
             layers_model = call("keras.Sequential", [listed], [("name", literal(f"{name}_layers"))])
             applied = Chain(layers_model, Bracket("", "(", (Item(encoded),), ")", is_args=True))
             inputs = Atom("dict(features.get_inputs())")
@@ -483,7 +490,7 @@ def model_code(
     lines += [
         statement(f"{var[n.name]} = ", input_expr(n.shape, n.dtype, n.name))
         if not features
-        else Code(f"    {var[n.name]} = features.get_encoded_features()")
+        else statement(f"{var[n.name]} = ", features)
         for n in graph.inputs
     ]
     read = reaches_outputs(graph)
@@ -786,7 +793,7 @@ def emit_script(
         custom_imports.append(
             Import(module, class_name, None if custom[kind] == class_name else custom[kind])
         )
-    features = plan.data is not None and "features" in plan.data.extras
+    features = encoded_row(plan.data)
     mixed = graph.precision != "float32"
     model, policy = (names.claim("model"), names.claim("policy")) if mixed else ("", "")
     build = build_body(graph, names, custom, f"{model} = " if mixed else "return ", features)
@@ -825,6 +832,9 @@ def emit_script(
             ).flat()
         ),
         "runtime": [],
+        "constants": Code(
+            data_dir_line(folder, script_dir) if (folder := spec_folder(graph)) else ""
+        ),
         "build_params": Code("features: Any" if features else ""),
         "summary_args": Code(_summary_args(plan.data) if features else ""),
         "imports": Code(""),
@@ -954,6 +964,26 @@ def compile_lines(plan: TrainingPlan, graph: ModelGraph) -> list[Code]:
     )
 
 
+def data_dir_line(folder: str, script_dir: str | Path | None) -> Code:
+    """`DATA_DIR`: the spec's folder, from the script's, where relative data paths start."""
+    relative = os.path.relpath(folder, script_dir or Path.cwd())
+    return statement(
+        "DATA_DIR = ",
+        BinOp(Atom("Path(__file__).parent"), "/", literal(Path(relative).as_posix())),
+        indent=0,
+    )
+
+
+def spec_folder(graph: ModelGraph) -> str | None:
+    """The spec's folder, if a layer argument names a file there (a vocabulary file)."""
+    graphs = [graph, *graph.submodels.values()]
+    for layer in (n for g in graphs for n in g.layers):
+        found = next((v for v in layer.args.values() if isinstance(v, SpecFile)), None)
+        if found is not None:
+            return found.base
+    return None
+
+
 def program_parts(resolved: ResolvedSpec, script_dir: str | Path | None) -> dict[str, Code]:
     """The template's parts of a trainable spec: constants, `load_data`, compile, callbacks
     and `run`'s body."""
@@ -966,15 +996,9 @@ def program_parts(resolved: ResolvedSpec, script_dir: str | Path | None) -> dict
         statement("EPOCHS = ", literal(plan.epochs), indent=0),
         statement("BATCH_SIZE = ", literal(plan.batch_size), indent=0),
     ]
-    if data.data_dir is not None:
-        relative = os.path.relpath(data.data_dir, script_dir or Path.cwd())
-        constants.append(
-            statement(
-                "DATA_DIR = ",
-                BinOp(Atom("Path(__file__).parent"), "/", literal(Path(relative).as_posix())),
-                indent=0,
-            )
-        )
+    folder = data.data_dir or spec_folder(graph)
+    if folder is not None:
+        constants.append(data_dir_line(folder, script_dir))
     return {
         "constants": _lines(constants),
         "load_data_params": Code(load_data_params(data)),

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import keyword
 import math
+import os
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from speck.catalog import lookup as catalog
-from speck.ir.graph import PATH_ARGS, KerasObject
+from speck.ir.graph import PATH_ARGS, KerasObject, SpecFile
 
 LINE_LENGTH = 100
 INDENT = "    "
@@ -321,6 +322,11 @@ def literal(value: Any, objects: ObjectRenderer | None = None, sort_keys: bool =
         return Atom(repr(value))
     if isinstance(value, int | float):
         return Atom(number(value))
+    if isinstance(value, SpecFile) and value.relative.startswith("~"):
+        return call("os.path.expanduser", [Text(value.relative)])
+    if isinstance(value, SpecFile) and not os.path.isabs(value.relative):
+        # read from the spec's folder, wherever the script is
+        return call("str", [BinOp(Atom("DATA_DIR"), "/", Text(value.relative))])
     if isinstance(value, str):
         return Text(value)
     if isinstance(value, KerasObject):

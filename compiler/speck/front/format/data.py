@@ -172,53 +172,6 @@ def _check_named_arrays(owner: str, **fields: Arrays | None) -> None:
             )
 
 
-class NpzSource(StrictModel):
-    """Arrays from one `.npz` archive, by key. A model with several inputs or outputs takes a
-    mapping from its input (or output) names to keys: `x: {image: image, profile: profile}`."""
-
-    npz: str = Field(description="Path of the .npz file, relative to the spec file.")
-    x: Arrays = Field(
-        "x", description="Key of the training inputs, or a mapping: model input name -> key."
-    )
-    y: Arrays = Field(
-        "y",
-        description="Key of the training targets, or a mapping: model output name -> key "
-        "(unused by reconstruct/denoise).",
-    )
-    x_test: Arrays | None = Field(
-        None, description="Key (or mapping, as x) of the test inputs, if the file has them."
-    )
-    y_test: Arrays | None = Field(None, description="Key (or mapping, as y) of the test targets.")
-
-    @model_validator(mode="after")
-    def _same_names(self) -> NpzSource:
-        _check_named_arrays("npz", x=self.x, y=self.y, x_test=self.x_test, y_test=self.y_test)
-        return self
-
-
-class NpyFiles(StrictModel):
-    """Paths of `.npy` files; each may instead be a mapping from model input (or output)
-    names to paths, for a model with several inputs or outputs."""
-
-    x: Arrays = Field(description="Path of the .npy file of training inputs (or a mapping).")
-    y: Arrays | None = Field(
-        None, description="Path of the .npy file of training targets (or a mapping)."
-    )
-    x_test: Arrays | None = Field(None, description="Path of the .npy file of test inputs.")
-    y_test: Arrays | None = Field(None, description="Path of the .npy file of test targets.")
-
-    @model_validator(mode="after")
-    def _same_names(self) -> NpyFiles:
-        _check_named_arrays("npy", x=self.x, y=self.y, x_test=self.x_test, y_test=self.y_test)
-        return self
-
-
-class NpySource(StrictModel):
-    """Arrays from separate `.npy` files."""
-
-    npy: NpyFiles = Field(description="Paths of the .npy files, relative to the spec file.")
-
-
 COLUMN_KINDS = (
     "float",
     "float_normalized",
@@ -238,13 +191,17 @@ COLUMN_OPTIONS: dict[str, dict[str, Any]] = {
     "float_normalized": {},
     "float_rescaled": {"scale": float, "offset": float},
     "float_discretized": {"num_bins": int, "bin_boundaries": list},
-    "integer_categorical": {"max_tokens": int, "num_oov_indices": int},
-    "string_categorical": {"max_tokens": int, "num_oov_indices": int},
-    "integer_hashed": {"num_bins": int},
-    "string_hashed": {"num_bins": int},
+    "integer_categorical": {"max_tokens": int, "num_oov_indices": int, "embedding": int},
+    "string_categorical": {"max_tokens": int, "num_oov_indices": int, "embedding": int},
+    "integer_hashed": {"num_bins": int, "embedding": int},
+    "string_hashed": {"num_bins": int, "embedding": int},
     "text": {"max_tokens": int, "output_mode": ("multi_hot", "count", "tf_idf"), "ngrams": int},
 }
-"""The arguments each kind takes (those of its `FeatureSpace` constructor or layer)."""
+"""The arguments each kind takes (those of its `FeatureSpace` constructor or layer), and
+`embedding`: a categorical column's size of a learned `Embedding` of its index, instead of
+one-hot."""
+
+EMBEDDED_KINDS = tuple(kind for kind, options in COLUMN_OPTIONS.items() if "embedding" in options)
 
 NEEDS_BINS = ("float_discretized", "integer_hashed", "string_hashed")
 """Kinds whose `FeatureSpace` constructor requires `num_bins`."""
@@ -282,6 +239,17 @@ def _column(value: Any) -> tuple[str, dict[str, Any]]:
         raise ValueError(f"unknown column kind {kind!r}{hint}; kinds: {', '.join(COLUMN_KINDS)}")
     allowed = COLUMN_OPTIONS[kind]
     for key, val in options.items():
+        if key == "output_mode" and kind in EMBEDDED_KINDS:
+            raise ValueError(
+                f"{kind} is one-hot encoded, or embedded with embedding: <size>; its integer "
+                f"indices alone (output_mode) cannot join the other columns. Write "
+                f"{{{kind}: {{embedding: 8}}}} for an Embedding of the indices"
+            )
+        if key == "embedding" and key not in allowed:
+            raise ValueError(
+                f"embedding is for categorical columns ({', '.join(EMBEDDED_KINDS)}); "
+                f"{kind} gives no index to embed"
+            )
         if key not in allowed:
             known = ", ".join(allowed) or "none"
             raise ValueError(f"{kind} takes no option {key!r}; its options: {known}")
@@ -297,6 +265,8 @@ def _column(value: Any) -> tuple[str, dict[str, Any]]:
             isinstance(val, list) and all(isinstance(v, int | float) for v in val)
         ):
             raise ValueError(f"{kind} {key} is a list of numbers. Received: {val!r}")
+    if options.get("embedding") == 0:
+        raise ValueError(f"{kind} embedding is a size >= 1. Received: 0")
     if kind in NEEDS_BINS and "num_bins" not in options:
         raise ValueError(f"{kind} needs num_bins, e.g. {{{kind}: {{num_bins: 10}}}}")
     return kind, dict(options)
@@ -325,17 +295,11 @@ class MissingRule(StrictModel):
         return self
 
 
-class CsvSource(StrictModel):
-    """A CSV file with a header row. Without `columns`, the features are numbers; with
-    `columns`, each column has a kind (`keras.utils.FeatureSpace`'s feature types, or `text`),
-    and the model takes raw rows: the preprocessing, adapted on the training split, is part of
-    the model."""
+class TypedTable(StrictModel):
+    """What a table's columns are: each column (a CSV column, or an npz archive's array of
+    that name) has a kind (`keras.utils.FeatureSpace`'s feature types, or `text`), and the
+    model takes raw rows: the preprocessing, adapted on the training split, is part of it."""
 
-    csv: str = Field(description="Path of the CSV file, relative to the spec file.")
-    label: str | None = Field(None, description="Column of the targets (text labels become ids).")
-    features: list[str] | None = Field(
-        None, min_length=1, description="Columns of the inputs; default: all but the label."
-    )
     columns: dict[str, Any] | None = Field(
         None,
         min_length=1,
@@ -364,8 +328,6 @@ class CsvSource(StrictModel):
         description="Per column: mean, median, most_frequent, drop, {fill: value}, "
         "or {impute: ..., indicator: true}. Without a rule an empty cell is an error.",
     )
-    test_csv: str | None = Field(None, description="A second CSV with the same columns, as test.")
-    delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator.")
 
     @field_validator("columns")
     @classmethod
@@ -377,22 +339,24 @@ class CsvSource(StrictModel):
                 raise ValueError(f"column {name!r}: {err}") from None
         return value
 
-    @model_validator(mode="after")
-    def _columns_fit(self) -> CsvSource:
-        columns = self.typed_columns
-        if columns is not None and self.features is not None:
-            raise ValueError("columns already name the features; remove features")
-        if columns is not None and self.label in columns:
-            raise ValueError(f"the label {self.label!r} is a column of the inputs too")
+    @property
+    def label_column(self) -> str | None:
+        """The column (or array) of the labels."""
+        return None
+
+    def _check_table(self) -> None:
+        columns, label = self.typed_columns, self.label_column
+        if columns is not None and label in columns:
+            raise ValueError(f"the label {label!r} is a column of the inputs too")
         if self.classes is not None:
-            if self.label is None:
+            if label is None:
                 raise ValueError("classes name the label's values; name the label column")
             if len(set(self.classes)) != len(self.classes):
                 raise ValueError(f"classes are listed twice: {self.classes}")
         for name, rule in (self.missing or {}).items():
             if columns is None:
                 raise ValueError("missing-value rules need typed columns (columns: ...)")
-            if name == self.label:
+            if name == label:
                 if rule.impute != "drop":
                     raise ValueError(f"rows without a label can only be dropped ({name}: drop)")
                 continue
@@ -408,14 +372,101 @@ class CsvSource(StrictModel):
                 )
             if rule.fill is not None and (raw == "string") != isinstance(rule.fill, str):
                 raise ValueError(f"{name} is a {columns[name][0]} column; fill it with a {raw}")
-        return self
 
     @property
     def typed_columns(self) -> dict[str, tuple[str, dict[str, Any]]] | None:
-        """Each column's kind and options, in spec order (None: untyped numeric features)."""
+        """Each column's kind and options, in spec order (None: no typed columns)."""
         if self.columns is None:
             return None
         return {name: _column(value) for name, value in self.columns.items()}
+
+
+class NpzSource(TypedTable):
+    """Arrays from one `.npz` archive, by key. A model with several inputs or outputs takes a
+    mapping from its input (or output) names to keys: `x: {image: image, profile: profile}`.
+    With `columns`, the archive is a table: each named array is a column, `y` the labels."""
+
+    npz: str = Field(description="Path of the .npz file, relative to the spec file.")
+    x: Arrays = Field(
+        "x", description="Key of the training inputs, or a mapping: model input name -> key."
+    )
+    y: Arrays = Field(
+        "y",
+        description="Key of the training targets, or a mapping: model output name -> key "
+        "(unused by reconstruct/denoise).",
+    )
+    x_test: Arrays | None = Field(
+        None, description="Key (or mapping, as x) of the test inputs, if the file has them."
+    )
+    y_test: Arrays | None = Field(None, description="Key (or mapping, as y) of the test targets.")
+
+    @model_validator(mode="after")
+    def _same_names(self) -> NpzSource:
+        _check_named_arrays("npz", x=self.x, y=self.y, x_test=self.x_test, y_test=self.y_test)
+        if self.columns is not None:
+            if self.x != "x" or self.x_test is not None or self.y_test is not None:
+                raise ValueError(
+                    "with columns, each of the archive's arrays named in columns is a column "
+                    "and y the labels; remove x, x_test and y_test (hold out test rows with "
+                    "test: {split: 0.2})"
+                )
+            if not isinstance(self.y, str):
+                raise ValueError("with columns, y is the key of one array of labels")
+        self._check_table()
+        return self
+
+    @property
+    def label_column(self) -> str | None:
+        return self.y if self.columns is not None and isinstance(self.y, str) else None
+
+
+class NpyFiles(StrictModel):
+    """Paths of `.npy` files; each may instead be a mapping from model input (or output)
+    names to paths, for a model with several inputs or outputs."""
+
+    x: Arrays = Field(description="Path of the .npy file of training inputs (or a mapping).")
+    y: Arrays | None = Field(
+        None, description="Path of the .npy file of training targets (or a mapping)."
+    )
+    x_test: Arrays | None = Field(None, description="Path of the .npy file of test inputs.")
+    y_test: Arrays | None = Field(None, description="Path of the .npy file of test targets.")
+
+    @model_validator(mode="after")
+    def _same_names(self) -> NpyFiles:
+        _check_named_arrays("npy", x=self.x, y=self.y, x_test=self.x_test, y_test=self.y_test)
+        return self
+
+
+class NpySource(StrictModel):
+    """Arrays from separate `.npy` files."""
+
+    npy: NpyFiles = Field(description="Paths of the .npy files, relative to the spec file.")
+
+
+class CsvSource(TypedTable):
+    """A CSV file with a header row. Without `columns`, the features are numbers; with
+    `columns`, each column has a kind (`keras.utils.FeatureSpace`'s feature types, or `text`),
+    and the model takes raw rows: the preprocessing, adapted on the training split, is part of
+    the model."""
+
+    csv: str = Field(description="Path of the CSV file, relative to the spec file.")
+    label: str | None = Field(None, description="Column of the targets (text labels become ids).")
+    features: list[str] | None = Field(
+        None, min_length=1, description="Columns of the inputs; default: all but the label."
+    )
+    test_csv: str | None = Field(None, description="A second CSV with the same columns, as test.")
+    delimiter: str = Field(",", min_length=1, max_length=1, description="Field separator.")
+
+    @model_validator(mode="after")
+    def _columns_fit(self) -> CsvSource:
+        if self.columns is not None and self.features is not None:
+            raise ValueError("columns already name the features; remove features")
+        self._check_table()
+        return self
+
+    @property
+    def label_column(self) -> str | None:
+        return self.label
 
 
 class ImagesSource(StrictModel):
@@ -853,7 +904,7 @@ def named_targets(data: DataSpec) -> list[str] | None:
 def source_classes(data: DataSpec) -> int | None:
     """The number of label classes the source has, if known."""
     source = data.source
-    if isinstance(source, CsvSource) and source.classes is not None:
+    if isinstance(source, TypedTable) and source.classes is not None:
         return len(source.classes)
     if not isinstance(source, str):
         return None
