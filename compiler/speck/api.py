@@ -140,16 +140,44 @@ def build(path: str | Path, overrides: Overrides = (), *, allow_custom_layers: b
 def emit(
     path: str | Path, out: str | Path | None = None, *, allow_custom_layers: bool = False
 ) -> str:
-    """The training script `speck emit` writes for a spec, as text; nothing is written.
+    """The script `speck emit` writes for a spec, as text; nothing is written: the training
+    program, or for a spec with search spaces the KerasTuner script that searches them.
 
     `out` is where the script is meant to go (default `generated/<spec stem>.py`, `"-"` for
     standard output): relative data paths in the script start from its folder."""
     from speck.backends.emit.program import script_for, target_of
 
+    target = target_of(path, None if out is None else str(out))
+    searched = _search_script(path, target)
+    if searched is not None:
+        return searched
     resolved = _load(path, ())
     check_custom_layers(resolved, allow_custom_layers, "emit")
-    target = target_of(path, None if out is None else str(out))
     return script_for(resolved, path, target, allow_custom_layers)
+
+
+def _search_script(path: str | Path, target: Path | None) -> str | None:
+    """The KerasTuner script of a spec with search spaces, None for a spec without."""
+    from speck.backends.emit.program import display_path
+    from speck.front.load import load_file
+    from speck.search import find_spaces
+
+    try:
+        if not find_spaces(load_file(path)).spaces:
+            return None
+    except SpecError:
+        return None  # `_load` raises it with the rest of the spec's problems
+    from speck.backends.emit.tuner import tuner_script
+    from speck.pipeline import analyze
+
+    analysis = analyze(path)
+    if not analysis.ok or analysis.search is None or analysis.resolved is None:
+        raise InvalidSpec([d for d in analysis.diagnostics if d.severity == "error"], ())
+    script_dir = Path.cwd() if target is None else target.parent
+    try:
+        return tuner_script(analysis.search, analysis.resolved, display_path(path), script_dir)
+    except SpecError as exc:
+        raise InvalidSpec(exc.diagnostics, ()) from None
 
 
 def train(

@@ -19,7 +19,8 @@ to a temporary `.npz`, so that nothing is downloaded. Each path reports samples 
 
 Without a GPU it says so and runs the same comparison on the CPU with fewer images.
 
-    python tests/bench_gpu.py [--rounds 3] [--epochs 3] [--images N] [--only autoencoder|resnet]
+    python tests/benchmarks/bench_gpu.py [--rounds 3] [--epochs 3] [--images N]
+        [--only autoencoder|resnet]
 """
 
 from __future__ import annotations

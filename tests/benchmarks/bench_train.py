@@ -13,7 +13,7 @@ believing a wall-time ratio.
 The script is `generated/<stem>.py` for a spec in `specs/`, else one `speck emit` writes to a
 temporary folder. The default spec is the tutorial's denoising autoencoder on photo patches.
 
-    python tests/bench_train.py [SPEC] [--rounds 3] [--epochs 2]
+    python tests/benchmarks/bench_train.py [SPEC] [--rounds 3] [--epochs 2]
 """
 
 from __future__ import annotations

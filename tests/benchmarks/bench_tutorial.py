@@ -14,7 +14,7 @@ median wall time and CPU seconds (user + system of the process and its threads),
 ratio speck / tutorial pair by pair (median, min, max). On a machine with two cores the
 convolutions dominate, so compare the CPU seconds too before believing a wall-time ratio.
 
-    python tests/bench_tutorial.py [--rounds 3] [--epochs 3] [--train 5000] [--test 1000]
+    python tests/benchmarks/bench_tutorial.py [--rounds 3] [--epochs 3] [--train 5000] [--test 1000]
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Prints, for the same machine in one run:
   3. functional specs of 1,000, 5,000 and 10,000 nodes (residual blocks): the whole process
      and the in-process pipeline, and the 10,000 / 1,000 ratio (the issue asks for at most 12).
 
-    python tests/bench_validate.py [--runs 5] [--skip-tf]
+    python tests/benchmarks/bench_validate.py [--runs 5] [--skip-tf]
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Counted in function calls (Python functions and the C functions they call) rathe
 so the test is deterministic: a function that scans every node called once per node, or a
 sort or a suggestion search per node, shows up as calls growing with the square of the spec's
 size. Work done inside one C call (`name in a_list`) makes no calls of its own and shows only
-in the times, which `tests/bench_validate.py` measures (1,000 / 5,000 / 10,000 nodes).
+in the times, which `tests/benchmarks/bench_validate.py` measures (1,000 / 5,000 / 10,000 nodes).
 """
 
 from __future__ import annotations
