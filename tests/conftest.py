@@ -4,6 +4,11 @@
 The import blocker is a `sitecustomize` module on `PYTHONPATH` that installs a meta-path finder
 raising `ImportError` for `tensorflow` and `keras` (and their submodules), so a subprocess run
 under it proves a command never imports them, or shows what it says when they are missing.
+
+The marks mean what they say: `TensorFlowGuard` fails a test not marked `tf` that imports
+TensorFlow in this process, and a test module that imports it when collected (which every run
+would pay for, `-m "not tf"` too). So `python -m pytest -m "not slow and not tf"`, the inner
+loop, never loads TensorFlow.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
+
+pytest_plugins = ["pytester"]  # the guard's own tests run small pytest sessions
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS_DIR = ROOT / "specs"
@@ -81,3 +88,70 @@ def run_speck(
 @pytest.fixture(scope="session")
 def runner() -> CliRunner:
     return CliRunner()
+
+
+# --- marks that mean what they say -----------------------------------------------------------
+
+TENSORFLOW = "tensorflow"
+_LOADED_BEFORE = pytest.StashKey[bool]()
+
+
+def tensorflow_loaded() -> bool:
+    return TENSORFLOW in sys.modules
+
+
+class TensorFlowGuard:
+    """Fails a test that imports TensorFlow without the `tf` mark, and a test module that
+    imports it when collected. Once TensorFlow is loaded in a process it stays, so a test is
+    checked only while it has not been loaded yet: always, in a run that leaves out `tf`."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> pytest.CollectReport:
+        before = tensorflow_loaded()
+        report: pytest.CollectReport = yield
+        if isinstance(collector, pytest.Module) and not before and tensorflow_loaded():
+            report.outcome = "failed"
+            report.longrepr = (
+                f"{collector.nodeid} imports TensorFlow when it is collected, so every run "
+                'pays for it, `-m "not tf"` too: import it inside the tests (or a fixture) '
+                "that are marked `tf`"
+            )
+        return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        item.stash[_LOADED_BEFORE] = tensorflow_loaded()
+        yield
+        self.check(item, "its fixtures import")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        yield
+        self.check(item, "it imports")
+
+    @staticmethod
+    def check(item: pytest.Item, what: str) -> None:
+        if item.stash.get(_LOADED_BEFORE, True) or not tensorflow_loaded():
+            return
+        item.stash[_LOADED_BEFORE] = True  # reported once
+        if item.get_closest_marker("tf") is None:
+            pytest.fail(
+                f"{item.nodeid} is not marked `tf` but {what} TensorFlow: mark it "
+                "`@pytest.mark.tf` (and `slow` if it takes over 2 s), or keep TensorFlow out",
+                pytrace=False,
+            )
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        items = getattr(session, "items", [])
+        if items and tensorflow_loaded() and not any(i.get_closest_marker("tf") for i in items):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(
+                    "error: TensorFlow was imported in a run of tests none of which is marked `tf`",
+                    red=True,
+                )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(TensorFlowGuard(), "tensorflow-guard")

@@ -17,13 +17,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from same_model import callback_args, load_script, tagged
 
+from speck.build import build_model, compile_model
 from speck.emit import emit_script
 from speck.pipeline import resolve_file
 
-keras = pytest.importorskip("keras")
 pytestmark = pytest.mark.tf
+keras: Any = None  # Keras, imported by `_keras` when the first test runs, not when collected
 
-from speck.build import build_model, compile_model  # noqa: E402  (after the Keras check)
+
+@pytest.fixture(autouse=True, scope="module")
+def _keras() -> None:
+    global keras
+    keras = pytest.importorskip("keras")
+
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -15,6 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from speck.build import build_model
 from speck.diagnostics import SpecError
 from speck.load import load_text
 from speck.pipeline import Analysis, analyze
@@ -25,10 +26,13 @@ from speck.validate import validate
 ROOT = Path(__file__).resolve().parents[1]
 SPECS = sorted((ROOT / "specs").glob("*.y*ml"))
 
-keras = pytest.importorskip("keras")
-from speck.build import build_model  # noqa: E402  (after the Keras import check)
-
 pytestmark = pytest.mark.tf
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _needs_keras() -> None:
+    """Skips without Keras; imported when the first test runs, not when collected."""
+    pytest.importorskip("keras")
 
 
 def keras_node_outputs(model: Any, name: str) -> list[tuple[int | None, ...]]:
