@@ -13,6 +13,7 @@ loop, never loads TensorFlow.
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+import typer.testing
 from typer.testing import CliRunner
 
 pytest_plugins = ["pytester"]  # the guard's own tests run small pytest sessions
@@ -88,6 +90,13 @@ def run_speck(
 @pytest.fixture(scope="session")
 def runner() -> CliRunner:
     return CliRunner()
+
+
+# typer's CliRunner builds the click command from every command function's signature on each
+# `invoke` (tens of milliseconds, more than most commands take under test); the app does not
+# change during a test run, so each app's command is built once. A process that runs `speck`
+# builds it once too.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
 
 
 # --- marks that mean what they say -----------------------------------------------------------
