@@ -144,6 +144,7 @@ def analyze_text(text: str) -> Analysis:
     return analysis
 
 
+@pytest.mark.slow
 @settings(
     max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
