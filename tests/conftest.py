@@ -9,6 +9,10 @@ The marks mean what they say: `TensorFlowGuard` fails a test not marked `tf` tha
 TensorFlow in this process, and a test module that imports it when collected (which every run
 would pay for, `-m "not tf"` too). So `python -m pytest -m "not slow and not tf"`, the inner
 loop, never loads TensorFlow.
+
+Hypothesis profiles: `ci` draws the same examples on every run (derandomized, no example
+database, no deadline on a shared machine); it is loaded when the `CI` environment variable is
+set, or with `--hypothesis-profile ci`.
 """
 
 from __future__ import annotations
@@ -23,9 +27,14 @@ from pathlib import Path
 
 import pytest
 import typer.testing
+from hypothesis import settings
 from typer.testing import CliRunner
 
 pytest_plugins = ["pytester"]  # the guard's own tests run small pytest sessions
+
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")  # `--hypothesis-profile NAME` still chooses another
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS_DIR = ROOT / "specs"

@@ -306,16 +306,22 @@ def test_cli_import(tmp_path: Path) -> None:
 
 # --- rendering properties (no Keras needed) ---------------------------------------------------
 
+
+def containers_of(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    # A function, not a lambda over several lines: Hypothesis reads the source of `extend` to
+    # check that it uses its argument, and cannot parse such a lambda's lines on their own.
+    return st.lists(inner, max_size=4) | st.dictionaries(
+        st.text(min_size=1, max_size=8), inner, max_size=4
+    )
+
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-(2**40), 2**40)
     | st.floats(allow_nan=False)
     | st.text(max_size=12),
-    lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4)
-    ),
+    containers_of,
     max_leaves=12,
 )
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT, SITECUSTOMIZE, TENSORFLOW, TensorFlowGuard
+from hypothesis import settings
 
 LOADS_TENSORFLOW = f"""
 import sys, types
@@ -121,3 +122,8 @@ def test_the_inner_loop_collects_every_module_without_tensorflow(tmp_path: Path)
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert " tests collected (" in proc.stdout.splitlines()[-1], proc.stdout[-3000:]
+
+
+def test_the_ci_profile_draws_the_same_examples_on_every_run() -> None:
+    ci = settings.get_profile("ci")
+    assert ci.derandomize and ci.database is None and ci.deadline is None
