@@ -22,7 +22,7 @@ import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -106,6 +106,31 @@ def runner() -> CliRunner:
 # change during a test run, so each app's command is built once. A process that runs `speck`
 # builds it once too.
 typer.testing._get_command = functools.cache(typer.testing._get_command)
+
+
+def run_files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `folder` with its size and modification time."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The run folder of `specs/digits_mlp.yaml` trained for one epoch: trained once for the whole
+    test run and shared by every test that reads a trained run (so each is marked `tf` and
+    `slow`). Read only: a test that changes it copies it first (`shutil.copytree`)."""
+    import speck
+
+    run = tmp_path_factory.mktemp("digits") / "run"
+    speck.train(SPECS_DIR / "digits_mlp.yaml", out=run, overrides=["fit.epochs=1"])
+    files = run_files(run)
+    yield run
+    assert run_files(run) == files, (
+        f"a test changed the shared digits run in {run}; copy it before changing it"
+    )
 
 
 # --- marks that mean what they say -----------------------------------------------------------
