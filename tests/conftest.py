@@ -4,19 +4,37 @@
 The import blocker is a `sitecustomize` module on `PYTHONPATH` that installs a meta-path finder
 raising `ImportError` for `tensorflow` and `keras` (and their submodules), so a subprocess run
 under it proves a command never imports them, or shows what it says when they are missing.
+
+The marks mean what they say: `TensorFlowGuard` fails a test not marked `tf` that imports
+TensorFlow in this process, and a test module that imports it when collected (which every run
+would pay for, `-m "not tf"` too). So `python -m pytest -m "not slow and not tf"`, the inner
+loop, never loads TensorFlow.
+
+Hypothesis profiles: `ci` draws the same examples on every run (derandomized, no example
+database, no deadline on a shared machine); it is loaded when the `CI` environment variable is
+set, or with `--hypothesis-profile ci`.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
+import typer.testing
+from hypothesis import settings
 from typer.testing import CliRunner
+
+pytest_plugins = ["pytester"]  # the guard's own tests run small pytest sessions
+
+settings.register_profile("ci", derandomize=True, database=None, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")  # `--hypothesis-profile NAME` still chooses another
 
 ROOT = Path(__file__).resolve().parents[1]
 SPECS_DIR = ROOT / "specs"
@@ -81,3 +99,102 @@ def run_speck(
 @pytest.fixture(scope="session")
 def runner() -> CliRunner:
     return CliRunner()
+
+
+# typer's CliRunner builds the click command from every command function's signature on each
+# `invoke` (tens of milliseconds, more than most commands take under test); the app does not
+# change during a test run, so each app's command is built once. A process that runs `speck`
+# builds it once too.
+typer.testing._get_command = functools.cache(typer.testing._get_command)
+
+
+def run_files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file under `folder` with its size and modification time."""
+    return {
+        str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="session")
+def digits_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The run folder of `specs/digits_mlp.yaml` trained for one epoch: trained once for the whole
+    test run and shared by every test that reads a trained run (so each is marked `tf` and
+    `slow`). Read only: a test that changes it copies it first (`shutil.copytree`)."""
+    import speck
+
+    run = tmp_path_factory.mktemp("digits") / "run"
+    speck.train(SPECS_DIR / "digits_mlp.yaml", out=run, overrides=["fit.epochs=1"])
+    files = run_files(run)
+    yield run
+    assert run_files(run) == files, (
+        f"a test changed the shared digits run in {run}; copy it before changing it"
+    )
+
+
+# --- marks that mean what they say -----------------------------------------------------------
+
+TENSORFLOW = "tensorflow"
+_LOADED_BEFORE = pytest.StashKey[bool]()
+
+
+def tensorflow_loaded() -> bool:
+    return TENSORFLOW in sys.modules
+
+
+class TensorFlowGuard:
+    """Fails a test that imports TensorFlow without the `tf` mark, and a test module that
+    imports it when collected. Once TensorFlow is loaded in a process it stays, so a test is
+    checked only while it has not been loaded yet: always, in a run that leaves out `tf`."""
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_make_collect_report(self, collector: pytest.Collector) -> pytest.CollectReport:
+        before = tensorflow_loaded()
+        report: pytest.CollectReport = yield
+        if isinstance(collector, pytest.Module) and not before and tensorflow_loaded():
+            report.outcome = "failed"
+            report.longrepr = (
+                f"{collector.nodeid} imports TensorFlow when it is collected, so every run "
+                'pays for it, `-m "not tf"` too: import it inside the tests (or a fixture) '
+                "that are marked `tf`"
+            )
+        return report
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        item.stash[_LOADED_BEFORE] = tensorflow_loaded()
+        yield
+        self.check(item, "its fixtures import")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> None:
+        yield
+        self.check(item, "it imports")
+
+    @staticmethod
+    def check(item: pytest.Item, what: str) -> None:
+        if item.stash.get(_LOADED_BEFORE, True) or not tensorflow_loaded():
+            return
+        item.stash[_LOADED_BEFORE] = True  # reported once
+        if item.get_closest_marker("tf") is None:
+            pytest.fail(
+                f"{item.nodeid} is not marked `tf` but {what} TensorFlow: mark it "
+                "`@pytest.mark.tf` (and `slow` if it takes over 2 s), or keep TensorFlow out",
+                pytrace=False,
+            )
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        items = getattr(session, "items", [])
+        if items and tensorflow_loaded() and not any(i.get_closest_marker("tf") for i in items):
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+            reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+            if reporter is not None:
+                reporter.write_line(
+                    "error: TensorFlow was imported in a run of tests none of which is marked `tf`",
+                    red=True,
+                )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(TensorFlowGuard(), "tensorflow-guard")

@@ -382,3 +382,17 @@ def test_text_vocabulary_comes_from_the_training_rows_in_train_and_in_the_script
         model = keras.models.load_model(tmp_path / run / "model.keras")
         vocabulary = model.get_layer("words").get_vocabulary()
         assert set(vocabulary) - {"", "[UNK]"} == training_words, run
+
+
+def test_a_long_adapted_layer_name_is_laid_out(tmp_path: Path) -> None:
+    """A layer name too long for one line splits as a string does elsewhere in the program,
+    rather than stopping `speck emit` (a mutant the fuzz test found)."""
+    name = "n" * 300
+    spec = tmp_path / "long.yaml"
+    spec.write_text(WINE.read_text().replace("name: standardize", f"name: {name}"))
+    text = emit_script(resolve_file(spec), str(spec), tmp_path)
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "    layer.adapt(x)  # on the training split\n" in text
+    program: dict[str, Any] = {}
+    exec(compile(text, "long.py", "exec"), program)  # it is Python, and defines run()
+    assert callable(program["run"])

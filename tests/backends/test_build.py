@@ -20,8 +20,6 @@ from speck.front.validate import validate
 from speck.ir.resolve import resolve
 from speck.pipeline import resolve_file
 
-pytestmark = pytest.mark.tf
-
 
 @pytest.fixture(scope="module")
 def keras() -> Any:
@@ -109,6 +107,7 @@ TUTORIAL = [
 ]
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(("spec", "by_hand", "params"), TUTORIAL, ids=[t[0] for t in TUTORIAL])
 def test_the_tutorials_models_are_built_as_written_by_hand(
     keras: Any, spec: str, by_hand: Any, params: int
@@ -127,6 +126,7 @@ def test_tuples_stay_distinct_from_lists_in_the_comparison() -> None:
     assert json.dumps(tagged({"a": (3, 3)})) != json.dumps(tagged({"a": [3, 3]}))
 
 
+@pytest.mark.tf
 def test_the_tutorials_own_spelling_builds_the_same_model(keras: Any) -> None:
     text = (
         "speck: 1\nname: sequential-mlp\nmodel:\n  layers:\n"
@@ -148,6 +148,7 @@ def test_the_tutorials_own_spelling_builds_the_same_model(keras: Any) -> None:
     assert model.get_compile_config() == expected.get_compile_config()
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize("path", SPECS, ids=lambda p: p.name)
 def test_every_example_spec_builds(keras: Any, path: Path) -> None:
     fresh(keras)
@@ -159,6 +160,7 @@ def test_every_example_spec_builds(keras: Any, path: Path) -> None:
 # --- the command -----------------------------------------------------------------------------
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize(("spec", "params"), [(t[0], t[2]) for t in TUTORIAL])
 def test_speck_build_reports_the_parameter_count(
     keras: Any, runner: CliRunner, spec: str, params: int
@@ -168,6 +170,7 @@ def test_speck_build_reports_the_parameter_count(
     assert result.stdout.rstrip().endswith(f": {params:,} parameters")
 
 
+@pytest.mark.tf
 def test_speck_build_json(keras: Any, runner: CliRunner) -> None:
     result = runner.invoke(app, ["build", "--json", str(SPECS_DIR / "functional_mlp.yaml")])
     assert result.exit_code == 0, result.output
@@ -183,6 +186,7 @@ def test_speck_build_json(keras: Any, runner: CliRunner) -> None:
     assert info["inputs"] == [[None, 784]] and info["outputs"] == [[None, 10]]
 
 
+@pytest.mark.tf
 def test_speck_build_save_and_force(keras: Any, runner: CliRunner, tmp_path: Path) -> None:
     target = tmp_path / "model.keras"
     spec = str(SPECS_DIR / "autoencoder.yaml")
@@ -199,6 +203,7 @@ def test_speck_build_save_and_force(keras: Any, runner: CliRunner, tmp_path: Pat
     assert forced.exit_code == 0, forced.output
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize("name", ["digits_mlp", "multi_io"])
 def test_build_piped_prints_the_whole_summary_table(runner: CliRunner, name: str) -> None:
     """CliRunner's output is not a terminal: rich used to cut the table at 80 columns."""

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ROOT
 from typer.testing import CliRunner
 
 import speck
@@ -89,15 +88,14 @@ def test_onnx_without_its_converter_names_what_to_install(
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, Any]:
-    """A run of the digits spec (one epoch), real rows it was trained on, and the Keras
+def trained(digits_run: Path) -> tuple[Path, Any, Any]:
+    """The shared run of the digits spec (one epoch), real rows it was trained on, and the Keras
     model's outputs for them."""
     import numpy as np
     import tensorflow as tf
     from sklearn.datasets import load_digits
 
-    run = tmp_path_factory.mktemp("export") / "run"
-    speck.train(ROOT / "specs" / "digits_mlp.yaml", out=run, overrides=["fit.epochs=1"])
+    run = digits_run
     rows = (load_digits().data[:50] / 16).astype("float32")  # the spec's `scale: 1/16`
     keras_model = tf.keras.models.load_model(run / "model.keras", compile=False)
     expected = np.asarray(keras_model(rows, training=False))

@@ -69,6 +69,7 @@ def test_named_arrays_must_name_the_models_inputs_and_outputs(tmp_path: Path) ->
     assert "the data's y gives no array for the model's output 'even'" in typo.output
 
 
+@pytest.mark.slow
 @pytest.mark.tf
 def test_speck_train_reports_every_output(tmp_path: Path) -> None:
     out = tmp_path / "run"
@@ -97,6 +98,7 @@ def test_speck_train_reports_every_output(tmp_path: Path) -> None:
     assert "reconstructions" not in metrics["plots"]
 
 
+@pytest.mark.slow
 @pytest.mark.tf
 def test_the_emitted_script_trains_like_speck_train(tmp_path: Path) -> None:
     from speck.backends.run.train import train_spec

@@ -15,6 +15,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from speck.backends.build import build_model
 from speck.checks.shapes import total_params
 from speck.diagnostics import SpecError
 from speck.front.load import load_text
@@ -25,10 +26,13 @@ from speck.pipeline import Analysis, analyze
 ROOT = Path(__file__).resolve().parents[2]
 SPECS = sorted((ROOT / "specs").glob("*.y*ml"))
 
-keras = pytest.importorskip("keras")
-from speck.backends.build import build_model  # noqa: E402  (after the Keras import check)
-
 pytestmark = pytest.mark.tf
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _needs_keras() -> None:
+    """Skips without Keras; imported when the first test runs, not when collected."""
+    pytest.importorskip("keras")
 
 
 def keras_node_outputs(model: Any, name: str) -> list[tuple[int | None, ...]]:
@@ -140,6 +144,7 @@ def analyze_text(text: str) -> Analysis:
     return analysis
 
 
+@pytest.mark.slow
 @settings(
     max_examples=200, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )

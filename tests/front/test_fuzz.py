@@ -8,7 +8,8 @@ dropped or duplicated, a node renamed everywhere (very long names, names the scr
 itself), two places sharing one value (written as a YAML anchor and alias), a
 scalar replaced by a YAML oddity (`010`, `1:30`, tags, undefined aliases, block scalars), or the
 document wrapped in directives. It is written as YAML or, sometimes, as JSON. Hypothesis draws
-the mutants derandomized, so every run examines the same ones.
+the mutants derandomized, so every run examines the same ones: 300 in the slow test, 40 others
+in the inner loop's.
 """
 
 from __future__ import annotations
@@ -258,20 +259,38 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("mutants")
 
 
-@settings(
-    max_examples=300,
-    derandomize=True,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-@given(mutant=mutants())
-def test_every_mutant_is_accepted_or_refused_at_its_place(
+def accepted_or_refused_at_its_place(
     runner: CliRunner, folder: Path, mutant: tuple[str, str]
 ) -> None:
     COUNT["examined"] += 1
     if examine(runner, folder, COUNT["examined"], *mutant) is not None:
         COUNT["accepted"] += 1
+
+
+MUTANT_SETTINGS = settings(
+    derandomize=True,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+@pytest.mark.slow
+@settings(MUTANT_SETTINGS, max_examples=300)
+@given(mutant=mutants())
+def test_every_mutant_is_accepted_or_refused_at_its_place(
+    runner: CliRunner, folder: Path, mutant: tuple[str, str]
+) -> None:
+    accepted_or_refused_at_its_place(runner, folder, mutant)
+
+
+@settings(MUTANT_SETTINGS, max_examples=40)
+@given(mutant=mutants())
+def test_a_sample_of_mutants_is_accepted_or_refused_at_its_place(
+    runner: CliRunner, folder: Path, mutant: tuple[str, str]
+) -> None:
+    """The inner loop's share of the test above: 40 other mutants (each test draws its own)."""
+    accepted_or_refused_at_its_place(runner, folder, mutant)
 
 
 RUFF = shutil.which("ruff")

@@ -23,9 +23,17 @@ from same_model import config_json
 from speck.front.write import flow
 from speck.importers.keras import ImportProblem, _short_float, import_model
 
-keras = pytest.importorskip("keras")
-pytest.importorskip("tensorflow")
-L = keras.layers
+keras: Any = None  # Keras and its layers, imported by `_keras` for the tests marked `tf`
+L: Any = None  # (not when the module is collected: the rendering tests need neither)
+
+
+@pytest.fixture(autouse=True)
+def _keras(request: pytest.FixtureRequest) -> None:
+    global L, keras
+    if keras is None and request.node.get_closest_marker("tf") is not None:
+        keras = pytest.importorskip("keras")
+        pytest.importorskip("tensorflow")
+        L = keras.layers
 
 
 def resolve_text(text: str, file: str = "imported.yaml") -> Any:
@@ -63,6 +71,7 @@ def layer_lines(text: str) -> list[str]:
 # --- the round trip over every example spec -------------------------------------------------
 
 
+@pytest.mark.tf
 @pytest.mark.parametrize("spec", SPECS, ids=[p.stem for p in SPECS])
 def test_example_spec_round_trips(spec: Path, tmp_path: Path) -> None:
     from speck.backends.build import build_model, compile_model
@@ -97,6 +106,7 @@ def save(model: Any, path: Path) -> Path:
     return path
 
 
+@pytest.mark.tf
 def test_functional_model_with_shared_layers_and_multiple_outputs(tmp_path: Path) -> None:
     image = keras.Input(shape=(16,), name="image")
     tokens = keras.Input(shape=(6, 8), name="tokens")
@@ -130,6 +140,7 @@ def test_functional_model_with_shared_layers_and_multiple_outputs(tmp_path: Path
     assert rebuilt.count_params() == model.count_params()
 
 
+@pytest.mark.tf
 def test_sequential_drops_auto_names_and_keeps_chosen_ones(tmp_path: Path) -> None:
     model = keras.Sequential(
         [
@@ -149,6 +160,7 @@ def test_sequential_drops_auto_names_and_keeps_chosen_ones(tmp_path: Path) -> No
     assert config_json(build_text(imported.text)) == config_json(model)
 
 
+@pytest.mark.tf
 def test_output_style_one_line_per_layer_without_defaults(tmp_path: Path) -> None:
     model = keras.Sequential(
         [
@@ -175,6 +187,7 @@ def test_output_style_one_line_per_layer_without_defaults(tmp_path: Path) -> Non
     assert "compile:" not in text  # saved uncompiled
 
 
+@pytest.mark.tf
 def test_compile_section_keeps_only_non_default_arguments(tmp_path: Path) -> None:
     model = keras.Sequential(
         [keras.Input(shape=(3,), name="inputs"), L.Dense(1, name="dense")], name="compiled"
@@ -192,6 +205,7 @@ def test_compile_section_keeps_only_non_default_arguments(tmp_path: Path) -> Non
     assert resolved.plan.optimizer.args == {"learning_rate": 0.01, "rho": 0.8}
 
 
+@pytest.mark.tf
 def test_name_option_and_invalid_model_names(tmp_path: Path) -> None:
     model = keras.Sequential(
         [keras.Input(shape=(2,), name="inputs"), L.Dense(1, name="dense")], name="my model!"
@@ -220,6 +234,7 @@ def lambda_model(path: Path, marker: Path) -> Path:
     return path
 
 
+@pytest.mark.tf
 def test_lambda_is_refused_and_never_run(tmp_path: Path) -> None:
     marker = tmp_path / "ran.txt"
     path = lambda_model(tmp_path / "lambda.keras", marker)
@@ -228,6 +243,7 @@ def test_lambda_is_refused_and_never_run(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+@pytest.mark.tf
 def test_custom_layer_is_named_in_the_error(tmp_path: Path) -> None:
     @keras.saving.register_keras_serializable(package="speck_tests")
     class Scale(L.Layer):
@@ -252,6 +268,7 @@ def test_not_a_keras_file(tmp_path: Path) -> None:
 # --- the command ------------------------------------------------------------------------------
 
 
+@pytest.mark.tf
 def test_cli_import(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
@@ -289,16 +306,22 @@ def test_cli_import(tmp_path: Path) -> None:
 
 # --- rendering properties (no Keras needed) ---------------------------------------------------
 
+
+def containers_of(inner: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    # A function, not a lambda over several lines: Hypothesis reads the source of `extend` to
+    # check that it uses its argument, and cannot parse such a lambda's lines on their own.
+    return st.lists(inner, max_size=4) | st.dictionaries(
+        st.text(min_size=1, max_size=8), inner, max_size=4
+    )
+
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers(-(2**40), 2**40)
     | st.floats(allow_nan=False)
     | st.text(max_size=12),
-    lambda inner: (
-        st.lists(inner, max_size=4)
-        | st.dictionaries(st.text(min_size=1, max_size=8), inner, max_size=4)
-    ),
+    containers_of,
     max_leaves=12,
 )
 

@@ -519,6 +519,7 @@ def calls(tree: ast.AST) -> set[str]:
 FORBIDDEN_CALLS = {"eval", "exec", "__import__", "compile", "os.system", "os.popen", "breakpoint"}
 
 
+@pytest.mark.slow
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -558,6 +559,7 @@ def test_template_prints_only_rendered_code() -> None:
 # --- determinism -------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_same_bytes_under_different_hash_seeds() -> None:
     code = (
         "import hashlib, sys\n"

@@ -328,6 +328,7 @@ def train_file(spec_path: Path, out: Path, **kwargs: Any) -> Any:
     return train_spec(resolve_file(spec_path), out, **kwargs)
 
 
+@pytest.mark.slow
 @pytest.mark.tf
 def test_classifier_run_folder(tiny_data: Path) -> None:
     spec = classifier_spec(
@@ -421,6 +422,7 @@ def test_classifier_run_folder(tiny_data: Path) -> None:
     assert len(read_history(out / "history.csv")) == 4
 
 
+@pytest.mark.slow
 @pytest.mark.tf
 def test_denoising_autoencoder_draws_reconstructions(tiny_data: Path) -> None:
     spec = {
@@ -466,6 +468,7 @@ def test_denoising_autoencoder_draws_reconstructions(tiny_data: Path) -> None:
     assert set(result.metrics["final"]) == {"validation"}
 
 
+@pytest.mark.slow
 @pytest.mark.tf
 def test_mirrored_strategy_trains(tiny_data: Path) -> None:
     path = write_spec(tiny_data, classifier_spec(distribute="mirrored"))
@@ -547,6 +550,7 @@ def test_an_offline_keras_dataset_says_where_its_files_go(
     assert f"put the dataset at {datasets / 'mnist.npz'}" in result.output
 
 
+@pytest.mark.slow
 @pytest.mark.tf
 def test_a_spec_without_held_out_splits_trains(tiny_data: Path) -> None:
     """With only a training split, `load_data()` gives that split's `(x, y)` alone; the shape

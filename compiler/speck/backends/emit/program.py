@@ -1156,7 +1156,12 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         out += [f"model = build_model({built})", "compile_model(model)"]
     for layer, read in graph.adapted:  # the state of preprocessing layers: training rows only
         x_in = f"x[{string(read)}]" if _named_inputs(data) else "x"
-        out.append(f"model.get_layer({string(layer)}).adapt({x_in})  # on the training split")
+        line = f"model.get_layer({string(layer)}).adapt({x_in})  # on the training split"
+        if len(line) + 4 > LINE_LENGTH:  # a long name: its string literal splits over lines
+            got = statement("layer = ", call("model.get_layer", kwargs=[("name", literal(layer))]))
+            out += [text[4:] for text in got.split("\n")]
+            line = f"layer.adapt({x_in})  # on the training split"
+        out.append(line)
     if plan.steps_per_epoch:
         out.append(f"steps = {literal(plan.steps_per_epoch).flat()}")
     elif _checkpoints_every(plan):
