@@ -15,7 +15,8 @@ from types import ModuleType
 from typing import Any
 
 from speck.catalog.lookup import KERAS_NAMESPACES
-from speck.ir.graph import OP_PREFIX, KerasObject, ModelGraph, Ref, TrainingPlan
+from speck.front.names import OP_PREFIX
+from speck.ir.graph import KerasObject, ModelGraph, Ref, TrainingPlan
 
 POSITIONAL_INPUT_LAYERS = frozenset({"MultiHeadAttention", "GroupedQueryAttention"})
 """Layers called as `layer(query, value, ...)` rather than on a list of tensors."""

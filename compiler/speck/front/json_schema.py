@@ -15,6 +15,7 @@ from speck.catalog.lookup import Arg, Catalog, Entry, load_catalog
 from speck.front import legacy
 from speck.front.format import Spec
 from speck.front.format.model import LAYER_ENTRY_KEYS
+from speck.front.names import WRAPPED_LAYER_ARGS
 from speck.front.validate import (
     _SINGULAR,
     ACTIVATION_ARGS,
@@ -23,7 +24,6 @@ from speck.front.validate import (
     loose_number,
     object_category,
 )
-from speck.ir.graph import WRAPPED_LAYER_ARGS
 
 DRAFT_07 = "http://json-schema.org/draft-07/schema#"
 SCHEMA_ID = "https://speck.dev/schema/spec-v1.json"

@@ -14,7 +14,7 @@ from speck.catalog.lookup import Catalog
 from speck.diagnostics import Diagnostic, SpecPath
 from speck.front.format.model import LAYER_ENTRY_KEYS
 from speck.front.load import SourceMap
-from speck.ir.graph import CHECKPOINT_EVERY
+from speck.front.names import CHECKPOINT_EVERY
 
 LAYER_RENAMES = {
     "Convolution1D": "Conv1D",

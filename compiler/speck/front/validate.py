@@ -25,7 +25,7 @@ from speck.front import legacy
 from speck.front.format import Spec
 from speck.front.format.model import INT64_MAX, LAYER_ENTRY_KEYS, LIMIT_REASONS
 from speck.front.load import LoadedSpec, SourceMap
-from speck.ir.graph import (
+from speck.front.names import (
     BACKUP_DIR,
     CHECKPOINT_EVERY,
     OP_PREFIX,

@@ -29,8 +29,8 @@ from typing import Any
 from speck.catalog.lookup import Catalog, load_catalog
 from speck.front.format import NAME_PATTERN
 from speck.front.format.model import IDENTIFIER, IDENTIFIER_PATTERN
+from speck.front.names import OP_PREFIX, WRAPPED_LAYER_ARGS, WRAPPED_LAYERS
 from speck.front.write import spec_text
-from speck.ir.graph import OP_PREFIX, WRAPPED_LAYER_ARGS, WRAPPED_LAYERS
 from speck.ir.resolve import snake_case
 
 POSITIONAL_INPUT_LAYERS = frozenset({"MultiHeadAttention", "GroupedQueryAttention"})

@@ -16,38 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from speck.diagnostics import Location
-
-OP_PREFIX = "ops."
-"""A node whose type starts with this is a `keras.ops` call, not a layer: `ops.add` is what
-`x + y` or `keras.ops.add(x, y)` makes in a functional model (an operation node, no weights)."""
+from speck.front.names import BACKUP_DIR
 
 Shape = tuple[int | None, ...]
 """A tensor shape without the batch dimension; `None` is an unknown size."""
-
-OUTPUT_PATH_ARGS = {
-    "BackupAndRestore": "backup_dir",
-    "CSVLogger": "filename",
-    "ModelCheckpoint": "filepath",
-    "OrbaxCheckpoint": "directory",
-    "TensorBoard": "log_dir",
-}
-"""The callback arguments that name a file or folder Keras writes (or deletes), by callback:
-each stays inside the run folder, where relative paths are placed (validation, the run folder,
-the renderer and the emitted program all read this)."""
-
-PATH_ARGS = frozenset(OUTPUT_PATH_ARGS.values())
-"""Those arguments' names."""
-
-BACKUP_DIR = "backup"
-"""The folder, inside the run folder, where a run keeps the state `--resume` continues from
-when the spec has no BackupAndRestore of its own (`TrainingPlan.backup_dir`)."""
-INPUT_PATH_ARGS = {
-    "IntegerLookup": "vocabulary",
-    "StringLookup": "vocabulary",
-    "TextVectorization": "vocabulary",
-}
-"""The layer arguments that may name a file Keras reads (a vocabulary file, one token a line),
-by layer: a relative path starts at the spec's folder, as data paths do."""
 
 
 class SpecFile(str):
@@ -62,17 +34,6 @@ class SpecFile(str):
         made = super().__new__(cls, os.path.join(base, os.path.expanduser(relative)))
         made.relative, made.base = relative, base
         return made
-
-
-CHECKPOINT_EVERY = "every_epochs"
-"""speck's own ModelCheckpoint argument: save every N epochs (Keras 3 has no `period`). A
-Keras 2 spec's `period` is renamed to it; the script gets `save_freq=N * steps_per_epoch`."""
-
-WRAPPED_LAYERS = ("Bidirectional", "TimeDistributed")
-"""The layers that wrap another layer, given as a layer argument."""
-WRAPPED_LAYER_ARGS = ("layer", "backward_layer")
-"""The arguments of a wrapper that hold the layer it wraps (a `KerasObject` of category
-`layers` in the IR)."""
 
 
 @dataclass(frozen=True)

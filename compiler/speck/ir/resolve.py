@@ -17,13 +17,15 @@ from speck.catalog.lookup import load_catalog, suggest
 from speck.diagnostics import Diagnostic, Location, SpecError, SpecPath, did_you_mean, has_errors
 from speck.front.format import FunctionalModel, LayerSpec, SequentialModel, Spec
 from speck.front.format.model import parse_reference
-from speck.front.validate import ACTIVATION_ARGS, ValidatedSpec, object_category
-from speck.ir.graph import (
+from speck.front.names import (
     BACKUP_DIR,
     INPUT_PATH_ARGS,
     OP_PREFIX,
     WRAPPED_LAYER_ARGS,
     WRAPPED_LAYERS,
+)
+from speck.front.validate import ACTIVATION_ARGS, ValidatedSpec, object_category
+from speck.ir.graph import (
     InputNode,
     KerasObject,
     LayerNode,

@@ -162,12 +162,12 @@ def test_nested_relative_paths_train_inside_the_run_folder(sandbox: Path) -> Non
 
 
 def test_every_output_path_argument_is_placed_and_checked(sandbox: Path) -> None:
-    """One list of the callback arguments that name files (`speck.ir.graph.OUTPUT_PATH_ARGS`):
+    """One list of the callback arguments that name files (`speck.front.names.OUTPUT_PATH_ARGS`):
     validation, the run-folder check and the emitted program agree, Orbax's `directory` too."""
     from speck.backends.emit.program import emit_script
     from speck.backends.run.folder import callback_paths, check_callback_paths
     from speck.diagnostics import SpecError
-    from speck.ir.graph import OUTPUT_PATH_ARGS
+    from speck.front.names import OUTPUT_PATH_ARGS
     from speck.pipeline import resolve_file
 
     assert {**ARGS, "OrbaxCheckpoint": "directory"} == OUTPUT_PATH_ARGS

@@ -55,17 +55,8 @@ from speck.backends.emit.render import (
     statement,
     string,
 )
-from speck.ir.graph import (
-    CHECKPOINT_EVERY,
-    OP_PREFIX,
-    OUTPUT_PATH_ARGS,
-    DataPlan,
-    KerasObject,
-    ModelGraph,
-    Ref,
-    SpecFile,
-    TrainingPlan,
-)
+from speck.front.names import CHECKPOINT_EVERY, OP_PREFIX, OUTPUT_PATH_ARGS
+from speck.ir.graph import DataPlan, KerasObject, ModelGraph, Ref, SpecFile, TrainingPlan
 
 if TYPE_CHECKING:
     from speck.ir.resolve import ResolvedSpec

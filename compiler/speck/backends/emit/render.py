@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from speck.catalog import lookup as catalog
-from speck.ir.graph import PATH_ARGS, KerasObject, SpecFile
+from speck.front.names import PATH_ARGS
+from speck.ir.graph import KerasObject, SpecFile
 
 LINE_LENGTH = 100
 INDENT = "    "

@@ -32,7 +32,8 @@ from typing import Any
 import yaml
 
 from speck.diagnostics import Diagnostic, SpecError
-from speck.ir.graph import BACKUP_DIR, OUTPUT_PATH_ARGS, TrainingPlan
+from speck.front.names import BACKUP_DIR, OUTPUT_PATH_ARGS
+from speck.ir.graph import TrainingPlan
 
 try:
     import fcntl
