@@ -430,12 +430,25 @@ def yaml12_number(text: str) -> Any:
     return None
 
 
-def _yaml11_value(node: yaml.ScalarNode, scalars: yaml.SafeLoader) -> Any:
+class _Scalars(yaml.constructor.SafeConstructor):
+    """PyYAML's safe constructor, one scalar at a time. Not a loader: a loader's parser refers
+    to itself, a cycle that kept every scalar node read (and its marks) alive until the next
+    full collection; nor does it keep the nodes it has read."""
+
+    def value(self, node: yaml.ScalarNode) -> Any:
+        try:
+            return self.construct_object(node, deep=True)
+        finally:
+            self.constructed_objects.pop(node, None)
+            self.recursive_objects.pop(node, None)
+
+
+def _yaml11_value(node: yaml.ScalarNode, scalars: _Scalars) -> Any:
     """What PyYAML's YAML 1.1 resolver makes of a plain scalar: a number, or its text."""
     if node.tag == _STR_TAG:
         return node.value
     try:
-        return scalars.construct_object(node, deep=True)
+        return scalars.value(node)
     except ValueError:
         return _BAD
 
@@ -454,7 +467,7 @@ class _Builder:
         self.source = SourceMap(file)
         self.problems: list[Diagnostic] = []
         self.visited = 0
-        self._scalars = yaml.SafeLoader("")
+        self._scalars = _Scalars()
         self._alias_marks = alias_marks
         self._aliases: list[tuple[SpecPath, Location]] = []  # being expanded, outermost first
 
@@ -511,7 +524,7 @@ class _Builder:
                 for i, item in enumerate(node.value)
             ]
         try:
-            value = self._scalars.construct_object(node, deep=True)
+            value = self._scalars.value(node)
         except (yaml.YAMLError, ValueError) as exc:  # e.g. an int of too many digits
             self.problems.append(Diagnostic(f"bad scalar: {exc}", path, loc))
             return None
