@@ -1,7 +1,8 @@
 """Benchmark: how fast `speck validate` is, measured side by side (a script, not a test).
 
 Prints, for the same machine in one run:
-  1. the whole `speck validate specs/*` process against `python -c "import tensorflow"`
+  1. the whole `speck validate specs/*` process, and one spec's, against
+     `python -c "import tensorflow"`
      (interleaved runs; medians of wall-clock and of CPU time, which a busy machine disturbs
      less, and their ratios; the issue asks for at most 1/20);
   2. a ResNet-152 written as a spec (about 500 layers): the whole process and the in-process
@@ -155,19 +156,36 @@ def main() -> None:
 
 def compare_with_tensorflow(runs: int) -> None:
     specs = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "specs").glob("*.y*ml"))
-    speck = [sys.executable, "-m", "speck", "validate", "--quiet", *specs]
-    tf = [sys.executable, "-c", "import tensorflow"]
-    timed(speck), timed(tf)  # warm the file cache
-    validate_s, tf_s = [], []
-    for _ in range(runs):
-        validate_s.append(timed_cpu(speck))
-        tf_s.append(timed_cpu(tf))
-    v, t = statistics.median(w for w, _ in validate_s), statistics.median(w for w, _ in tf_s)
-    vc, tc = statistics.median(c for _, c in validate_s), statistics.median(c for _, c in tf_s)
-    print(f"speck validate ({len(specs)} specs), whole process: median {v:.3f} s, {vc:.3f} s CPU")
-    print(f"python -c 'import tensorflow':              median {t:.3f} s, {tc:.3f} s CPU")
-    print(f"ratio validate / import tensorflow: 1/{t / v:.1f} wall-clock, 1/{tc / vc:.1f} CPU")
-    print("  (target: at most 1/20)")
+    one = "specs/digits_mlp.yaml"
+    commands = {
+        f"speck validate ({len(specs)} specs)": [
+            sys.executable,
+            "-m",
+            "speck",
+            "validate",
+            "--quiet",
+            *specs,
+        ],
+        f"speck validate {one}": [sys.executable, "-m", "speck", "validate", "--quiet", one],
+        "python -c 'import tensorflow'": [sys.executable, "-c", "import tensorflow"],
+    }
+    for command in commands.values():
+        timed(command)  # warm the file cache and the bytecode
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(runs):  # interleaved: A B C A B C ...
+        for name, command in commands.items():
+            times[name].append(timed_cpu(command))
+    medians = {
+        name: (statistics.median(w for w, _ in rows), statistics.median(c for _, c in rows))
+        for name, rows in times.items()
+    }
+    *validates, tf = medians
+    t, tc = medians[tf]
+    for name in validates:
+        v, vc = medians[name]
+        print(f"{name}, whole process: median {v:.3f} s, {vc:.3f} s CPU")
+        print(f"  ratio to import tensorflow: 1/{t / v:.1f} wall-clock, 1/{tc / vc:.1f} CPU")
+    print(f"{tf}: median {t:.3f} s, {tc:.3f} s CPU  (target: validate at most 1/20 of it)")
 
 
 def resnet(runs: int) -> None:
