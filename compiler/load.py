@@ -437,6 +437,8 @@ class _Scalars(yaml.constructor.SafeConstructor):
     full collection; nor does it keep the nodes it has read."""
 
     def value(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == _STR_TAG:
+            return node.value  # what `construct_yaml_str` returns, without the dispatch
         try:
             return self.construct_object(node, deep=True)
         finally:
