@@ -10,7 +10,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from speck.graph import PATH_ARGS
+from speck.ir.graph import PATH_ARGS
 
 
 def callback_args(obj: Any, out_dir: Path, steps_per_epoch: int) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Hypothesis strategies that draw (layer kind, spec args, batchless input shapes) cases.
 
-The cases cover every shape rule in `speck.shapes`, valid and invalid alike (windows larger
+The cases cover every shape rule in `speck.checks.shapes`, valid and invalid alike (windows larger
 than the input, impossible reshapes, mismatched merges), so a property test can hold the rules
 to what real Keras does with the same layer on the same symbolic inputs.
 """

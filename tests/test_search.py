@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from speck.diagnostics import SpecError
-from speck.load import load_file, load_text
+from speck.front.load import load_file, load_text
 from speck.pipeline import analyze, resolve_file
 from speck.search import MAX_CANDIDATES, best_text, corner_sample, examine, find_spaces
 
