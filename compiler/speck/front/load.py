@@ -8,7 +8,6 @@ billion-laughs file fails fast), duplicate keys are errors, and the text must be
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -77,6 +76,8 @@ class LoadedSpec:
 
     @property
     def sha256(self) -> str:
+        import hashlib  # for the run folder; validation has no use for it
+
         return hashlib.sha256(self.text.encode()).hexdigest()
 
 
@@ -429,12 +430,27 @@ def yaml12_number(text: str) -> Any:
     return None
 
 
-def _yaml11_value(node: yaml.ScalarNode, scalars: yaml.SafeLoader) -> Any:
+class _Scalars(yaml.constructor.SafeConstructor):
+    """PyYAML's safe constructor, one scalar at a time. Not a loader: a loader's parser refers
+    to itself, a cycle that kept every scalar node read (and its marks) alive until the next
+    full collection; nor does it keep the nodes it has read."""
+
+    def value(self, node: yaml.ScalarNode) -> Any:
+        if node.tag == _STR_TAG:
+            return node.value  # what `construct_yaml_str` returns, without the dispatch
+        try:
+            return self.construct_object(node, deep=True)
+        finally:
+            self.constructed_objects.pop(node, None)
+            self.recursive_objects.pop(node, None)
+
+
+def _yaml11_value(node: yaml.ScalarNode, scalars: _Scalars) -> Any:
     """What PyYAML's YAML 1.1 resolver makes of a plain scalar: a number, or its text."""
     if node.tag == _STR_TAG:
         return node.value
     try:
-        return scalars.construct_object(node, deep=True)
+        return scalars.value(node)
     except ValueError:
         return _BAD
 
@@ -453,7 +469,7 @@ class _Builder:
         self.source = SourceMap(file)
         self.problems: list[Diagnostic] = []
         self.visited = 0
-        self._scalars = yaml.SafeLoader("")
+        self._scalars = _Scalars()
         self._alias_marks = alias_marks
         self._aliases: list[tuple[SpecPath, Location]] = []  # being expanded, outermost first
 
@@ -510,7 +526,7 @@ class _Builder:
                 for i, item in enumerate(node.value)
             ]
         try:
-            value = self._scalars.construct_object(node, deep=True)
+            value = self._scalars.value(node)
         except (yaml.YAMLError, ValueError) as exc:  # e.g. an int of too many digits
             self.problems.append(Diagnostic(f"bad scalar: {exc}", path, loc))
             return None
