@@ -176,3 +176,28 @@ def test_help_names_option_values(runner: CliRunner) -> None:
     assert re.search(r"\* +SPEC +The spec file", text)
     text = runner.invoke(app, ["build", "--help"], terminal_width=120).stdout
     assert re.search(r"--save +FILE +Save the model", text)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["validate", "--format", "json", *map(str, sorted(BROKEN_DIR.glob("*.yaml")))],
+        ["schema"],
+    ],
+    ids=["validate", "schema"],
+)
+def test_a_reader_that_goes_away_is_no_error(args: list[str]) -> None:
+    """`speck ... | head`: when the reader closes the pipe, speck stops quietly (no "internal
+    error"), with status 1 as click's commands do, or its own where all was written."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "speck", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # the reader is gone before speck writes
+    err = process.stderr.read().decode()
+    code = process.wait(timeout=60)
+    assert "internal error" not in err and "Traceback" not in err, err
+    assert code in (1, 2 if args[0] == "validate" else 0), (code, err)

@@ -807,6 +807,10 @@ def main() -> None:
     except KeyboardInterrupt:
         echo_err("interrupted")
         sys.exit(130)
+    except BrokenPipeError:
+        from speck.entry import closed_pipe
+
+        sys.exit(closed_pipe())
     except Exception as exc:
         if os.environ.get("SPECK_DEBUG"):
             raise

@@ -31,6 +31,8 @@ def main() -> None:
             except KeyboardInterrupt:
                 _err("interrupted")
                 code = 130
+            except BrokenPipeError:
+                code = closed_pipe()
             except Exception as exc:  # as `speck.cli.main` does
                 if os.environ.get("SPECK_DEBUG"):
                     raise
@@ -50,9 +52,23 @@ def _exit_now(code: int) -> None:
     try:
         sys.stdout.flush()
         sys.stderr.flush()
+    except BrokenPipeError:
+        code = closed_pipe()
     except OSError:
         sys.exit(code)
     os._exit(code)
+
+
+CLOSED_PIPE_STATUS = 1
+"""The status of a command whose reader went away, as the other commands (click) exit."""
+
+
+def closed_pipe() -> int:
+    """The reader of standard output is gone (`speck validate ... | head`): stop quietly, as
+    the other commands do, with what is left of the output sent nowhere."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return CLOSED_PIPE_STATUS
 
 
 def _load_the_validation_path() -> None:
