@@ -98,3 +98,25 @@ def test_validate_runs_without_typer_rich_jinja2_or_tensorflow() -> None:
     assert proc.returncode == 2, proc.stderr
     assert proc.stdout.startswith(f"::error file={BAD}"), proc.stdout
     assert "blocked" not in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_validation_path_loads_without_asyncio_and_leaves_it_importable() -> None:
+    """pydantic loads with stand-ins for asyncio (its `deprecated` marks only ask whether a
+    function is a coroutine function); afterwards neither stand-in is left, and asyncio
+    imports and runs as usual."""
+    code = textwrap.dedent(
+        """
+        import sys
+        from speck import entry
+        entry._load_the_validation_path()
+        import pydantic
+        assert "asyncio" not in sys.modules and "asyncio.coroutines" not in sys.modules
+        import asyncio
+        assert asyncio.run(asyncio.sleep(0, "ran")) == "ran"
+        print("ok")
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert result.returncode == 0 and result.stdout == "ok\n", result.stderr

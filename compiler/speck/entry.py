@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 EXIT_INVALID = 2
@@ -80,11 +81,34 @@ def _load_the_validation_path() -> None:
 
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     gc.disable()
+    stand_ins = _coroutine_check_without_asyncio()
     try:
         import speck.pipeline  # noqa: F401
     finally:
+        for name, module in stand_ins.items():
+            if sys.modules.get(name) is module:
+                del sys.modules[name]  # a later `import asyncio` gets the real one
         gc.freeze()
         gc.enable()
+
+
+def _coroutine_check_without_asyncio() -> dict[str, ModuleType]:
+    """Stand-ins for `asyncio` and `asyncio.coroutines` while pydantic loads. pydantic-core marks
+    functions with `typing_extensions.deprecated`, which imports asyncio (sockets, SSL,
+    subprocesses: about a quarter of validate's start-up) only to ask
+    `asyncio.coroutines.iscoroutinefunction`; `inspect` answers the same question for the
+    functions it marks. The stand-ins are removed once the imports are done."""
+    import inspect  # pydantic imports it too
+
+    if "asyncio" in sys.modules:
+        return {}
+    package = ModuleType("asyncio")
+    coroutines = ModuleType("asyncio.coroutines")
+    coroutines.iscoroutinefunction = inspect.iscoroutinefunction  # type: ignore[attr-defined]
+    package.coroutines = coroutines  # type: ignore[attr-defined]
+    stand_ins = {"asyncio": package, "asyncio.coroutines": coroutines}
+    sys.modules.update(stand_ins)
+    return stand_ins
 
 
 class _NotHere(Exception):
