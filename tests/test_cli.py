@@ -43,7 +43,7 @@ def test_validate_never_imports_tensorflow_or_keras(tmp_path: Path) -> None:
 def test_build_without_tensorflow_says_how_to_install_it(tmp_path: Path) -> None:
     proc = run_speck(["build", str(GOOD)], block_tf=True, tmp_path=tmp_path)
     assert proc.returncode == 1
-    assert 'pip install "speck[tf]"' in proc.stderr
+    assert 'pip install -e ".[tf]"' in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout
 
 
@@ -201,3 +201,32 @@ def test_a_reader_that_goes_away_is_no_error(args: list[str]) -> None:
     code = process.wait(timeout=60)
     assert "internal error" not in err and "Traceback" not in err, err
     assert code in (1, 2 if args[0] == "validate" else 0), (code, err)
+
+
+@pytest.mark.parametrize("command", ["train", "predict"])
+def test_train_and_predict_on_the_core_install_say_how_to_install_the_rest(
+    tmp_path: Path, command: str
+) -> None:
+    """Without the `tf` extra (no TensorFlow, Keras or NumPy: what the pre-commit hook
+    installs), `train` and `predict` say how to install it, as `build` does."""
+    site = tmp_path / "core"
+    site.mkdir()
+    blocker = SITECUSTOMIZE.replace("BLOCKED = (", "BLOCKED = ('numpy', ")
+    (site / "sitecustomize.py").write_text(blocker, encoding="utf-8")
+    run = tmp_path / "run"
+    args = {
+        "train": ["train", str(ROOT / "specs" / "digits_mlp.yaml"), "--out", str(run)],
+        "predict": ["predict", str(run), str(tmp_path / "rows.npy"), "--out", str(run / "p.csv")],
+    }[command]
+    env = {k: v for k, v in os.environ.items() if k not in ("SPECK_DEBUG", "PYTHONPATH")}
+    proc = subprocess.run(
+        [sys.executable, "-m", "speck", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**env, "PYTHONPATH": str(site)},
+        timeout=120,
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert 'pip install -e ".[tf]"' in proc.stderr and "internal error" not in proc.stderr
+    assert not run.exists()  # refused before anything is written

@@ -20,10 +20,11 @@ Nothing here imports TensorFlow until `build` or `train` runs (or `validate(deep
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from speck.backends.export import ExportError
 from speck.backends.predict import PredictError
@@ -201,6 +202,8 @@ def train(
     check_custom_layers(resolved, allow_custom_layers)
     try:
         out_dir = preflight(resolved, out, force=force, resume=resume)
+    except RunFolderError as exc:
+        raise _in_python_words(exc) from None
     except NotTrainable as exc:
         raise _invalid(str(exc)) from None
     except SpecError as exc:
@@ -214,6 +217,8 @@ def train(
         result = train_spec(
             resolved, out_dir, force=force, resume=resume, allow_custom_layers=allow_custom_layers
         )
+    except RunFolderError as exc:
+        raise _in_python_words(exc) from None
     except CustomLayerError as exc:
         raise custom_layer_failed(resolved, exc) from None
     except DataError as exc:
@@ -229,7 +234,10 @@ def export(run_dir: str | Path, format: str, out: str | Path, *, force: bool = F
     before TensorFlow is imported."""
     from speck.backends.export import export_run
 
-    return export_run(run_dir, format, out, force=force)
+    try:
+        return export_run(run_dir, format, out, force=force)
+    except ExportError as exc:
+        raise _in_python_words(exc) from None
 
 
 def predict(
@@ -243,7 +251,26 @@ def predict(
     carried out (no model.keras, inputs of the wrong shape, an unknown suffix)."""
     from speck.backends.predict import predict_run
 
-    return predict_run(run_dir, input, out, force=force)
+    try:
+        return predict_run(run_dir, input, out, force=force)
+    except PredictError as exc:
+        raise _in_python_words(exc) from None
+
+
+_FLAGS = {"--force": "force=True", "--resume": "resume=True", "--out": "out="}
+E = TypeVar("E", bound=Exception)
+
+
+def _in_python_words(exc: E) -> E:
+    """The commands' messages name their flags (`pass --force to overwrite it`); from Python
+    the same advice names the keyword arguments (`pass force=True ...`)."""
+    exc.args = tuple(
+        re.sub(r"--(force|resume|out)\b", lambda m: _FLAGS[m.group(0)], a)
+        if isinstance(a, str)
+        else a
+        for a in exc.args
+    )
+    return exc
 
 
 # --- shared with the commands ----------------------------------------------------------------

@@ -359,11 +359,14 @@ def train(
             echo_err(format_diagnostic(d, overrides))
     custom_layers_or_exit(resolved, allow_custom_layers)
     place = cluster_role_or_exit(resolved, workers)
+    from speck.backends.build import MissingTensorFlow
     from speck.backends.run.folder import BadOutputLocation, RunFolderError
     from speck.backends.run.train import DataError, NotTrainable, preflight, summary_lines
 
     try:  # refuse early, before the slow TensorFlow import
         run_dir = preflight(resolved, out, force=force, resume=resume, chief=place.chief)
+    except MissingTensorFlow as exc:
+        fail(str(exc))
     except SpecError as exc:
         fail_invalid(exc)
     except BadOutputLocation as exc:
@@ -770,7 +773,8 @@ def import_model_command(
         Path, typer.Argument(help="A Keras 3 model file (.keras).", show_default=False)
     ],
     out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write the spec here (default: print it).")
+        Path | None,
+        typer.Option("--out", "-o", help="Write the spec here (default, or -: print it)."),
     ] = None,
     force: Annotated[
         bool, typer.Option("--force", help="Overwrite an existing --out file.")
@@ -781,6 +785,8 @@ def import_model_command(
 ) -> None:
     """Turn a saved Keras model back into a readable spec: its architecture is read as data
     (no weights, no TensorFlow), and nothing in the file is run."""
+    if out is not None and str(out) == "-":  # standard output, as for `speck emit --out -`
+        out = None
     if out is not None and out.exists() and not force:
         fail(f"{out} exists; pass --force to overwrite it")
     from speck.importers.keras import ImportProblem, import_model

@@ -283,6 +283,8 @@ def test_cli_import(tmp_path: Path) -> None:
     printed = runner.invoke(app, ["import", str(path)])
     assert printed.exit_code == 0, printed.output
     assert "    - Dense: {units: 2}" in printed.stdout
+    dash = runner.invoke(app, ["import", str(path), "--out", "-"])  # as `speck emit --out -`
+    assert dash.exit_code == 0 and dash.stdout == printed.stdout and not Path("-").exists()
 
     out = tmp_path / "cli.yaml"
     written = runner.invoke(app, ["import", str(path), "--out", str(out), "--name", "from-cli"])

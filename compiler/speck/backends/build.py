@@ -21,7 +21,9 @@ from speck.ir.graph import KerasObject, ModelGraph, Ref, TrainingPlan
 POSITIONAL_INPUT_LAYERS = frozenset({"MultiHeadAttention", "GroupedQueryAttention"})
 """Layers called as `layer(query, value, ...)` rather than on a list of tensors."""
 
-INSTALL_HINT = 'this command needs TensorFlow: pip install "speck[tf]"'
+INSTALL_HINT = 'this command needs TensorFlow: in the speck checkout, pip install -e ".[tf]"'
+"""speck is installed from its repository; its `tf` extra brings TensorFlow, Keras, NumPy,
+matplotlib, scikit-learn and KerasTuner (a bare `pip install speck` would fetch another project)."""
 
 
 class MissingTensorFlow(RuntimeError):
@@ -38,6 +40,15 @@ def keras_module() -> ModuleType:
     except ImportError as exc:
         raise MissingTensorFlow(f"{INSTALL_HINT} ({exc})") from None
     return keras
+
+
+def require_numpy() -> None:
+    """NumPy, which the checks of data files read arrays with before TensorFlow loads, comes
+    with the same extra: without it, say how to install that (not a missing-module error)."""
+    try:
+        import numpy  # noqa: F401
+    except ImportError as exc:
+        raise MissingTensorFlow(f"{INSTALL_HINT} ({exc})") from None
 
 
 class CustomLayerError(ValueError):

@@ -60,8 +60,8 @@ def _check_onnx_converter() -> None:
         verb = "is" if len(missing) == 1 else "are"
         raise ExportError(
             f"ONNX export needs {' and '.join(missing)}, which {verb} not installed: "
-            "`pip install tf2onnx onnx` (a tf2onnx that supports the installed TensorFlow; "
-            "saved_model and tflite need nothing more)"
+            'in the speck checkout, `pip install -e ".[onnx]"` (a tf2onnx that supports the '
+            "installed TensorFlow; saved_model and tflite need nothing more)"
         )
 
 

@@ -482,12 +482,13 @@ def predict_run(
 ) -> dict[str, Any]:
     """The model of `run_dir` on the inputs in `source`, after the run's preprocessing: raw
     outputs by output name; written to `out` (.npy, .npz or .csv) when given."""
+    from speck.backends.build import keras_module, require_numpy
+
+    require_numpy()  # the inputs are read as arrays before TensorFlow loads
     run_dir, source = Path(run_dir), Path(source)
     out = None if out is None else Path(out)
     resolved = check_request(run_dir, out, force)
     inputs = prepare(read_inputs(source, resolved), resolved, run_dir, source)
-    from speck.backends.build import keras_module
-
     keras = keras_module()
     try:
         model = keras.models.load_model(run_dir / MODEL_FILE, compile=False)

@@ -100,6 +100,9 @@ def preflight(
     check_trainable(resolved)
     run_dir = run_dir_for(resolved, out_dir)
     check_callback_paths(resolved, run_dir)
+    from speck.backends.build import require_numpy
+
+    require_numpy()  # the data checks read arrays
     check_data(resolved)
     if chief:
         folder = plan_run_folder(resolved.plan, run_dir)
