@@ -108,6 +108,7 @@ def timed(cmd: list[str]) -> float:
 
 def residual_spec(nodes: int) -> dict:
     """A functional spec of `nodes` nodes: residual blocks of Dense + Add."""
+    sys.path.insert(0, str(ROOT / "tests" / "front"))  # the scaling test's spec, beside it
     from test_scaling import residual_spec as blocks_spec
 
     return blocks_spec((nodes - 2) // 2)

@@ -661,9 +661,10 @@ def adaptable_layers(self: _Checker, shapes: dict[str, NodeShape]) -> None:
                     "move the layer into `model:`, reading a model input, or give it its state",
                 )
     names = {i: name for name, i in self.index.items()}
+    nodes = {n.name: n for n in self.graph.layers}
     for i, layer in enumerate(self.spec.model.layers):
-        node = next((n for n in self.graph.layers if n.name == names.get(i)), None)
-        if layer.adapt and node is not None:
+        node = nodes.get(names.get(i, "")) if layer.adapt else None
+        if node is not None:
             adapt_entry(self, node, i, shapes)
     if self.plan.data is None:
         return
