@@ -209,7 +209,7 @@ def _fill(rules: dict[str, Any], splits: list[str]) -> list[Code]:
     lines = [
         Code("    # Empty cells are filled with statistics of the training split (x) alone."),
         _line("fills = ", _ordered(fills)),
-        Code(f"    for rows in ({', '.join(splits)}):"),
+        Code(f"    for rows in ({', '.join(splits)}{',' if len(splits) == 1 else ''}):"),
     ]
     for name, (_, _, indicator, kind) in rules.items():
         cells = Atom(f"rows[{literal(name).flat()}]")
