@@ -172,7 +172,7 @@ def add_gaussian_noise(x: Any, stddev: float, rng: Any, mean: float = 0.0, clip:
     return noisy.astype(np.float32)
 
 
-def write_atomically(path: Path, write: Any) -> Path:
+def write_atomically(path: Path, write: Any) -> None:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
@@ -180,10 +180,9 @@ def write_atomically(path: Path, write: Any) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
 
 
-def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:
+def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> None:
     """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions."""
     from matplotlib.figure import Figure
 
@@ -197,7 +196,7 @@ def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, ti
             ax.set(xticks=[], yticks=[])
         row[0].set_ylabel(label, fontsize=14)
     figure.suptitle(title, fontsize=16)
-    return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
+    write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
 def main() -> None:

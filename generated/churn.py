@@ -38,15 +38,15 @@ def load_data() -> tuple[Any, ...]:
         "tenure_months": column(table, "tenure_months", np.float32),
     }
     class_names = ["stayed", "left"]
-    y = class_ids(column(table, "churned"), class_names)
-    (x, y), (x_test, y_test) = split(x, y, 0.2, rng)
-    (x, y), (x_val, y_val) = split(x, y, 0.1, rng)
+    y = np.array([class_names.index(label) for label in column(table, "churned").tolist()])
+    (x, y), (x_test, y_test) = split_columns(x, y, 0.2, rng)
+    (x, y), (x_val, y_val) = split_columns(x, y, 0.1, rng)
     # Empty cells are filled with statistics of the training split (x) alone.
     fills = {"internet": "unknown", "monthly_charges": np.nanmedian(x["monthly_charges"])}
     for rows in (x, x_test, x_val):
-        rows["internet"] = fill_empty(rows["internet"], fills["internet"])
+        rows["internet"] = np.where(rows["internet"] == "", fills["internet"], rows["internet"])
         rows["monthly_charges_missing"] = np.isnan(rows["monthly_charges"]).astype(np.float32)
-        rows["monthly_charges"] = fill_empty(rows["monthly_charges"], fills["monthly_charges"])
+        rows["monthly_charges"][np.isnan(rows["monthly_charges"])] = fills["monthly_charges"]
     features = keras.utils.FeatureSpace(
         {
             "contract": "string_categorical",
@@ -56,8 +56,7 @@ def load_data() -> tuple[Any, ...]:
             "payment": "string_categorical",
             "support_calls": "integer_categorical",
             "tenure_months": "float_normalized",
-        },
-        output_mode="concat",
+        }
     )
     # Every statistic and vocabulary is learned from the training split only.
     features.adapt(x)
@@ -69,18 +68,15 @@ def build_model(features: Any) -> Any:
     import keras
     from keras import layers
 
-    return keras.Model(
-        dict(features.get_inputs()),
-        keras.Sequential(
-            [
-                layers.Dense(16, activation="relu", name="dense"),
-                layers.Dropout(0.2, name="dropout"),
-                layers.Dense(1, activation="sigmoid", name="dense_1"),
-            ],
-            name="churn_layers",
-        )(features.get_encoded_features()),
-        name="churn",
-    )
+    outputs = keras.Sequential(
+        [
+            layers.Dense(16, activation="relu", name="dense"),
+            layers.Dropout(0.2, name="dropout"),
+            layers.Dense(1, activation="sigmoid", name="dense_1"),
+        ],
+        name="churn_layers",
+    )(features.get_encoded_features())
+    return keras.Model(dict(features.get_inputs()), outputs, name="churn")
 
 
 def compile_model(model: Any) -> None:
@@ -122,7 +118,7 @@ def run(
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
     callbacks = make_callbacks(out_dir, resume)
-    train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(row_count(x), seed=SEED)
+    train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(y), seed=SEED)
     train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache().batch(batch_size)
     fit_started = time.perf_counter()
@@ -153,14 +149,10 @@ def run(
         "final": final,
         "train_last_epoch": {k: v[-1] for k, v in history.history.items() if k[:4] != "val_"},
         "validated_on": "validation",
-        "samples": {
-            "train": row_count(x),
-            "validation": row_count(x_val),
-            "test": row_count(x_test),
-        },
+        "samples": {"train": len(y), "validation": len(y_val), "test": len(y_test)},
         "wall_time_s": round(time.perf_counter() - started, 3),
         "fit_time_s": round(fit_seconds, 3),
-        "samples_per_second": round(row_count(x) * len(history.epoch) / fit_seconds, 1),
+        "samples_per_second": round(len(y) * len(history.epoch) / fit_seconds, 1),
         "parameters": model.count_params(),
         "plots": {"confusion_matrix": "confusion_matrix.png"},
         "versions": {m.__name__: m.__version__ for m in (tf, keras, np)},
@@ -200,44 +192,15 @@ def column(table: Any, name: str, dtype: Any = str, missing: bool = False) -> np
         raise ValueError(f"column {name!r} holds text, not numbers ({err})") from None
 
 
-def class_ids(labels: np.ndarray, class_names: list[str]) -> np.ndarray:
-    """Text labels as class ids: their places in `class_names`."""
-    unknown = sorted(set(labels.tolist()) - set(class_names))
-    if unknown:
-        raise ValueError(f"labels {unknown} are not among the classes {class_names}")
-    return np.array([class_names.index(label) for label in labels.tolist()])
+def split_columns(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """Hold out a random `fraction` of the rows of a table's columns `x` and its labels `y`."""
+    held = np.zeros(len(y), dtype=bool)
+    held[rng.permutation(len(y))[: min(max(1, round(len(y) * fraction)), len(y) - 1)]] = True
+    x_rest, x_held = ({name: a[rows] for name, a in x.items()} for rows in (~held, held))
+    return (x_rest, y[~held]), (x_held, y[held])
 
 
-def fill_empty(cells: np.ndarray, value: Any) -> np.ndarray:
-    """A column with its empty cells (NaN among numbers, "" among text) set to `value`."""
-    if cells.dtype.kind == "U":
-        return np.where(cells == "", value, cells)
-    return np.where(np.isnan(cells), value, cells).astype(np.float32)
-
-
-def row_count(arrays: Any) -> int:
-    """The number of rows of an array, or of the arrays of a dict (they all have as many)."""
-    if isinstance(arrays, dict):
-        return len(next(iter(arrays.values())))
-    return len(arrays)
-
-
-def take_rows(arrays: Any, rows: Any) -> Any:
-    """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if isinstance(arrays, dict):
-        return {name: array[rows] for name, array in arrays.items()}
-    return None if arrays is None else arrays[rows]
-
-
-def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
-    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
-    held = np.zeros(n, dtype=bool)
-    held[rng.permutation(n)[: min(max(1, round(n * fraction)), n - 1)]] = True
-    return (take_rows(x, ~held), take_rows(y, ~held)), (take_rows(x, held), take_rows(y, held))
-
-
-def write_atomically(path: Path, write: Any) -> Path:
+def write_atomically(path: Path, write: Any) -> None:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
@@ -245,10 +208,9 @@ def write_atomically(path: Path, write: Any) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
 
 
-def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:
+def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> None:
     """True (rows) against predicted class (columns, `names` if given), with the counts."""
     from matplotlib.figure import Figure
 
@@ -265,7 +227,7 @@ def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None
             color = "white" if count > matrix.max() / 2 else "black"
             ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
     figure.suptitle(title)
-    return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
+    write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
 def main() -> None:

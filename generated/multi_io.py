@@ -170,7 +170,7 @@ def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], .
     return (take_rows(x, ~held), take_rows(y, ~held)), (take_rows(x, held), take_rows(y, held))
 
 
-def write_atomically(path: Path, write: Any) -> Path:
+def write_atomically(path: Path, write: Any) -> None:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
@@ -178,7 +178,6 @@ def write_atomically(path: Path, write: Any) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
 
 
 def metrics_by_output(names: list[str], final: dict[str, Any]) -> dict[str, Any]:
@@ -192,7 +191,7 @@ def metrics_by_output(names: list[str], final: dict[str, Any]) -> dict[str, Any]
     return outputs
 
 
-def plot_confusion_matrices(matrices: dict[str, Any], path: Path, title: str) -> Path:
+def plot_confusion_matrices(matrices: dict[str, Any], path: Path, title: str) -> None:
     """A panel per classifier output: true (rows) against predicted class (columns)."""
     from matplotlib.figure import Figure
 
@@ -209,7 +208,7 @@ def plot_confusion_matrices(matrices: dict[str, Any], path: Path, title: str) ->
                 color = "white" if count > counts.max() / 2 else "black"
                 ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
     figure.suptitle(title)
-    return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
+    write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
 def main() -> None:

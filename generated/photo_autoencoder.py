@@ -178,7 +178,7 @@ def split_arrays(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, 
     return (x[rest], y[rest]), (x[held], y[held])
 
 
-def write_atomically(path: Path, write: Any) -> Path:
+def write_atomically(path: Path, write: Any) -> None:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
@@ -186,7 +186,6 @@ def write_atomically(path: Path, write: Any) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
 
 
 def keep_counters(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
@@ -214,7 +213,7 @@ def keep_counters(callbacks: list[Any], backup: Path, epoch: int) -> list[Any]:
     return [*rest, LambdaCallback(on_epoch_end=save), last, LambdaCallback(on_train_begin=restore)]
 
 
-def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:
+def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> None:
     """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions."""
     from matplotlib.figure import Figure
 
@@ -228,7 +227,7 @@ def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, ti
             ax.set(xticks=[], yticks=[])
         row[0].set_ylabel(label, fontsize=14)
     figure.suptitle(title, fontsize=16)
-    return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
+    write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
 def main() -> None:

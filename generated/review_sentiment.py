@@ -31,8 +31,8 @@ def load_data() -> tuple[Any, ...]:
     table = read_csv(str(DATA_DIR / "data/reviews.csv"))
     x = {"review": column(table, "review")}
     y, class_names = label_column(column(table, "sentiment"))
-    (x, y), (x_test, y_test) = split(x, y, 0.2, rng)
-    (x, y), (x_val, y_val) = split(x, y, 0.1, rng)
+    (x, y), (x_test, y_test) = split_columns(x, y, 0.2, rng)
+    (x, y), (x_val, y_val) = split_columns(x, y, 0.1, rng)
     features = keras.utils.FeatureSpace(
         {
             "review": keras.utils.FeatureSpace.feature(
@@ -40,8 +40,7 @@ def load_data() -> tuple[Any, ...]:
                 keras.layers.TextVectorization(max_tokens=500, ngrams=2, output_mode="tf_idf"),
                 "float",
             )
-        },
-        output_mode="concat",
+        }
     )
     # A text column is one string a row.
     features.inputs["review"] = keras.Input(shape=(), dtype="string", name="review")
@@ -55,17 +54,14 @@ def build_model(features: Any) -> Any:
     import keras
     from keras import layers
 
-    return keras.Model(
-        dict(features.get_inputs()),
-        keras.Sequential(
-            [
-                layers.Dense(16, activation="relu", name="dense"),
-                layers.Dense(1, activation="sigmoid", name="dense_1"),
-            ],
-            name="review-sentiment_layers",
-        )(features.get_encoded_features()),
-        name="review-sentiment",
-    )
+    outputs = keras.Sequential(
+        [
+            layers.Dense(16, activation="relu", name="dense"),
+            layers.Dense(1, activation="sigmoid", name="dense_1"),
+        ],
+        name="review-sentiment_layers",
+    )(features.get_encoded_features())
+    return keras.Model(dict(features.get_inputs()), outputs, name="review-sentiment")
 
 
 def compile_model(model: Any) -> None:
@@ -107,7 +103,7 @@ def run(
         rows = (out_dir / "history.csv").read_text().splitlines(True)[: initial_epoch + 1]
         write_atomically(out_dir / "history.csv", lambda tmp: Path(tmp).write_text("".join(rows)))
     callbacks = make_callbacks(out_dir, resume)
-    train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(row_count(x), seed=SEED)
+    train_data = tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(len(y), seed=SEED)
     train_data = train_data.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     val_data = tf.data.Dataset.from_tensor_slices((x_val, y_val)).cache().batch(batch_size)
     fit_started = time.perf_counter()
@@ -138,14 +134,10 @@ def run(
         "final": final,
         "train_last_epoch": {k: v[-1] for k, v in history.history.items() if k[:4] != "val_"},
         "validated_on": "validation",
-        "samples": {
-            "train": row_count(x),
-            "validation": row_count(x_val),
-            "test": row_count(x_test),
-        },
+        "samples": {"train": len(y), "validation": len(y_val), "test": len(y_test)},
         "wall_time_s": round(time.perf_counter() - started, 3),
         "fit_time_s": round(fit_seconds, 3),
-        "samples_per_second": round(row_count(x) * len(history.epoch) / fit_seconds, 1),
+        "samples_per_second": round(len(y) * len(history.epoch) / fit_seconds, 1),
         "parameters": model.count_params(),
         "plots": {"confusion_matrix": "confusion_matrix.png"},
         "versions": {m.__name__: m.__version__ for m in (tf, keras, np)},
@@ -185,50 +177,26 @@ def column(table: Any, name: str, dtype: Any = str, missing: bool = False) -> np
         raise ValueError(f"column {name!r} holds text, not numbers ({err})") from None
 
 
-def class_ids(labels: np.ndarray, class_names: list[str]) -> np.ndarray:
-    """Text labels as class ids: their places in `class_names`."""
-    unknown = sorted(set(labels.tolist()) - set(class_names))
-    if unknown:
-        raise ValueError(f"labels {unknown} are not among the classes {class_names}")
-    return np.array([class_names.index(label) for label in labels.tolist()])
-
-
 def label_column(cells: np.ndarray, class_names: list[str] | None = None) -> tuple[Any, Any]:
-    """A label column as `(y, class_names)`: text as class ids in the order of `class_names`
-    (default: the labels, sorted), numbers as they are (without names)."""
-    if class_names is None:
-        try:
-            numbers = cells.astype(np.float64)
-        except ValueError:  # text
-            class_names = sorted(set(cells.tolist()))
-        else:
-            return numbers.astype(np.int64 if np.all(numbers % 1 == 0) else np.float32), None
-    return class_ids(cells, class_names), class_names
+    """A label column as `(y, class_names)`: text as class ids, the labels' places in
+    `class_names` (default: the labels, sorted); numbers as they are (without names)."""
+    try:
+        numbers = cells.astype(np.float64)
+    except ValueError:  # text
+        class_names = class_names or np.unique(cells).tolist()
+        return np.array([class_names.index(label) for label in cells.tolist()]), class_names
+    return numbers.astype(np.int64 if np.all(numbers % 1 == 0) else np.float32), None
 
 
-def row_count(arrays: Any) -> int:
-    """The number of rows of an array, or of the arrays of a dict (they all have as many)."""
-    if isinstance(arrays, dict):
-        return len(next(iter(arrays.values())))
-    return len(arrays)
+def split_columns(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """Hold out a random `fraction` of the rows of a table's columns `x` and its labels `y`."""
+    held = np.zeros(len(y), dtype=bool)
+    held[rng.permutation(len(y))[: min(max(1, round(len(y) * fraction)), len(y) - 1)]] = True
+    x_rest, x_held = ({name: a[rows] for name, a in x.items()} for rows in (~held, held))
+    return (x_rest, y[~held]), (x_held, y[held])
 
 
-def take_rows(arrays: Any, rows: Any) -> Any:
-    """`arrays[rows]` for one array, the same rows of every array of a dict, None for None."""
-    if isinstance(arrays, dict):
-        return {name: array[rows] for name, array in arrays.items()}
-    return None if arrays is None else arrays[rows]
-
-
-def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
-    """Hold out a random `fraction` of the rows: `(x_rest, y_rest), (x_held, y_held)`."""
-    n = len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
-    held = np.zeros(n, dtype=bool)
-    held[rng.permutation(n)[: min(max(1, round(n * fraction)), n - 1)]] = True
-    return (take_rows(x, ~held), take_rows(y, ~held)), (take_rows(x, held), take_rows(y, held))
-
-
-def write_atomically(path: Path, write: Any) -> Path:
+def write_atomically(path: Path, write: Any) -> None:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
@@ -236,10 +204,9 @@ def write_atomically(path: Path, write: Any) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
 
 
-def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:
+def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> None:
     """True (rows) against predicted class (columns, `names` if given), with the counts."""
     from matplotlib.figure import Figure
 
@@ -256,7 +223,7 @@ def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None
             color = "white" if count > matrix.max() / 2 else "black"
             ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
     figure.suptitle(title)
-    return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
+    write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
 def main() -> None:

@@ -167,7 +167,7 @@ def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], .
     return (take_rows(x, ~held), take_rows(y, ~held)), (take_rows(x, held), take_rows(y, held))
 
 
-def write_atomically(path: Path, write: Any) -> Path:
+def write_atomically(path: Path, write: Any) -> None:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
@@ -175,10 +175,9 @@ def write_atomically(path: Path, write: Any) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path
 
 
-def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:
+def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> None:
     """True (rows) against predicted class (columns, `names` if given), with the counts."""
     from matplotlib.figure import Figure
 
@@ -195,7 +194,7 @@ def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None
             color = "white" if count > matrix.max() / 2 else "black"
             ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
     figure.suptitle(title)
-    return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
+    write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
 def main() -> None:

@@ -178,8 +178,6 @@ def _filled(x: dict[str, Any], a: dict[str, Any], source: Path) -> dict[str, Any
     not keep) or that has no rule is refused. Integer columns become integers."""
     import numpy as np
 
-    from speck.backends.emit.runtime.data import fill_empty
-
     out = dict(x)
     for name, cells in x.items():
         empty = cells == "" if cells.dtype == object else np.isnan(cells)
@@ -192,9 +190,9 @@ def _filled(x: dict[str, Any], a: dict[str, Any], source: Path) -> dict[str, Any
             )
         if indicator:
             out[f"{name}_missing"] = empty.astype(np.float32)
-        if how == "fill":
-            out[name] = fill_empty(cells.astype(str) if kind == "string" else cells, fill)
-            out[name] = out[name].astype(object) if kind == "string" else out[name]
+        if how == "fill":  # as the program fills the column (text stays an object array)
+            out[name] = np.where(empty, fill, cells)
+            out[name] = out[name] if kind == "string" else out[name].astype(np.float32)
     return out
 
 

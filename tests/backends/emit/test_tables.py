@@ -23,14 +23,7 @@ from pydantic import ValidationError
 from test_data import prepare_data
 from typer.testing import CliRunner
 
-from speck.backends.emit.runtime.data import (
-    class_ids,
-    column,
-    drop_empty,
-    fill_empty,
-    label_column,
-    read_csv,
-)
+from speck.backends.emit.runtime.data import column, drop_empty, label_column, read_csv
 from speck.cli import app
 from speck.front.format.data import DataSpec
 
@@ -124,11 +117,10 @@ def test_empty_cells_are_an_error_naming_column_and_count(tmp_path: Path) -> Non
 
 def test_classes_fix_the_label_order_and_refuse_others(tmp_path: Path) -> None:
     table = read_csv(str(write(tmp_path, "t.csv", TABLE)))
-    assert class_ids(table["label"], ["yes", "no"]).tolist() == [1, 0, 1, 0, 1, 0]
     y, names = label_column(table["label"][:2], ["yes", "no"])  # a test file's, say
     assert names == ["yes", "no"] and y.tolist() == [1, 0]
-    with pytest.raises(ValueError, match=r"labels \['yes'\] are not among the classes"):
-        class_ids(table["label"], ["no", "maybe"])
+    with pytest.raises(ValueError, match="'yes' is not in list"):
+        label_column(table["label"], ["no", "maybe"])
     with pytest.raises(ValueError, match="column 'city' holds text"):
         column(table, "city", np.float32)
     y, names = label_column(np.array(["1", "0", "1"]))  # numbers stay numbers, without names
@@ -161,11 +153,6 @@ def test_an_npz_array_of_numbers_is_a_column_too() -> None:
         column(table, "s")
 
 
-def test_filling_keeps_each_column_kind() -> None:
-    assert fill_empty(np.array([1.0, np.nan], np.float32), 3.0).tolist() == [1.0, 3.0]
-    assert fill_empty(np.array(["a", ""]), "unknown").tolist() == ["a", "unknown"]
-
-
 @pytest.mark.tf
 def test_filling_uses_the_training_split_only(tmp_path: Path) -> None:
     rows = ["a,c,n,label"] + [
@@ -195,6 +182,24 @@ def test_filling_uses_the_training_split_only(tmp_path: Path) -> None:
     assert len(filled) and np.all(filled == mean) and len(present) < 30
     assert train["n"].dtype == np.int32 and test["n"].dtype == np.int32
     assert "" not in train["c"].tolist() and "" not in test["c"].tolist()
+
+
+@pytest.mark.tf
+def test_declared_classes_fix_the_ids_and_fills_keep_each_kind(tmp_path: Path) -> None:
+    write(tmp_path, "t.csv", TABLE)
+    columns = {"age": "float", "plan": "string_categorical", "score": "float"}
+    missing = {"age": {"fill": 35.5}, "plan": {"fill": "none"}, "score": "median"}
+    section = {"source": source(columns=columns, classes=["yes", "no"], missing=missing)}
+    splits = prepare_data(section, base_dir=str(tmp_path))
+    x = splits.x_train
+    assert splits.y_train.tolist() == [1, 0, 1, 0, 1, 0]  # no, yes, ... as ids of [yes, no]
+    assert splits.extras["class_names"] == ["yes", "no"]
+    assert x["age"].dtype == np.float32 and x["age"].tolist()[1] == 35.5
+    assert x["score"].dtype == np.float32 and x["score"].tolist()[3] == 2.5  # the median
+    assert x["plan"].tolist() == ["basic", "pro", "none", "basic", "pro", "basic"]
+    section["source"]["classes"] = ["no", "maybe"]
+    with pytest.raises(ValueError, match="'yes' is not in list"):
+        prepare_data(section, base_dir=str(tmp_path))
 
 
 # --- no leakage: the FeatureSpace learns from the training split alone ---------------------

@@ -186,7 +186,8 @@ def _columns(a: dict[str, Any], table: str, split: str, indent: int) -> list[Cod
     if a["classes"] is not None:  # text labels, ids in the spec's order
         if not split:
             lines.append(line("class_names = ", literal(list(a["classes"]))))
-        return [*lines, line(f"y{split} = ", call("class_ids", [labels, Atom("class_names")]))]
+        ids = f"[class_names.index(label) for label in {labels.flat()}.tolist()]"
+        return [*lines, line(f"y{split} = ", call("np.array", [Atom(ids)]))]
     if split:  # as the training file's labels: numbers, or ids of its classes
         return [*lines, line("y_test, _ = ", call("label_column", [labels, Atom("class_names")]))]
     return [*lines, line("y, class_names = ", call("label_column", [labels]))]
@@ -209,10 +210,11 @@ def _fill(rules: dict[str, Any], splits: list[str]) -> list[Code]:
     lines = [
         Code("    # Empty cells are filled with statistics of the training split (x) alone."),
         _line("fills = ", _ordered(fills)),
-        Code(f"    for rows in ({', '.join(splits)}):"),
+        Code(f"    for rows in ({', '.join(splits)}{',' if len(splits) == 1 else ''}):"),
     ]
     for name, (_, _, indicator, kind) in rules.items():
         cells = Atom(f"rows[{literal(name).flat()}]")
+        fill = Atom(f"fills[{literal(name).flat()}]")
         if indicator:
             empty = (
                 call("np.equal", [cells, literal("")])
@@ -221,9 +223,18 @@ def _fill(rules: dict[str, Any], splits: list[str]) -> list[Code]:
             )
             target = f"rows[{literal(name + '_missing').flat()}] = "
             lines.append(Code("\n".join(empty.lines(2, target, ".astype(np.float32)"))))
-        filled = call("fill_empty", [cells, Atom(f"fills[{literal(name).flat()}]")])
-        suffix = ".astype(np.int32)" if kind == "int" else ""
-        lines.append(Code("\n".join(filled.lines(2, f"{cells.flat()} = ", suffix))))
+        # text: a new array (its cells are as wide as the fill); numbers: NaN cells set in place
+        in_place = f"        {cells.flat()}[np.isnan({cells.flat()})] = {fill.flat()}"
+        if kind != "string" and len(in_place) <= LINE_LENGTH:
+            lines.append(Code(in_place))
+        else:
+            blank = BinOp(cells, "==", literal(""))
+            empty = blank if kind == "string" else call("np.isnan", [cells])
+            filled = call("np.where", [empty, fill, cells])
+            suffix = "" if kind == "string" else ".astype(np.float32)"
+            lines.append(Code("\n".join(filled.lines(2, f"{cells.flat()} = ", suffix))))
+        if kind == "int":  # read as float32, for the NaN of its empty cells
+            lines.append(Code(f"        {cells.flat()} = {cells.flat()}.astype(np.int32)"))
     return lines
 
 
@@ -270,8 +281,8 @@ def _features(a: dict[str, Any]) -> list[Code]:
         name: _Raw(_feature(kind, options)) for name, (kind, options) in a["columns"].items()
     }
     embedded = any("embedding" in options for _, options in a["columns"].values())
-    mode = literal("dict" if embedded else "concat")  # dict: the model embeds some columns
-    space = call("keras.utils.FeatureSpace", [_ordered(columns)], [("output_mode", mode)])
+    mode = [("output_mode", literal("dict"))] if embedded else []  # dict: the model embeds some
+    space = call("keras.utils.FeatureSpace", [_ordered(columns)], mode)  # (default: concat)
     adapt = call("features.adapt", [Atom("x")])
     texts = [name for name, (kind, _) in a["columns"].items() if kind == "text"]
     whole = [  # TextVectorization shapes a (batch, 1) input's output wrongly: (batch, 1, tokens)
@@ -396,10 +407,11 @@ _FLATTEN = "a.reshape(-1) if a.shape[1:] == (1,) else a"  # as `flatten_labels`,
 
 
 def step_lines(
-    step: DataStep, named: frozenset[str] = frozenset(), plain: bool = False
+    step: DataStep, named: frozenset[str] = frozenset(), plain: bool = False, table: bool = False
 ) -> list[Code]:
     """The statements of one data step; `named` are the arrays that are dicts of named arrays;
-    `plain`: every array is one NumPy array (no table's columns, no named arrays)."""
+    `plain`: every array is one NumPy array (no table's columns, no named arrays); `table`: the
+    inputs are a table's columns (a dict) and the targets one array of labels."""
     a, op = step.args, step.op
     if op in ("keras", "sklearn", "patches", "npz", "npy", "csv", "table", "images"):
         return _load(step)
@@ -463,7 +475,8 @@ def step_lines(
         x, y = ARRAYS[a["held"]]
         fraction = literal(a["fraction"])
         if a["y"]:
-            held_out = "split_arrays" if plain else "split"  # plain: no dicts of arrays
+            # plain: no dicts of arrays; a table: a dict of columns and an array of labels
+            held_out = "split_arrays" if plain else "split_columns" if table else "split"
             return [
                 _line(
                     f"(x, y), ({x}, {y}) = ",
@@ -540,8 +553,9 @@ def load_data_body(plan: DataPlan) -> list[Code]:
         lines.insert(2 if imported else 0, Code("    rng = np.random.default_rng(SEED)"))
     named = named_arrays(plan.steps[0])
     plain = plan.steps[0].op in PLAIN_SOURCES and not named
+    table = plan.steps[0].op == "table"
     for step in plan.steps[1:]:
-        lines += step_lines(step, named, plain)
+        lines += step_lines(step, named, plain, table)
     lines.append(Code(f"    return {split_targets(plan)}"))
     return lines
 

@@ -461,12 +461,14 @@ def model_code(
             for node in graph.layers
         ]
         listed = Bracket("", "[", tuple(Item(e) for e in stack), "]")
-        if features:
-            encoded = features
+        if features:  # the layers, on the encoded columns; the model, from the raw columns
             layers_model = call("keras.Sequential", [listed], [("name", literal(f"{name}_layers"))])
-            applied = Chain(layers_model, Bracket("", "(", (Item(encoded),), ")", is_args=True))
+            applied = Chain(layers_model, Bracket("", "(", (Item(features),), ")", is_args=True))
+            outputs = names.claim("outputs")
+            lines.append(statement(f"{outputs} = ", applied))
             inputs = Atom("dict(features.get_inputs())")
-            return lines, call("keras.Model", [inputs, applied], [("name", literal(name))])
+            model = call("keras.Model", [inputs, Atom(outputs)], [("name", literal(name))])
+            return lines, model
         return lines, call("keras.Sequential", [listed], [("name", literal(name))])
 
     var: dict[str, str] = {}
@@ -1356,12 +1358,16 @@ def _matrix(y: str, scores: str, kind: str, classes: str = "") -> Expr:
 
 
 def _rows(data: Any, x: str) -> str:
-    """The number of rows of a split's inputs `x`: of its first array when they are named."""
+    """The number of rows of a split's inputs `x`: of its first array when they are named, of
+    its labels when they are a table's columns."""
     if not _named_inputs(data):
         return f"len({x})"
-    keys = data.steps[0].args.get("x")
+    load = data.steps[0].args
+    keys = load.get("x")
     if not isinstance(keys, dict):  # a table's columns, by name
-        return f"row_count({x})"
+        if load.get("label") is not None:
+            return f"len({dict(ARRAYS.values())[x]})"
+        return f"len({x}[{string(next(iter(load['columns'])))}])"
     return f"len({x}[{string(sorted(keys)[0])}])"
 
 

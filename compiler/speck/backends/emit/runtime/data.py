@@ -203,25 +203,15 @@ def drop_empty(table: Any, names: list[str]) -> dict[str, np.ndarray]:
     return {name: cells[keep] for name, cells in table.items()}
 
 
-def class_ids(labels: np.ndarray, class_names: list[str]) -> np.ndarray:
-    """Text labels as class ids: their places in `class_names`."""
-    unknown = sorted(set(labels.tolist()) - set(class_names))
-    if unknown:
-        raise ValueError(f"labels {unknown} are not among the classes {class_names}")
-    return np.array([class_names.index(label) for label in labels.tolist()])
-
-
 def label_column(cells: np.ndarray, class_names: list[str] | None = None) -> tuple[Any, Any]:
-    """A label column as `(y, class_names)`: text as class ids in the order of `class_names`
-    (default: the labels, sorted), numbers as they are (without names)."""
-    if class_names is None:
-        try:
-            numbers = cells.astype(np.float64)
-        except ValueError:  # text
-            class_names = sorted(set(cells.tolist()))
-        else:
-            return numbers.astype(np.int64 if np.all(numbers % 1 == 0) else np.float32), None
-    return class_ids(cells, class_names), class_names
+    """A label column as `(y, class_names)`: text as class ids, the labels' places in
+    `class_names` (default: the labels, sorted); numbers as they are (without names)."""
+    try:
+        numbers = cells.astype(np.float64)
+    except ValueError:  # text
+        class_names = class_names or np.unique(cells).tolist()
+        return np.array([class_names.index(label) for label in cells.tolist()]), class_names
+    return numbers.astype(np.int64 if np.all(numbers % 1 == 0) else np.float32), None
 
 
 def most_frequent(cells: np.ndarray) -> Any:
@@ -229,13 +219,6 @@ def most_frequent(cells: np.ndarray) -> Any:
     present = cells[cells != ""] if cells.dtype.kind == "U" else cells[~np.isnan(cells)]
     values, counts = np.unique(present, return_counts=True)
     return values[counts.argmax()].item()
-
-
-def fill_empty(cells: np.ndarray, value: Any) -> np.ndarray:
-    """A column with its empty cells (NaN among numbers, "" among text) set to `value`."""
-    if cells.dtype.kind == "U":
-        return np.where(cells == "", value, cells)
-    return np.where(np.isnan(cells), value, cells).astype(np.float32)
 
 
 def embedded_columns(features: Any, sizes: dict[str, int]) -> Any:
@@ -253,13 +236,6 @@ def embedded_columns(features: Any, sizes: dict[str, int]) -> Any:
 
 
 # --- transforms ------------------------------------------------------------------------------
-
-
-def row_count(arrays: Any) -> int:
-    """The number of rows of an array, or of the arrays of a dict (they all have as many)."""
-    if isinstance(arrays, dict):
-        return len(next(iter(arrays.values())))
-    return len(arrays)
 
 
 def take_rows(arrays: Any, rows: Any) -> Any:
@@ -364,6 +340,14 @@ def split(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], .
     held = np.zeros(n, dtype=bool)
     held[rng.permutation(n)[: min(max(1, round(n * fraction)), n - 1)]] = True
     return (take_rows(x, ~held), take_rows(y, ~held)), (take_rows(x, held), take_rows(y, held))
+
+
+def split_columns(x: Any, y: Any, fraction: float, rng: Any) -> tuple[tuple[Any, Any], ...]:
+    """Hold out a random `fraction` of the rows of a table's columns `x` and its labels `y`."""
+    held = np.zeros(len(y), dtype=bool)
+    held[rng.permutation(len(y))[: min(max(1, round(len(y) * fraction)), len(y) - 1)]] = True
+    x_rest, x_held = ({name: a[rows] for name, a in x.items()} for rows in (~held, held))
+    return (x_rest, y[~held]), (x_held, y[held])
 
 
 # --- the input pipeline ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 
-def write_atomically(path: Path, write: Any) -> Path:
+def write_atomically(path: Path, write: Any) -> None:
     """`write(temporary path)` beside `path`, then a rename over `path`: never half a file."""
     tmp = path.with_name(f".{path.name}.partial-{os.getpid()}{path.suffix}")
     try:
@@ -23,4 +23,3 @@ def write_atomically(path: Path, write: Any) -> Path:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
-    return path

@@ -127,7 +127,7 @@ def metrics_by_output(names: list[str], final: dict[str, Any]) -> dict[str, Any]
     return outputs
 
 
-def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> Path:
+def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, title: str) -> None:
     """Inputs, the model's outputs and targets in rows, as the tutorial draws reconstructions."""
     from matplotlib.figure import Figure
 
@@ -141,10 +141,10 @@ def plot_reconstructions(inputs: Any, outputs: Any, targets: Any, path: Path, ti
             ax.set(xticks=[], yticks=[])
         row[0].set_ylabel(label, fontsize=14)
     figure.suptitle(title, fontsize=16)
-    return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
+    write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
-def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> Path:
+def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None) -> None:
     """True (rows) against predicted class (columns, `names` if given), with the counts."""
     from matplotlib.figure import Figure
 
@@ -161,10 +161,10 @@ def plot_confusion_matrix(matrix: Any, path: Path, title: str, names: Any = None
             color = "white" if count > matrix.max() / 2 else "black"
             ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
     figure.suptitle(title)
-    return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
+    write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
 
 
-def plot_confusion_matrices(matrices: dict[str, Any], path: Path, title: str) -> Path:
+def plot_confusion_matrices(matrices: dict[str, Any], path: Path, title: str) -> None:
     """A panel per classifier output: true (rows) against predicted class (columns)."""
     from matplotlib.figure import Figure
 
@@ -181,4 +181,4 @@ def plot_confusion_matrices(matrices: dict[str, Any], path: Path, title: str) ->
                 color = "white" if count > counts.max() / 2 else "black"
                 ax.text(j, i, str(count), ha="center", va="center", color=color, fontsize=8)
     figure.suptitle(title)
-    return write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
+    write_atomically(path, lambda tmp: figure.savefig(tmp, dpi=100, bbox_inches="tight"))
