@@ -106,7 +106,12 @@ def _checks(source: Any, labelled: bool) -> Iterator[tuple[SpecPath, Any]]:
         columns = [*(source.features or []), *([source.label] if source.label else [])]
         for field in ("csv", "test_csv"):
             if getattr(source, field) is not None:
-                yield (*root, field), lambda path: check_csv(path, columns, source.delimiter)
+                yield (
+                    (*root, field),
+                    lambda path: check_csv(
+                        path, columns, source.delimiter, source.label, source.classes
+                    ),
+                )
     elif isinstance(source, ImagesSource):
         for field in ("images", "test_images"):
             if getattr(source, field) is not None:
@@ -240,9 +245,16 @@ def check_npz_column(path: str, name: str, kind: str) -> None:
 # --- CSV -------------------------------------------------------------------------------------
 
 
-def check_csv(path: str, columns: list[str], delimiter: str = ",") -> None:
+def check_csv(
+    path: str,
+    columns: list[str],
+    delimiter: str = ",",
+    label: str | None = None,
+    classes: list[str] | None = None,
+) -> None:
     """UTF-8 text without binary bytes, fields within csv's limit, a header with `columns`,
-    and no row shorter than the header; reads the file twice, in linear time."""
+    no row shorter than the header, and (given `classes`) every `label` cell one of them;
+    reads the file twice, in linear time."""
     regular_file(path)
     _check_text(path)
     limit = csv.field_size_limit()
@@ -263,6 +275,8 @@ def check_csv(path: str, columns: list[str], delimiter: str = ",") -> None:
                     f"{path} has no column {missing[0]!r}; its columns are {shown}",
                     f"check the names and the delimiter ({delimiter!r})",
                 )
+            at = header.index(label) if classes and label in known else None
+            unknown: dict[str, int] = {}  # a label not among the classes: its first line
             for row in reader:
                 if row and len(row) < len(header):
                     raise DataFileProblem(
@@ -270,6 +284,8 @@ def check_csv(path: str, columns: list[str], delimiter: str = ",") -> None:
                         f"{len(header)}",
                         "give every row a value for each column",
                     )
+                if at is not None and row and row[at] and row[at] not in classes:
+                    unknown.setdefault(row[at], reader.line_num)
         except csv.Error as exc:
             if "field larger than field limit" in str(exc):
                 raise DataFileProblem(
@@ -278,6 +294,14 @@ def check_csv(path: str, columns: list[str], delimiter: str = ",") -> None:
                     "look for a quote left open there, or a wrong delimiter",
                 ) from None
             raise DataFileProblem(f"{path} line {reader.line_num}: {exc}") from None
+    if unknown:
+        shown = ", ".join(f"{value!r} (line {line})" for value, line in list(unknown.items())[:5])
+        raise DataFileProblem(
+            f"{path}: column {label!r} holds labels that are not among the classes: {shown}"
+            + (f" and {len(unknown) - 5} more" if len(unknown) > 5 else ""),
+            "add them to `classes`, or correct those rows",
+            at=("data", "source", "classes"),
+        )
 
 
 def _check_text(path: str) -> None:

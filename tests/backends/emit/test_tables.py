@@ -582,3 +582,22 @@ def test_predict_takes_a_tables_raw_rows_and_names_classes(tmp_path: Path) -> No
     write(tmp_path, "new.csv", "\n".join(lines) + "\n")
     result = CliRunner().invoke(app, ["predict", str(run), str(new), "--out", str(out), "--force"])
     assert result.exit_code == 2 and "column 'monthly_charges' has 1 empty cells" in result.output
+
+
+def test_labels_outside_the_classes_are_refused_before_training(tmp_path: Path) -> None:
+    """Every label cell of the whole file is held to `classes` by the data pre-flight (before
+    TensorFlow loads), at the `classes` line, naming the labels and their first lines."""
+    from speck.checks.data import check_data_files
+    from speck.pipeline import resolve_file
+
+    write(tmp_path, "t.csv", TABLE + "45,Rome,pro,1.0,maybe\n")
+    data = {"source": source(classes=["no", "yes"]), "test": {"split": 0.5}}
+    resolved = resolve_file(spec_with(tmp_path, data, DENSE))
+    [problem] = check_data_files(resolved)
+    assert problem.path == ("data", "source", "classes")
+    assert "labels that are not among the classes: 'maybe' (line 8)" in problem.message
+    spec_lines = (tmp_path / "spec.yaml").read_text().splitlines()
+    assert problem.location is not None
+    assert spec_lines[problem.location.line - 1].strip() == "classes:"
+    write(tmp_path, "t.csv", TABLE)  # every label among the classes
+    assert check_data_files(resolve_file(spec_with(tmp_path, data, DENSE))) == []
