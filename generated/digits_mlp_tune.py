@@ -11,7 +11,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import keras_tuner
 import numpy as np
 
 NAME = "digits-mlp-tune"
@@ -64,26 +63,33 @@ def compile_model(model: Any, hp: Any) -> None:
     )
 
 
-class SpecHyperModel(keras_tuner.HyperModel):
-    """One trial: the model of the trial's values, trained as the spec's `fit` says."""
+def make_hypermodel() -> Any:
+    """A KerasTuner hypermodel: each trial builds the model of the trial's values and trains it
+    as the spec's `fit` says."""
+    import keras_tuner
 
-    def build(self, hp: Any) -> Any:
-        import keras
+    class SpecHyperModel(keras_tuner.HyperModel):
+        def build(self, hp: Any) -> Any:
+            import keras
 
-        keras.utils.set_random_seed(SEED)
-        model = build_model(hp)
-        compile_model(model, hp)
-        return model
+            keras.utils.set_random_seed(SEED)
+            model = build_model(hp)
+            compile_model(model, hp)
+            return model
 
-    def fit(self, hp: Any, model: Any, splits: Any, **kwargs: Any) -> Any:
-        batch_size = BATCH_SIZE
-        epochs = EPOCHS
-        x, y = splits[0]
-        train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
-        x_val, y_val = splits[1]
-        val_data = make_dataset(x_val, y_val, batch_size)
-        kwargs.setdefault("epochs", epochs)
-        return model.fit(train_data, validation_data=val_data, verbose=0, shuffle=False, **kwargs)
+        def fit(self, hp: Any, model: Any, splits: Any, **kwargs: Any) -> Any:
+            batch_size = BATCH_SIZE
+            epochs = EPOCHS
+            x, y = splits[0]
+            train_data = make_dataset(x, y, batch_size, shuffle=True, seed=SEED)
+            x_val, y_val = splits[1]
+            val_data = make_dataset(x_val, y_val, batch_size)
+            kwargs.setdefault("epochs", epochs)
+            return model.fit(
+                train_data, validation_data=val_data, verbose=0, shuffle=False, **kwargs
+            )
+
+    return SpecHyperModel()
 
 
 def make_callbacks() -> list[Any]:
@@ -120,8 +126,10 @@ def main() -> None:
     parser.add_argument("--max-trials", type=int, default=MAX_TRIALS, help="trials at most")
     parser.add_argument("--resume", action="store_true", help="continue an interrupted search")
     args = parser.parse_args()
+    import keras_tuner  # after the arguments: --help answers without TensorFlow
+
     tuner = keras_tuner.RandomSearch(
-        SpecHyperModel(),
+        make_hypermodel(),
         objective=keras_tuner.Objective("val_accuracy", "max"),
         max_trials=args.max_trials,
         seed=SEED,

@@ -107,6 +107,7 @@ def run(
     history = model.fit(
         train_data,
         epochs=epochs,
+        shuffle=False,  # tf.data shuffles (Keras warns if fit is asked to)
         validation_data=val_data,
         callbacks=callbacks,
         verbose="auto" if sys.stdout.isatty() else 2,

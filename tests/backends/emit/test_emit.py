@@ -48,6 +48,7 @@ ROOT = Path(__file__).resolve().parents[3]
 ALL_SPECS = sorted(p for p in (ROOT / "specs").iterdir() if p.suffix in (".yaml", ".yml", ".json"))
 SPECS = [p for p in ALL_SPECS if "tune" not in p.stem]
 """The specs of training programs (those with search spaces have search scripts instead)."""
+TUNE_SPECS = [p for p in ALL_SPECS if p not in SPECS]
 RUFF = shutil.which("ruff")
 needs_ruff = pytest.mark.skipif(RUFF is None, reason="ruff is not installed")
 
@@ -887,3 +888,14 @@ def test_help_answers_without_tensorflow(tmp_path: Path) -> None:
         )
         assert result.returncode == 0, result.stderr
         assert "--epochs" in result.stdout and "--resume" in result.stdout
+    (blocker / "keras_tuner").mkdir()  # a search script imports KerasTuner after its arguments
+    (blocker / "keras_tuner" / "__init__.py").write_text("raise ImportError('no tuner here')\n")
+    for spec in TUNE_SPECS:
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "generated" / f"{spec.stem}.py"), "--help"],
+            env={**os.environ, "PYTHONPATH": str(blocker)},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0 and "--max-trials" in result.stdout, result.stderr

@@ -1203,6 +1203,9 @@ def run_body(graph: ModelGraph, plan: TrainingPlan) -> list[Code]:
         fit.append(f"verbose={literal(plan.verbose).flat()}")
     out += ["fit_started = time.perf_counter()", "history = model.fit("]
     out += [f"    {arg}," for arg in fit]
+    out.insert(
+        -len(fit) + 2, "    shuffle=False,  # tf.data shuffles (Keras warns if fit is asked to)"
+    )
     out += [")", "fit_seconds = time.perf_counter() - fit_started"]
 
     # Final-weights metrics: the last epoch's validation logs are such metrics already (unless

@@ -26,7 +26,6 @@ from speck.backends.emit.program import (
     GLUE_IMPORTS,
     SCRIPT_NAMES,
     TEMPLATES_DIR,
-    Import,
     Names,
     _used_globals,
     build_body,
@@ -42,7 +41,16 @@ from speck.backends.emit.program import (
     runtime_definitions,
     runtime_sources,
 )
-from speck.backends.emit.render import Atom, BinOp, Code, Expr, call, literal, statement
+from speck.backends.emit.render import (
+    LINE_LENGTH,
+    Atom,
+    BinOp,
+    Code,
+    Expr,
+    call,
+    literal,
+    statement,
+)
 from speck.backends.tune import FILE_CALLBACKS
 from speck.diagnostics import Diagnostic, SpecError, SpecPath
 from speck.ir.graph import KerasObject
@@ -53,7 +61,9 @@ TUNER_CLASSES = {
     "bayesian": "keras_tuner.BayesianOptimization",
     "hyperband": "keras_tuner.Hyperband",
 }
-OWN_NAMES = frozenset({"SpecHyperModel", "MAX_TRIALS", "keras_tuner", "hp", "model", "splits"})
+OWN_NAMES = frozenset(
+    {"SpecHyperModel", "make_hypermodel", "MAX_TRIALS", "keras_tuner", "hp", "model", "splits"}
+)
 
 
 class NotEmittable(SpecError):
@@ -253,23 +263,29 @@ def tuner_script(
     for field, constant in (("batch_size", "BATCH_SIZE"), ("epochs", "EPOCHS")):
         space = next((s for s in search.spaces if s.path == ("fit", field)), None)
         if space is not None and space.name in in_fit:
-            fit.append(statement(f"{field} = ", hp_call(space), indent=2))
+            fit.append(statement(f"{field} = ", hp_call(space), indent=3))
         else:
-            fit.append(Code(f"        {field} = {constant}"))
-    fit.append(Code("        x, y = splits[0]"))
+            fit.append(Code(f"            {field} = {constant}"))
+    fit.append(Code("            x, y = splits[0]"))
     train = "make_dataset(x, y, batch_size"
     train += ", shuffle=True, seed=SEED)" if plan0.shuffle else ")"
-    fit.append(Code(f"        train_data = {train}"))
+    fit.append(Code(f"            train_data = {train}"))
     extra = ""
     if data.validate_on is not None:
         index = list(data.splits).index(data.validate_on)
-        fit.append(Code(f"        x_val, y_val = splits[{index}]"))
-        fit.append(Code("        val_data = make_dataset(x_val, y_val, batch_size)"))
+        fit.append(Code(f"            x_val, y_val = splits[{index}]"))
+        fit.append(Code("            val_data = make_dataset(x_val, y_val, batch_size)"))
         extra = "validation_data=val_data, "
-    fit.append(Code('        kwargs.setdefault("epochs", epochs)'))
-    fit.append(
-        Code(f"        return model.fit(train_data, {extra}verbose=0, shuffle=False, **kwargs)")
-    )
+    fit.append(Code('            kwargs.setdefault("epochs", epochs)'))
+    args = f"train_data, {extra}verbose=0, shuffle=False, **kwargs"
+    if len(f"            return model.fit({args})") <= LINE_LENGTH:
+        fit.append(Code(f"            return model.fit({args})"))
+    else:
+        fit += [
+            Code("            return model.fit("),
+            Code(f"                {args}"),
+            Code("            )"),
+        ]
 
     callbacks = [cb for cb in plan0.callbacks if cb.class_name not in FILE_CALLBACKS]
     if callbacks:
@@ -300,7 +316,7 @@ def tuner_script(
         ("project_name", literal("search")),
         ("overwrite", Atom("not args.resume")),
     ]
-    tuner = call(TUNER_CLASSES[kind], [Atom("SpecHyperModel()")], kwargs)
+    tuner = call(TUNER_CLASSES[kind], [Atom("make_hypermodel()")], kwargs)
 
     constants = [
         statement("NAME = ", literal(plan0.name), indent=0),
@@ -344,7 +360,7 @@ def tuner_script(
     used = _used_globals(glue)
     wanted = [(runtime[n], n) for n in sorted(used) if n in runtime]
     copied = copy_definitions(runtime_sources(), wanted)
-    own = {imp for n, imp in GLUE_IMPORTS.items() if n in used} | {Import("keras_tuner")}
+    own = {imp for n, imp in GLUE_IMPORTS.items() if n in used}  # keras_tuner: where used
     context["imports"] = import_block({*own, *copied.imports})
     context["runtime"] = [Code(block) for block in copied.blocks]
     context["needs"] = Code(libraries_needed("\n".join([context["imports"], glue, *copied.blocks])))
