@@ -159,26 +159,13 @@ def emit(
 
 def _search_script(path: str | Path, target: Path | None) -> str | None:
     """The KerasTuner script of a spec with search spaces, None for a spec without."""
-    from speck.backends.emit.program import display_path
-    from speck.front.load import load_file
-    from speck.search import find_spaces
+    from speck.backends.emit.tuner import search_script_for
 
     try:
-        if not find_spaces(load_file(path)).spaces:
-            return None
-    except SpecError:
-        return None  # `_load` raises it with the rest of the spec's problems
-    from speck.backends.emit.tuner import tuner_script
-    from speck.pipeline import analyze
-
-    analysis = analyze(path)
-    if not analysis.ok or analysis.search is None or analysis.resolved is None:
-        raise InvalidSpec([d for d in analysis.diagnostics if d.severity == "error"], ())
-    script_dir = Path.cwd() if target is None else target.parent
-    try:
-        return tuner_script(analysis.search, analysis.resolved, display_path(path), script_dir)
+        found = search_script_for(path, Path.cwd() if target is None else target.parent)
     except SpecError as exc:
-        raise InvalidSpec(exc.diagnostics, ()) from None
+        raise InvalidSpec(exc.diagnostics) from None
+    return None if found is None else found[0]
 
 
 def train(

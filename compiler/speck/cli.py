@@ -518,27 +518,17 @@ def tune(
 def search_script_or_none(spec: Path, target: Path | None) -> str | None:
     """The KerasTuner script of a spec with search spaces (None for a spec without); exits 2
     when the spec is invalid."""
-    from speck.backends.emit.program import display_path
-    from speck.front.load import load_file
-    from speck.search import find_spaces
+    from speck.backends.emit.tuner import search_script_for
 
     try:
-        if not find_spaces(load_file(spec)).spaces:
-            return None
-    except SpecError:
-        return None  # resolve_or_exit reports it
-    from speck.backends.emit.tuner import tuner_script
-    from speck.pipeline import analyze
-
-    analysis = analyze(spec)
-    print_diagnostics(analysis.diagnostics)
-    if not analysis.ok or analysis.search is None or analysis.resolved is None:
-        raise typer.Exit(code=EXIT_INVALID)
-    script_dir = Path.cwd() if target is None else target.parent
-    try:
-        return tuner_script(analysis.search, analysis.resolved, display_path(spec), script_dir)
+        found = search_script_for(spec, Path.cwd() if target is None else target.parent)
     except SpecError as exc:
         fail_invalid(exc)
+    if found is None:
+        return None
+    text, diagnostics = found
+    print_diagnostics(diagnostics)
+    return text
 
 
 def cluster_role_or_exit(resolved: Any, workers: int | None) -> Any:

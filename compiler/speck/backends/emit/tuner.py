@@ -374,3 +374,24 @@ def _direction(objective: str) -> str:
 
 def _lines(statements: list[Code]) -> Code:
     return Code("\n".join(statements))
+
+
+def search_script_for(spec: str | Path, script_dir: Path) -> tuple[str, list[Diagnostic]] | None:
+    """The KerasTuner script `speck emit` writes for a spec with search spaces, with the spec's
+    warnings; None for a spec without spaces. Raises `SpecError` (every diagnostic) when the
+    spec is invalid."""
+    from speck.backends.emit.program import display_path
+    from speck.front.load import load_file
+    from speck.pipeline import analyze
+    from speck.search import find_spaces
+
+    try:
+        if not find_spaces(load_file(spec)).spaces:
+            return None
+    except SpecError:
+        return None  # not a search; the caller's own pipeline reports the problem
+    analysis = analyze(spec)
+    if not analysis.ok or analysis.search is None or analysis.resolved is None:
+        raise SpecError(analysis.diagnostics)
+    text = tuner_script(analysis.search, analysis.resolved, display_path(spec), script_dir)
+    return text, analysis.diagnostics
