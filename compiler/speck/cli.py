@@ -20,6 +20,7 @@ import typer.core
 from speck.diagnostics import Diagnostic, SpecError
 
 if TYPE_CHECKING:
+    from speck.front.overrides import Override
     from speck.ir.resolve import ResolvedSpec
 
 
@@ -151,6 +152,24 @@ AllowCustomLayers = Annotated[
         help="Import the custom layer classes the spec's custom_layers names (runs their code).",
     ),
 ]
+
+
+def overrides_or_exit(
+    set_: list[str] | None, *, seed: int | None = None, epochs: int | None = None
+) -> tuple[list[str], list[Override]]:
+    """The `--set` flags, with `--seed` and `--epochs` as the flags they stand for, and their
+    parsed overrides; exit 2 for a malformed one."""
+    from speck.front.overrides import OverrideError, parse_override
+
+    flags = list(set_ or [])
+    if seed is not None:
+        flags.append(f"seed={seed}")
+    if epochs is not None:
+        flags.append(f"fit.epochs={epochs}")
+    try:
+        return flags, [parse_override(flag) for flag in flags]
+    except OverrideError as exc:
+        fail(str(exc), EXIT_INVALID)
 
 
 def custom_layers_or_exit(resolved: ResolvedSpec, allowed: bool, what: str = "build") -> None:
@@ -337,19 +356,12 @@ def train(
     ] = None,
 ) -> None:
     """Train end to end: data -> model -> fit -> evaluate -> run folder with plots."""
-    from speck.front.overrides import OverrideError, format_diagnostic, parse_override
+    from speck.front.overrides import format_diagnostic
     from speck.pipeline import resolve_file
 
-    flags = list(set_ or [])
-    if seed is not None:
-        flags.append(f"seed={seed}")
-    if epochs is not None:
-        flags.append(f"fit.epochs={epochs}")
+    flags, overrides = overrides_or_exit(set_, seed=seed, epochs=epochs)
     try:
-        overrides = [parse_override(flag) for flag in flags]
         resolved = resolve_file(spec, overrides)
-    except OverrideError as exc:
-        fail(str(exc), EXIT_INVALID)
     except SpecError as exc:
         for d in exc.diagnostics:
             echo_err(format_diagnostic(d, overrides))
@@ -454,16 +466,10 @@ def tune(
 ) -> None:
     """Search the spec's search spaces ({tune: ...}) with KerasTuner; leaves trials.csv,
     trials.png, best.yaml (the spec with the winning values) and best.keras."""
-    from speck.front.overrides import OverrideError, format_diagnostic, parse_override
+    from speck.front.overrides import format_diagnostic
     from speck.pipeline import analyze
 
-    flags = list(set_ or [])
-    if seed is not None:
-        flags.append(f"seed={seed}")
-    try:
-        overrides = [parse_override(flag) for flag in flags]
-    except OverrideError as exc:
-        fail(str(exc), EXIT_INVALID)
+    _, overrides = overrides_or_exit(set_, seed=seed)
     analysis = analyze(spec, overrides)
     for d in analysis.diagnostics:
         echo_err(format_diagnostic(d, overrides))

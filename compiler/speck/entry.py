@@ -77,19 +77,17 @@ def _load_the_validation_path() -> None:
     made out of later collections (`gc.freeze`): module objects live as long as the process.
     pydantic is told not to look for plugins (a scan of every installed package's entry
     points): speck's own validation has no use for them."""
-    import gc
+    from speck.memory import collector_paused
 
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
-    gc.disable()
-    stand_ins = _coroutine_check_without_asyncio()
-    try:
-        import speck.pipeline  # noqa: F401
-    finally:
-        for name, module in stand_ins.items():
-            if sys.modules.get(name) is module:
-                del sys.modules[name]  # a later `import asyncio` gets the real one
-        gc.freeze()
-        gc.enable()
+    with collector_paused(freeze=True):
+        stand_ins = _coroutine_check_without_asyncio()
+        try:
+            import speck.pipeline  # noqa: F401
+        finally:
+            for name, module in stand_ins.items():
+                if sys.modules.get(name) is module:
+                    del sys.modules[name]  # a later `import asyncio` gets the real one
 
 
 def _coroutine_check_without_asyncio() -> dict[str, ModuleType]:

@@ -34,26 +34,19 @@ class MissingTensorFlow(RuntimeError):
 def keras_module() -> ModuleType:
     """Keras on TensorFlow, imported with the cycle collector paused: the import makes millions
     of objects, and collecting among them as they appear costs about a third of its CPU time
-    (about 1.5 s here). What the import made is then left out of later collections
-    (`gc.freeze`): modules live as long as the process."""
-    import gc
-
+    (about 1.5 s here). What the import made is then left out of later collections: modules
+    live as long as the process."""
     from speck.backends.run.tf_logs import quiet_start_up
+    from speck.memory import collector_paused
 
     if "keras" in sys.modules and "tensorflow" in sys.modules:
         return sys.modules["keras"]
-    collecting = gc.isenabled()
-    gc.disable()
     try:
-        with quiet_start_up():  # TensorFlow's C++ start-up chatter stays out
+        with collector_paused(freeze=True), quiet_start_up():  # no TensorFlow C++ chatter
             import keras
             import tensorflow  # noqa: F401  (Keras runs on the TensorFlow backend)
     except ImportError as exc:
         raise MissingTensorFlow(f"{INSTALL_HINT} ({exc})") from None
-    finally:
-        gc.freeze()
-        if collecting:
-            gc.enable()
     return keras
 
 

@@ -42,11 +42,12 @@ from speck.backends.emit.program import (
     runtime_sources,
 )
 from speck.backends.emit.render import (
-    LINE_LENGTH,
     Atom,
     BinOp,
+    Bracket,
     Code,
     Expr,
+    Item,
     call,
     literal,
     statement,
@@ -270,27 +271,19 @@ def tuner_script(
     train = "make_dataset(x, y, batch_size"
     train += ", shuffle=True, seed=SEED)" if plan0.shuffle else ")"
     fit.append(Code(f"            train_data = {train}"))
-    extra = ""
+    fit_args = [Item(Atom("train_data"))]
     if data.validate_on is not None:
         index = list(data.splits).index(data.validate_on)
         fit.append(Code(f"            x_val, y_val = splits[{index}]"))
         fit.append(Code("            val_data = make_dataset(x_val, y_val, batch_size)"))
-        extra = "validation_data=val_data, "
+        fit_args.append(Item(Atom("val_data"), "validation_data="))
     fit.append(Code('            kwargs.setdefault("epochs", epochs)'))
-    args = f"train_data, {extra}verbose=0, shuffle=False, **kwargs"
-    if len(f"            return model.fit({args})") <= LINE_LENGTH:
-        fit.append(Code(f"            return model.fit({args})"))
-    else:
-        fit += [
-            Code("            return model.fit("),
-            Code(f"                {args}"),
-            Code("            )"),
-        ]
+    fit_args += [Item(Atom("0"), "verbose="), Item(Atom("False"), "shuffle=")]
+    fit_args.append(Item(Atom("**kwargs")))
+    fit.append(statement("return ", Bracket("model.fit", "(", tuple(fit_args), ")"), indent=3))
 
     callbacks = [cb for cb in plan0.callbacks if cb.class_name not in FILE_CALLBACKS]
     if callbacks:
-        from speck.backends.emit.render import Bracket, Item
-
         listed = Bracket("", "[", tuple(Item(callback_expr(cb)) for cb in callbacks), "]")
         callbacks_body = [Code("    import keras"), Code(""), statement("return ", listed)]
     else:
